@@ -1,0 +1,295 @@
+"""Question analysis: jurisdictions, residence, platform, asset, topics and intent."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from bot.types import Profile
+
+UK_PLACES = (
+    "uk", "u.k.", "united kingdom", "britain", "great britain", "england", "scotland", "wales",
+    "northern ireland", "london", "manchester", "leeds", "bristol", "birmingham", "edinburgh",
+    "glasgow", "cardiff", "belfast", "liverpool", "sheffield", "newcastle", "nottingham",
+    "leicester", "brighton", "oxford", "cambridge", "southampton", "aberdeen", "york", "bath",
+    "coventry", "reading", "norwich", "exeter", "plymouth", "swansea", "dundee", "kent", "surrey",
+    "yorkshire", "cornwall", "devon", "essex",
+)
+US_PLACES = (
+    "us", "u.s.", "u.s", "usa", "u.s.a.", "united states", "america", "new york", "nyc",
+    "california", "texas", "florida", "chicago", "boston", "seattle", "san francisco",
+    "los angeles", "miami", "washington", "new jersey", "illinois", "ohio", "georgia", "arizona",
+    "colorado", "nevada", "virginia", "massachusetts", "pennsylvania", "michigan", "oregon",
+    "atlanta", "houston", "dallas", "austin", "denver", "philadelphia", "the states",
+)
+OTHER_COUNTRIES = (
+    "canada", "australia", "new zealand", "india", "germany", "france", "spain", "italy",
+    "netherlands", "ireland", "portugal", "singapore", "hong kong", "japan", "china", "korea",
+    "dubai", "uae", "nigeria", "south africa", "brazil", "mexico", "argentina", "switzerland",
+    "el salvador", "turkey", "pakistan", "philippines", "vietnam", "thailand", "indonesia",
+    "malaysia", "sweden", "norway", "denmark", "poland", "israel", "kenya", "ghana", "eu",
+    "european union", "mica",
+)
+
+UK_BODIES = {
+    "FCA": r"\bfca\b|financial conduct authority", "HMRC": r"\bhmrc\b", "FOS": r"\bfos\b|financial ombudsman|\bombudsman\b",
+    "FSCS": r"\bfscs\b|financial services compensation", "Bank of England": r"bank of england|\bboe\b",
+    "HM Treasury": r"hm treasury|\bhmt\b", "PSR": r"\bpsr\b|payment systems regulator",
+    "Action Fraud": r"action fraud|report fraud",
+}
+US_BODIES = {
+    "SEC": r"\bsec\b|securities and exchange commission", "CFTC": r"\bcftc\b", "IRS": r"\birs\b|internal revenue",
+    "FinCEN": r"\bfincen\b", "FDIC": r"\bfdic\b", "SIPC": r"\bsipc\b", "FINRA": r"\bfinra\b",
+    "CFPB": r"\bcfpb\b|consumer financial protection bureau", "NYDFS": r"\bnydfs\b|\bdfs\b|bitlicense|new york department of financial",
+    "OCC": r"\bocc\b|comptroller of the currency", "Federal Reserve": r"federal reserve|\bthe fed\b",
+    "FBI": r"\bfbi\b|\bic3\b", "FTC": r"\bftc\b|federal trade commission", "US Congress": r"\bgenius\b|\bclarity act\b|congress",
+    "US Treasury": r"us treasury|u\.s\. treasury|treasury department|department of the treasury",
+}
+UK_CUES = r"£|\bgbp\b|\bpounds?\b|sterling|\bisa\b|\bsipp\b|self[- ]assessment|national insurance|\bhmrc\b|\bbrit(ish|on)\b|\bscottish\b|\bwelsh\b|\benglish\b"
+US_CUES = r"\busd\b|\$|\bdollars?\b|\b1099(-da)?\b|\bfbar\b|\b8938\b|\b1040\b|\bfatca\b|\bamerican\b|\bu\.?s\.? (citizen|person|taxpayer|resident|green card)|green card|\b401\(?k\)?|\bira\b|social security number|\bssn\b"
+
+US_PLATFORMS = ("coinbase", "kraken", "gemini", "robinhood", "binance.us", "binance us", "cash app", "venmo", "paypal", "bitstamp", "crypto.com", "uphold", "fidelity", "schwab", "etoro us")
+UK_PLATFORMS = ("revolut", "coinjar", "bitpanda", "ziglu", "hargreaves", "trading 212", "etoro uk", "wise", "monzo", "starling", "archax", "zopa", "coinshares")
+
+ASSETS = {
+    "stablecoin": r"stable ?coins?|\busdc\b|\busdt\b|tether|\bpyusd\b|paypal usd|\bdai\b|\bfdusd\b|\brlusd\b|\bgbp ?stablecoin|e-money token",
+    "bitcoin": r"\bbitcoin\b|\bbtc\b",
+    "ether": r"\bether(eum)?\b|\beth\b",
+    "token": r"\btokens?\b|\baltcoins?\b|\bcoins?\b",
+    "meme_coin": r"meme ?coins?|\bdoge(coin)?\b|\bshib\b|\bpepe\b|trump coin|\$trump",
+    "nft": r"\bnfts?\b|non-fungible",
+    "etn_etp": r"\betns?\b|\betps?\b|\betfs?\b|exchange[- ]traded",
+    "derivative": r"\bcfds?\b|futures|derivatives?|perpetual|\bperps?\b|leverage",
+}
+US_ISSUED = r"\busdc\b|circle|\bpyusd\b|paypal usd|paxos|\bgusd\b|gemini dollar|\brlusd\b"
+UK_ISSUED = r"(gbp|sterling|pound|uk|british)[- ]?(backed |denominated |issued )?stable ?coin|uk[- ]issued"
+
+TOPICS = {
+    "protection": r"protect|covered|cover\b|compensat|fscs|sipc|fdic|insur|go(es)? bust|went bust|fail(s|ed|ure)?\b|collaps|bankrupt|insolven|goes under|went under|safe\b|lose (my|all)|get (my )?money back|recover",
+    "complaints": r"complain|ombudsman|\bfos\b|dispute|redress|unfair|refus(e|ed|ing) to (pay|refund)",
+    "tax": r"\btax|\bcgt\b|capital gains|hmrc|\birs\b|1099|income|\bgains?\b|\bloss(es)?\b|declare|self[- ]assessment|\bfig\b|remittance|double tax|treaty|1040",
+    "reporting": r"report(ing|ed|able)?\b|fbar|8938|fatca|\bcarf\b|1099|disclos|declare|nudge letter|letter from hmrc",
+    "promotions": r"advert|\bads?\b|promot|influencer|bonus|refer(ral| a friend)|cooling[- ]off|risk warning|marketing",
+    "registration": r"regist|authori[sz]|licen[cs]|\blegit|legal (to|in)|allowed to|permitted|firm checker|\bregister\b|warning list|approved",
+    "custody": r"custod|wallet|hold(s|ing)? my|segregat|private key|self[- ]custody|cold storage",
+    "staking": r"\bstak(e|ing|ed)\b|validator|liquid staking",
+    "lending": r"lend|borrow|\bloan|yield|interest|earn\b",
+    "scams": r"scam|fraud|stolen|hack|phish|pig butcher|romance|rug ?pull|ponzi|impersonat|fake|recovery (firm|company|service)|con(ned)?\b|cheat",
+    "stablecoins": r"stable ?coin|\busdc\b|\busdt\b|tether|\bpeg|de-?peg|redeem|redemption|reserve",
+    "derivatives": r"\bcfds?\b|futures|derivative|perpetual|leverage|margin",
+    "etps": r"\betns?\b|\betps?\b|\betfs?\b|exchange[- ]traded|\bisa\b|sipp|pension",
+    "regime": r"new (rules|regime|law)|2027|upcoming|regulat(ed|ion|e)|genius|clarity act|legislation|bill\b",
+    "mining": r"\bmining\b|\bminer",
+    "meme_coins": r"meme ?coin",
+    "defi": r"\bdefi\b|decentrali[sz]ed finance|liquidity pool|\bdex\b|airdrop",
+    "aml": r"money laundering|\baml\b|\bkyc\b|travel rule|source of funds|sanction",
+    "banking": r"\bbank\b|\bbanks\b|deposit",
+}
+
+PRICE = re.compile(
+    r"\b(will|is|does|gonna|going to)\b[^?.]{0,40}\b(go up|go down|rise|rocket|moon|crash|pump|dump|drop|fall|recover|hit|reach|be worth|double|triple|10x|100x)\b"
+    r"|price (prediction|target|forecast)|predict|forecast|how high|how low|what will .{0,30}(price|worth)|(next|by) (year|month|week|20\d\d).{0,30}(price|worth)"
+    r"|(price|value) (go|goes|going) (up|down)",
+    re.I,
+)
+ADVICE = re.compile(
+    r"\bshould (i|we)\b[^?.]{0,40}\b(buy|sell|invest|hold|hodl|put|move|swap|convert|cash out|dump|ape|allocate|get into|go all in|switch)\b"
+    r"|\b(is|would) it (be )?(a )?(good|wise|smart|safe) (idea|time|investment|move)?\s*(for me )?to (buy|invest|sell|put)"
+    r"|\b(is|are) .{1,40} (a )?good (investment|buy)"
+    r"|\bwhich (coin|crypto|token|stablecoin|exchange|platform|etn|etf)s? (should|would you|do you recommend)"
+    r"|\b(best|top) (coin|crypto|token|stablecoin|investment|altcoin)s? (to|for)\b"
+    r"|\brecommend (a|an|me|which|some)\b|\bhow much (of my|should i)\b.{0,40}(invest|put|buy|allocate)"
+    r"|\b(buy|sell) (now|today|or (sell|hold|wait))\b|\bworth (buying|investing)\b|\bmy portfolio\b.{0,30}(should|rebalance|allocate)",
+    re.I,
+)
+INJECTION = re.compile(
+    r"ignore (all |any )?(the )?(previous|prior|above|earlier) (instructions|rules|prompts?)|disregard (your|the) (rules|instructions)"
+    r"|you are now|system prompt|developer mode|jailbreak|pretend (to be|you are)|act as (a|an) (?!investor)"
+    r"|reveal (your|the) (prompt|instructions)|new instructions:",
+    re.I,
+)
+CRYPTO = re.compile(
+    r"crypto|bitcoin|\bbtc\b|ether|\beth\b|token|coin|stable|usdc|usdt|tether|blockchain|\bnfts?\b|\bdefi\b|wallet|exchange|staking|mining|"
+    r"digital asset|virtual (currency|asset)|\betns?\b|\betps?\b|\betfs?\b|airdrop|web3|\bdao\b|ledger|binance|coinbase|kraken|scam|fraud|invest",
+    re.I,
+)
+FOLLOW_UP = re.compile(r"^\s*(and|also|what about|how about|but|same|ok|okay|so|then)\b|\b(that|this|it|they|them|those)\b", re.I)
+
+_BODY_PATTERNS = {**{k: ("UK", v) for k, v in UK_BODIES.items()}, **{k: ("US", v) for k, v in US_BODIES.items()}}
+
+
+def _place_pattern(places: tuple[str, ...]) -> str:
+    return r"(?<![a-z])(" + "|".join(re.escape(p) for p in sorted(places, key=len, reverse=True)) + r")(?![a-z])"
+
+
+_UK_PLACE = _place_pattern(UK_PLACES)
+_US_PLACE = _place_pattern(US_PLACES)
+_OTHER_PLACE = re.compile(_place_pattern(OTHER_COUNTRIES), re.I)
+_RESIDENCE = re.compile(
+    r"\b(?:live|living|lives|based|resident|reside|residing|moved|moving|relocated|emigrated|settled|i'm|i am|im)\s+(?:here\s+)?(?:in|to)\s+(?:the\s+)?([a-z .']{2,30})"
+    r"|\b(?:i'm|i am|im|as) (?:a |an )?([a-z.]+) (?:tax )?resident",
+    re.I,
+)
+_CITIZEN = re.compile(r"\b(us|u\.s\.|american|uk|british|united states)\s+(citizen|national|passport|person|expat)|\b(american|british) (living|based|expat)", re.I)
+
+
+def _where(text: str) -> str | None:
+    lowered = f" {text.lower()} "
+    # "us" as a pronoun ("tell us") is common; only count it upper-case or with a noun after it.
+    uk = re.search(_UK_PLACE, lowered)
+    us = _us_match(text)
+    if uk and (not us or uk.start() <= us.start()):
+        return "UK"
+    if us:
+        return "US"
+    return None
+
+
+def _us_match(text: str) -> re.Match[str] | None:
+    for match in re.finditer(_US_PLACE, text, re.I):
+        word = match.group(0)
+        if word.lower() == "us" and word != "US":
+            continue
+        return match
+    return None
+
+
+def _location_before(text: str, nouns: str) -> str | None:
+    """'a US exchange', 'UK platform', 'an American broker'."""
+    m = re.search(rf"\b(uk|u\.k\.|british|english|london|us|u\.s\.|usa|american|new york|california)[- ](based |registered |regulated |listed )?({nouns})\b", text, re.I)
+    if not m:
+        m = re.search(rf"\b({nouns})s? (based|registered|regulated|located|incorporated) in (the )?(uk|united kingdom|britain|us|u\.s\.|usa|united states|america|new york)", text, re.I)
+        if not m:
+            return None
+        word = m.group(4)
+    else:
+        word = m.group(1)
+        if word == "us":  # 'us' lower-case here is almost always a pronoun
+            return None
+    return "UK" if word.lower() in ("uk", "u.k.", "british", "english", "london", "united kingdom", "britain") else "US"
+
+
+def analyse(question: str, previous: Profile | None = None) -> Profile:
+    """Read what a question is about; a follow-up keeps the earlier profile where it is silent."""
+    text = question.strip()
+    lowered = text.lower()
+    profile = Profile()
+
+    for m in _RESIDENCE.finditer(text.replace("’", "'")):
+        place = _where(m.group(1) or m.group(2))
+        if place:
+            profile.residence = place
+            break
+    if profile.residence is None and re.search(r"\b(uk|british) (tax )?resident\b", lowered):
+        profile.residence = "UK"
+    elif profile.residence is None and re.search(r"\b(us|u\.s\.) (tax )?resident\b", lowered):
+        profile.residence = "US"
+    for m in _CITIZEN.finditer(text):
+        word = (m.group(1) or m.group(3) or "").lower()
+        profile.citizenship = "UK" if word in ("uk", "british") else "US"
+        break
+
+    nouns = r"exchanges?|platforms?|brokers?|brokerages?|apps?|firms?|compan(?:y|ies)|wallets?|banks?|custodians?|providers?"
+    profile.platform_location = _location_before(text, nouns)
+    if profile.platform_location is None:
+        if any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in US_PLATFORMS):
+            profile.platform_location = "US"
+        elif any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in UK_PLATFORMS):
+            profile.platform_location = "UK"
+    if re.search(UK_ISSUED, lowered):
+        profile.issuer_location = "UK"
+    elif re.search(US_ISSUED, lowered) or re.search(r"\b(us|u\.s\.|american)[- ](issued |based )?(stable ?coin|issuer)", lowered):
+        profile.issuer_location = "US"
+
+    profile.asset_types = [name for name, pattern in ASSETS.items() if re.search(pattern, lowered)]
+    if "stablecoin" in profile.asset_types or "bitcoin" in profile.asset_types or "ether" in profile.asset_types:
+        profile.asset_types = [a for a in profile.asset_types if a != "token"]
+    profile.topics = [name for name, pattern in TOPICS.items() if re.search(pattern, lowered)]
+    if "stablecoin" in profile.asset_types and "stablecoins" not in profile.topics:
+        profile.topics.append("stablecoins")
+
+    jurisdictions: set[str] = set()
+    for name, (jurisdiction, pattern) in _BODY_PATTERNS.items():
+        if re.search(pattern, lowered):
+            profile.bodies.append(name)
+            jurisdictions.add(jurisdiction)
+    if re.search(UK_CUES, lowered):
+        jurisdictions.add("UK")
+    if re.search(US_CUES, lowered) or re.search(r"\bUS\b|\bU\.S\.", text):
+        jurisdictions.add("US")
+    place = _where(text)
+    if place:
+        jurisdictions.add(place)
+        if re.search(_UK_PLACE, f" {lowered} ") and _us_match(text):
+            jurisdictions.update({"UK", "US"})
+    for located in (profile.residence, profile.citizenship, profile.platform_location, profile.issuer_location):
+        if located:
+            jurisdictions.add(located)
+    profile.other_countries = sorted({m.group(0).strip().lower() for m in _OTHER_PLACE.finditer(lowered)})
+
+    profile.injection_suspected = bool(INJECTION.search(text))
+    if PRICE.search(text):
+        profile.intent = "price_prediction"
+    elif ADVICE.search(text):
+        profile.intent = "personal_advice"
+
+    is_follow_up = previous is not None and (
+        not jurisdictions or len(text) < 80 or bool(FOLLOW_UP.search(text))
+    )
+    if previous is not None and is_follow_up:
+        profile.follow_up = True
+        if not jurisdictions:
+            jurisdictions = set(previous.jurisdictions)
+        for attribute in ("residence", "citizenship", "platform_location", "issuer_location"):
+            if getattr(profile, attribute) is None:
+                setattr(profile, attribute, getattr(previous, attribute))
+        if not profile.asset_types:
+            profile.asset_types = list(previous.asset_types)
+        if not profile.topics:
+            profile.topics = list(previous.topics)
+
+    if profile.intent == "information":
+        on_topic = bool(CRYPTO.search(text)) or bool(profile.bodies) or bool(profile.topics and set(profile.topics) & {"protection", "tax", "scams", "complaints"})
+        if profile.follow_up:
+            on_topic = True
+        if not on_topic or (profile.other_countries and not jurisdictions):
+            profile.intent = "out_of_scope"
+    profile.jurisdictions = sorted(jurisdictions)
+    profile.cross_border = {"UK", "US"} <= jurisdictions
+    return profile
+
+
+def merge_history(history: list[str], question: str) -> tuple[Profile, list[Profile]]:
+    """Analyse earlier user turns in order, then the question as their follow-up."""
+    profile: Profile | None = None
+    earlier: list[Profile] = []
+    for turn in history:
+        profile = analyse(turn, profile)
+        earlier.append(replace(profile))
+    return analyse(question, profile), earlier
+
+
+def describe(profile: Profile) -> str:
+    """One plain sentence of what the analysis understood."""
+    parts: list[str] = []
+    names = {"UK": "the UK", "US": "the US"}
+    if profile.residence:
+        parts.append(f"you live in {names[profile.residence]}")
+    if profile.citizenship and profile.citizenship != profile.residence:
+        parts.append(f"you are a {profile.citizenship} citizen")
+    if profile.platform_location:
+        parts.append(f"your platform is in {names[profile.platform_location]}")
+    if profile.issuer_location:
+        parts.append(f"the coin's issuer is in {names[profile.issuer_location]}")
+    assets = {"stablecoin": "a stablecoin", "bitcoin": "bitcoin", "ether": "ether", "meme_coin": "a meme coin",
+              "nft": "NFTs", "etn_etp": "an exchange-traded product", "derivative": "crypto derivatives", "token": "a crypto token"}
+    if profile.asset_types:
+        parts.append("the asset is " + " and ".join(assets[a] for a in profile.asset_types[:2]))
+    if profile.topics:
+        parts.append("the question is about " + ", ".join(t.replace("_", " ") for t in profile.topics[:4]))
+    sentence = "; ".join(parts) if parts else "a general question"
+    if profile.cross_border:
+        sentence += ". Rules of both the UK and the US reach this"
+    elif profile.jurisdictions:
+        sentence += ". Sources: " + " and ".join(j for j in profile.jurisdictions)
+    return sentence[0].upper() + sentence[1:] + "."

@@ -1,0 +1,239 @@
+"""Compose an answer from retrieved evidence: extractive, cited, grouped by jurisdiction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from bot.analysis import describe
+from bot.index import Index
+from bot.prompts import ADVICE_POINTER, INJECTION_NOTE, NO_GUIDANCE, NOTICE, OUT_OF_SCOPE, REFUSAL
+from bot.settings import AnswerSettings
+from bot.text import terms
+from bot.types import Answer, Citation, Evidence, Profile, Sentence
+
+ACTION = re.compile(
+    r"\b(check|search|report|complain|contact|call|visit|use the|file|submit|look up|verify|refer|"
+    r"can ask|can take|can complain|can report|should check|should report|must report|must file|"
+    r"must tell|must declare|warning list|register|brokercheck|action fraud|ic3\.gov|reportfraud)\b",
+    re.I,
+)
+NUMERIC_QUESTION = re.compile(r"\bhow (much|many|long|soon)\b|\bwhen\b|\blimit|\bthreshold|\bcap\b|\bdate|\bdeadline|\bmaximum|\bup to\b", re.I)
+HAS_NUMBER = re.compile(r"\d")
+STATUS_LABELS = {
+    "in_force": "in force",
+    "not_yet_in_force": "not yet in force",
+    "proposed": "proposal, not law",
+    "consultation": "consultation: a proposal, not law",
+    "superseded": "superseded",
+    "withdrawn": "withdrawn",
+}
+HEADINGS = {"UK": "UK rules", "US": "US rules", "cross_border": "Across the border", "next_steps": "What you can check or do next"}
+
+
+@dataclass
+class _Candidate:
+    evidence: Evidence
+    text: str
+    vector: np.ndarray
+    score: float
+    is_action: bool
+
+
+def _candidates(index: Index, evidence: list[Evidence], query_vector: np.ndarray, query_terms: set[str],
+                numeric: bool) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    seen: set[str] = set()
+    for rank, item in enumerate(sorted(evidence, key=lambda e: -e.score)):
+        row = index.chunk_position[item.chunk.id]
+        start = int(index.sentence_start[row])
+        vectors = index.sentence_vectors[start : start + len(item.chunk.sentences)]
+        similarities = vectors @ query_vector
+        for position, text in enumerate(item.chunk.sentences):
+            if text in seen or len(text) < 25:
+                continue
+            seen.add(text)
+            sentence_terms = index.sentence_terms[row][position]
+            overlap = len(query_terms & sentence_terms) / max(1, len(query_terms))
+            score = float(similarities[position]) + 0.25 * overlap + 0.1 * item.dense_similarity
+            score += 0.03 / (1 + rank)
+            if numeric and HAS_NUMBER.search(text):
+                score += 0.05
+            found.append(_Candidate(item, text, vectors[position], score, bool(ACTION.search(text))))
+    return found
+
+
+def _mmr(candidates: list[_Candidate], limit: int, chosen_vectors: list[np.ndarray], lam: float,
+         floor: float) -> list[_Candidate]:
+    picked: list[_Candidate] = []
+    pool = [c for c in candidates if c.score >= floor]
+    while pool and len(picked) < limit:
+        def value(c: _Candidate) -> float:
+            redundancy = max((float(c.vector @ v) for v in chosen_vectors), default=0.0)
+            return lam * c.score - (1 - lam) * redundancy
+
+        best = max(pool, key=value)
+        pool.remove(best)
+        if any(float(best.vector @ v) > 0.92 for v in chosen_vectors):
+            continue  # a near-repeat of a sentence already quoted
+        picked.append(best)
+        chosen_vectors.append(best.vector)
+    return picked
+
+
+def compose(
+    question: str,
+    profile: Profile,
+    evidence: list[Evidence],
+    query_vector: np.ndarray,
+    index: Index,
+    settings: AnswerSettings,
+    as_of: dt.date,
+    timings: dict[str, float],
+) -> Answer:
+    """Build the answer object: kind, cited sentences per section, rendered Markdown."""
+    best = max((e.dense_similarity for e in evidence), default=0.0)
+    if profile.intent == "out_of_scope":
+        kind, lead = "no_guidance", OUT_OF_SCOPE
+    elif profile.intent in ("personal_advice", "price_prediction"):
+        kind, lead = "refusal", REFUSAL
+    elif best < settings.min_relevance:
+        kind, lead = "no_guidance", NO_GUIDANCE
+    else:
+        kind, lead = "answer", ""
+
+    sections: dict[str, list[tuple[_Candidate, str]]] = {"UK": [], "US": [], "cross_border": [], "next_steps": []}
+    if kind != "no_guidance":
+        query_terms = set(terms(question))
+        candidates = _candidates(index, evidence, query_vector, query_terms, bool(NUMERIC_QUESTION.search(question)))
+        per_section = settings.sentences_per_section if kind == "answer" else 2
+        floor = settings.min_sentence_score
+        chosen: list[np.ndarray] = []
+        routed: dict[str, list[_Candidate]] = {"UK": [], "US": [], "cross_border": []}
+        for candidate in candidates:
+            group = candidate.evidence.group
+            if group == "INTL" or (profile.cross_border and candidate.evidence.section.is_cross_border):
+                routed["cross_border"].append(candidate)
+            else:
+                routed[group].append(candidate)
+        for name in ("UK", "US", "cross_border"):
+            limit = per_section if name != "cross_border" else max(2, per_section - 1)
+            for picked in _mmr(routed[name], limit, chosen, settings.mmr_lambda, floor):
+                sections[name].append((picked, name))
+        used = {c.text for entries in sections.values() for c, _ in entries}
+        actions = [c for c in candidates if c.is_action and c.text not in used]
+        for picked in _mmr(actions, settings.next_steps, chosen, settings.mmr_lambda, floor):
+            sections["next_steps"].append((picked, "next_steps"))
+        if kind == "answer" and not any(sections[name] for name in ("UK", "US", "cross_border")):
+            kind, lead = "no_guidance", NO_GUIDANCE
+            sections = {name: [] for name in sections}
+
+    citations: dict[int, Citation] = {}
+    keys: dict[tuple[str, str], int] = {}
+    out_sections: dict[str, list[Sentence]] = {}
+    for name in ("UK", "US", "cross_border", "next_steps"):
+        out_sections[name] = []
+        for candidate, _ in sections[name]:
+            item = candidate.evidence
+            key = (item.document.id, item.section.anchor)
+            if key not in keys:
+                keys[key] = len(keys) + 1
+                document = item.document
+                citations[keys[key]] = Citation(
+                    id=keys[key], doc_id=document.id, title=document.title, publisher=document.publisher,
+                    jurisdiction=document.jurisdiction, section=item.section.heading, locator=item.section.locator,
+                    anchor=item.section.anchor, url=document.url, status=document.status,
+                    published=document.published, effective=document.effective, until=document.until,
+                    reviewed=document.reviewed, content_hash=document.content_hash, quote=candidate.text,
+                )
+            elif candidate.text not in citations[keys[key]].quote:
+                citations[keys[key]].quote += " " + candidate.text
+            out_sections[name].append(Sentence(text=candidate.text, citations=[keys[key]]))
+
+    if profile.injection_suspected and kind != "refusal":
+        lead = (lead + " " + INJECTION_NOTE).strip()
+    markdown = render(profile, kind, lead, out_sections, citations, index)
+    return Answer(
+        id=uuid.uuid4().hex,
+        question=question,
+        kind=kind,  # type: ignore[arg-type]
+        answer=markdown,
+        sections=out_sections,
+        citations=citations,
+        profile=asdict(profile),
+        timings=timings,
+        as_of=as_of,
+        corpus_version=index.corpus_version,
+        index_build=index.build_id,
+        notice=NOTICE,
+        evidence=[
+            {"doc_id": e.document.id, "section": e.section.anchor, "group": e.group,
+             "score": round(e.score, 5), "similarity": round(e.dense_similarity, 4)}
+            for e in evidence
+        ],
+    )
+
+
+def _label(citation: Citation) -> str:
+    if citation.status in ("proposed", "consultation"):
+        return " _(proposal, not law)_"
+    if citation.status == "not_yet_in_force" and citation.effective:
+        return f" _(not yet in force: applies from {citation.effective:%-d %B %Y})_"
+    return ""
+
+
+def _reason(profile: Profile, jurisdiction: str) -> str:
+    reasons = []
+    if profile.residence == jurisdiction:
+        reasons.append("where you live")
+    if profile.citizenship == jurisdiction and profile.residence != jurisdiction:
+        reasons.append("your citizenship")
+    if profile.platform_location == jurisdiction:
+        reasons.append("where your platform is")
+    if profile.issuer_location == jurisdiction:
+        reasons.append("where the coin is issued")
+    return f" (they reach you through {', '.join(reasons)})" if reasons else ""
+
+
+def render(profile: Profile, kind: str, lead: str, sections: dict[str, list[Sentence]],
+           citations: dict[int, Citation], index: Index) -> str:
+    """The answer as Markdown for a person."""
+    lines: list[str] = []
+    if kind != "no_guidance" or profile.intent != "out_of_scope":
+        lines.append(f"**What I understood:** {describe(profile)}")
+        lines.append("")
+    if lead:
+        lines.append(lead)
+        lines.append("")
+    for name in ("UK", "US", "cross_border", "next_steps"):
+        if not sections[name]:
+            continue
+        heading = HEADINGS[name] + (_reason(profile, name) if name in ("UK", "US") else "")
+        if kind == "refusal" and name in ("UK", "US", "cross_border"):
+            heading = "General guidance: " + heading
+        lines.append(f"**{heading}**")
+        for sentence in sections[name]:
+            markers = "".join(f"[{c}]" for c in sentence.citations)
+            labels = "".join(_label(citations[c]) for c in sentence.citations)
+            lines.append(f"- {sentence.text} {markers}{labels}")
+        lines.append("")
+    if kind == "refusal":
+        lines.append(ADVICE_POINTER)
+        lines.append("")
+    if citations:
+        lines.append("**Sources**")
+        for number, citation in citations.items():
+            status = STATUS_LABELS.get(citation.status, citation.status)
+            if citation.status == "not_yet_in_force" and citation.effective:
+                status += f", applies from {citation.effective.isoformat()}"
+            lines.append(
+                f"[{number}] {citation.publisher}: \"{citation.title}\", section \"{citation.section}\" "
+                f"({citation.locator}) ({status}; reviewed {citation.reviewed.isoformat()}) {citation.url}"
+            )
+        lines.append("")
+    lines.append(f"_{NOTICE}_")
+    return "\n".join(lines)

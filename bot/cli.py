@@ -1,0 +1,188 @@
+"""The `bot` command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.errors import BotError
+from bot.settings import Settings, iter_fields, with_overrides
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+def _settings(ctx: click.Context) -> Settings:
+    obj = ctx.find_root().obj or {}
+    settings: Settings = obj["settings"]
+    return settings
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BotError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="Override a setting, e.g. --set retrieval.quota=8 (see `bot settings`).")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.pass_context
+def cli(ctx: click.Context, overrides: tuple[str, ...], verbose: bool) -> None:
+    """Answer UK/US crypto-asset and stablecoin questions from official guidance, with citations.
+
+    \b
+    Examples:
+      bot index                                   # build or update the index from corpus/
+      bot ask "I live in the UK and keep USDC on a US exchange. If it fails, am I protected?"
+      bot ask --json "Do I pay tax on staking rewards in the UK?"
+      bot ask --as-of 2025-01-01 --jurisdiction US "When do GENIUS Act rules apply?"
+      bot sources                                 # documents, with a coverage table
+      bot settings                                # effective settings
+      bot serve                                   # web chat and HTTP API on 127.0.0.1:8000
+      BOT_INDEX__PATH=/tmp/idx bot index          # any setting via BOT_<GROUP>__<NAME>
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    pairs: dict[str, str] = {}
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"'{item}' must be NAME=VALUE", param_hint="--set")
+        pairs[name.strip()] = value
+    try:
+        settings = with_overrides(Settings(), pairs) if pairs else Settings()
+    except BotError as exc:
+        raise click.BadParameter(str(exc), param_hint="--set") from exc
+    except Exception as exc:  # pydantic validation
+        raise click.ClickException(f"Invalid settings: {exc}") from exc
+    ctx.obj = {"settings": settings}
+
+
+@cli.command()
+@click.pass_context
+def settings(ctx: click.Context) -> None:
+    """Print the effective settings and what each one does."""
+    current = _settings(ctx).model_dump(mode="json")
+    for name, _default, description in iter_fields():
+        group, leaf = name.split(".", 1)
+        click.echo(f"{name} = {json.dumps(current[group][leaf])}")
+        click.echo(f"    {description}")
+
+
+@cli.command()
+@click.pass_context
+def index(ctx: click.Context) -> None:
+    """Build or update the index from the corpus (incremental and atomic)."""
+    from bot.embeddings import Embedder
+    from bot.index import build_index
+
+    settings = _settings(ctx)
+    embedder = Embedder(settings.embedding.model, settings.embedding.batch_size)
+    report = build_index(settings, embedder, progress=lambda m: click.echo(m, err=True))
+    click.echo(
+        f"index {report.build_id}: {report.documents} documents, {report.chunks} chunks "
+        f"({report.embedded_chunks} embedded, {report.reused_chunks} reused) in {report.seconds:.1f}s"
+        + (" [unchanged]" if report.unchanged else "")
+    )
+
+
+@cli.group()
+def corpus() -> None:
+    """Corpus tools."""
+
+
+@corpus.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.pass_context
+def corpus_check(ctx: click.Context, path: Path | None) -> None:
+    """Validate corpus files without indexing them."""
+    from bot.corpus import corpus_version, load_corpus
+
+    documents = load_corpus(path or _settings(ctx).corpus.path)
+    click.echo(f"{len(documents)} documents OK (corpus version {corpus_version(documents)})")
+
+
+@cli.command()
+@click.argument("question", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole answer object as JSON.")
+@click.option("--jurisdiction", "jurisdictions", multiple=True, type=click.Choice(["UK", "US"], case_sensitive=False),
+              help="Only this jurisdiction's sources (repeat for both).")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Answer from documents in force on this date.")
+@click.pass_context
+def ask(ctx: click.Context, question: tuple[str, ...], as_json: bool, jurisdictions: tuple[str, ...],
+        as_of: dt.datetime | None) -> None:
+    """Ask one question; prints the cited answer."""
+    from bot.core import Bot
+
+    bot = Bot(_settings(ctx))
+    answer = bot.ask(" ".join(question), jurisdictions=list(jurisdictions) or None,
+                     as_of=as_of.date() if as_of else None)
+    if as_json:
+        click.echo(answer.model_dump_json(indent=2))
+    else:
+        click.echo(answer.answer)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the documents as JSON.")
+@click.pass_context
+def sources(ctx: click.Context, as_json: bool) -> None:
+    """List the documents in the index with a coverage table."""
+    from bot.core import Bot
+
+    documents = Bot(_settings(ctx)).sources()
+    if as_json:
+        click.echo(json.dumps([
+            {"id": d.id, "title": d.title, "jurisdiction": d.jurisdiction, "publisher": d.publisher,
+             "status": d.status, "published": d.published.isoformat(), "url": d.url, "topics": list(d.topics)}
+            for d in documents], indent=2))
+        return
+    click.echo(f"{'id':48} {'jur':4} {'publisher':16} {'status':17} published")
+    for d in documents:
+        click.echo(f"{d.id[:48]:48} {d.jurisdiction:4} {d.publisher[:16]:16} {d.status:17} {d.published}")
+    click.echo("")
+    by_jurisdiction = Counter(d.jurisdiction for d in documents)
+    click.echo("Coverage by jurisdiction: " + ", ".join(f"{k} {v}" for k, v in sorted(by_jurisdiction.items())))
+    by_publisher = Counter((d.jurisdiction, d.publisher) for d in documents)
+    click.echo("Coverage by publisher:")
+    for (jurisdiction, publisher), count in sorted(by_publisher.items()):
+        click.echo(f"  {jurisdiction:4} {publisher:28} {count}")
+    topics = Counter(t for d in documents for t in d.topics)
+    click.echo("Coverage by topic (documents per topic, UK/US/INTL):")
+    for topic, count in sorted(topics.items(), key=lambda item: (-item[1], item[0])):
+        split = Counter(d.jurisdiction for d in documents if topic in d.topics)
+        click.echo(f"  {topic:20} {count:3}  ({split.get('UK', 0)}/{split.get('US', 0)}/{split.get('INTL', 0)})")
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default server.host).")
+@click.option("--port", type=int, help="Port to listen on (default server.port).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the web chat at / and the HTTP API under /v1 on one port."""
+    try:
+        from bot.api import serve as run_server
+    except ImportError as exc:  # pragma: no cover
+        raise click.ClickException(f"The server is not available: {exc}") from exc
+    run_server(_settings(ctx), host=host, port=port)
+
+
+def main() -> None:
+    """Entry point of the `bot` console script."""
+    cli(prog_name="bot")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,355 @@
+"""Build (incrementally, atomically) and open the index: Chroma vectors, BM25, sentence vectors."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+from bot.chunking import chunk_document
+from bot.corpus import corpus_version, load_corpus
+from bot.embeddings import ChromaEmbeddingFunction, Embedder
+from bot.errors import IndexMismatchError, IndexMissingError, StoreUnavailableError
+from bot.settings import Settings
+from bot.text import terms
+from bot.types import Chunk, Document, Section
+
+log = logging.getLogger(__name__)
+
+CURRENT = "current"
+FAR_FUTURE = 99991231
+
+
+def _ord(day: dt.date | None, default: int) -> int:
+    return default if day is None else day.year * 10000 + day.month * 100 + day.day
+
+
+def chroma_client(settings: Settings, build_dir: Path | None) -> Any:
+    """A Chroma client: the server at index.chroma_url, else embedded in the build folder."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    url = settings.index.chroma_url
+    if url:
+        parsed = urlparse(url)
+        try:
+            client = chromadb.HttpClient(
+                host=parsed.hostname or "127.0.0.1",
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"The Chroma server at {url} cannot be reached ({exc.__class__.__name__}); start it "
+                "with `chroma run --path <dir> --port <port>` or unset index.chroma_url "
+                "(BOT_INDEX__CHROMA_URL) to use the embedded store."
+            ) from exc
+        return client
+    assert build_dir is not None
+    return chromadb.PersistentClient(path=str(build_dir / "chroma"), settings=chroma_settings)
+
+
+def collection_name(settings: Settings, build_id: str) -> str:
+    return f"{settings.index.collection_prefix}-{build_id}"
+
+
+@dataclass
+class BuildReport:
+    build_id: str
+    corpus_version: str
+    documents: int
+    chunks: int
+    embedded_chunks: int
+    reused_chunks: int
+    seconds: float
+    unchanged: bool
+
+
+def _doc_to_json(document: Document) -> dict[str, Any]:
+    data = dataclasses.asdict(document)
+    for key in ("published", "effective", "until", "reviewed"):
+        data[key] = data[key].isoformat() if data[key] else None
+    return data
+
+
+def _doc_from_json(data: dict[str, Any]) -> Document:
+    data = dict(data)
+    for key in ("published", "effective", "until", "reviewed"):
+        data[key] = dt.date.fromisoformat(data[key]) if data[key] else None
+    data["topics"] = tuple(data["topics"])
+    data["sections"] = tuple(
+        Section(**{**s, "path": tuple(s["path"])}) for s in data["sections"]
+    )
+    return Document(**data)
+
+
+def read_current(index_path: Path) -> str | None:
+    pointer = index_path / CURRENT
+    return pointer.read_text().strip() if pointer.exists() else None
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder,
+    today: dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> BuildReport:
+    """Validate the corpus and build a new index; switch to it only once it is complete."""
+    started = time.perf_counter()
+    say = progress or (lambda message: log.info(message))
+    documents = load_corpus(settings.corpus.path, today)
+    version = corpus_version(documents)
+    index_path = settings.index.path
+    (index_path / "builds").mkdir(parents=True, exist_ok=True)
+
+    previous_id = read_current(index_path)
+    previous = _read_build(index_path / "builds" / previous_id) if previous_id else None
+    if previous is not None and _compatible(previous["manifest"], embedder, settings) and \
+            previous["manifest"]["corpus_version"] == version:
+        say(f"index is up to date (build {previous_id}, corpus {version})")
+        return BuildReport(previous_id or "", version, len(documents), len(previous["chunks"]), 0,
+                           len(previous["chunks"]), time.perf_counter() - started, True)
+
+    build_id = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f") + "-" + version[:8]
+    partial = index_path / "builds" / f"{build_id}.partial"
+    final = index_path / "builds" / build_id
+    partial.mkdir(parents=True)
+    try:
+        chunks: list[Chunk] = []
+        for document in documents:
+            chunks.extend(chunk_document(document, embedder.count_tokens, settings.embedding.max_chunk_tokens))
+        reuse: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if previous is not None and _compatible(previous["manifest"], embedder, settings):
+            same = {
+                d.id for d in documents
+                if previous["manifest"]["documents"].get(d.id) == d.content_hash
+            }
+            reuse = {c.id: v for c, v in previous["vectors"].items() if c.doc_id in same}
+        todo = [c for c in chunks if c.id not in reuse]
+        say(f"{len(documents)} documents, {len(chunks)} chunks: embedding {len(todo)}, reusing {len(reuse)}")
+        new_chunk_vectors = embedder.encode([c.embed_text for c in todo])
+        todo_sentences = [s for c in todo for s in c.sentences]
+        new_sentence_vectors = embedder.encode(todo_sentences)
+        vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        offset = 0
+        for row, chunk in enumerate(todo):
+            n = len(chunk.sentences)
+            vectors[chunk.id] = (new_chunk_vectors[row], new_sentence_vectors[offset : offset + n])
+            offset += n
+        for chunk in chunks:
+            if chunk.id in reuse:
+                vectors[chunk.id] = reuse[chunk.id]
+
+        by_id = {d.id: d for d in documents}
+        chunk_matrix = np.stack([vectors[c.id][0] for c in chunks]).astype(np.float32)
+        sentence_matrix = np.concatenate([vectors[c.id][1] for c in chunks]).astype(np.float32)
+        np.save(partial / "chunk_vectors.npy", chunk_matrix)
+        np.save(partial / "sentence_vectors.npy", sentence_matrix)
+        with (partial / "chunks.jsonl").open("w") as out:
+            for chunk in chunks:
+                out.write(json.dumps(dataclasses.asdict(chunk)) + "\n")
+        (partial / "documents.json").write_text(json.dumps([_doc_to_json(d) for d in documents]))
+
+        client = chroma_client(settings, partial)
+        collection = client.create_collection(
+            name=collection_name(settings, build_id),
+            embedding_function=ChromaEmbeddingFunction(embedder),  # never Chroma's default model
+            metadata={"hnsw:space": "cosine", "corpus_version": version},
+        )
+        batch = 256
+        for start in range(0, len(chunks), batch):
+            part = chunks[start : start + batch]
+            collection.add(
+                ids=[c.id for c in part],
+                embeddings=chunk_matrix[start : start + batch],
+                documents=[c.embed_text for c in part],
+                metadatas=[_metadata(by_id[c.doc_id], c) for c in part],
+            )
+        manifest = {
+            "build_id": build_id,
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "model": embedder.name,
+            "model_fingerprint": embedder.fingerprint,
+            "max_chunk_tokens": settings.embedding.max_chunk_tokens,
+            "corpus_version": version,
+            "documents": {d.id: d.content_hash for d in documents},
+            "chunks": len(chunks),
+            "chroma_url": settings.index.chroma_url,
+            "collection": collection_name(settings, build_id),
+        }
+        (partial / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        os.replace(partial, final)
+        pointer_tmp = index_path / f"{CURRENT}.tmp"
+        pointer_tmp.write_text(build_id)
+        os.replace(pointer_tmp, index_path / CURRENT)  # the switch: atomic on POSIX
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    _prune(settings, keep=settings.index.keep_builds)
+    say(f"built index {build_id} (corpus {version}) in {time.perf_counter() - started:.1f}s")
+    return BuildReport(build_id, version, len(documents), len(chunks), len(todo), len(chunks) - len(todo),
+                       time.perf_counter() - started, False)
+
+
+def _metadata(document: Document, chunk: Chunk) -> dict[str, Any]:
+    return {
+        "doc_id": document.id,
+        "jurisdiction": document.jurisdiction,
+        "publisher": document.publisher,
+        "status": document.status,
+        "doc_type": document.doc_type,
+        "section": chunk.section_anchor,
+        "published_ord": _ord(document.published, 0),
+        "until_ord": _ord(document.until, FAR_FUTURE),
+    }
+
+
+def _compatible(manifest: dict[str, Any], embedder: Embedder, settings: Settings) -> bool:
+    return (
+        manifest.get("model_fingerprint") == embedder.fingerprint
+        and manifest.get("max_chunk_tokens") == settings.embedding.max_chunk_tokens
+        and manifest.get("chroma_url") == settings.index.chroma_url
+    )
+
+
+def _read_build(build_dir: Path) -> dict[str, Any] | None:
+    """Read a finished build's files; None if it is missing or incomplete."""
+    try:
+        manifest = json.loads((build_dir / "manifest.json").read_text())
+        chunk_rows = [json.loads(line) for line in (build_dir / "chunks.jsonl").read_text().splitlines()]
+        chunk_matrix = np.load(build_dir / "chunk_vectors.npy")
+        sentence_matrix = np.load(build_dir / "sentence_vectors.npy")
+        documents = [_doc_from_json(d) for d in json.loads((build_dir / "documents.json").read_text())]
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("ignoring unreadable index build %s: %s", build_dir, exc)
+        return None
+    chunks = [Chunk(**{**row, "sentences": tuple(row["sentences"])}) for row in chunk_rows]
+    vectors: dict[Chunk, tuple[np.ndarray, np.ndarray]] = {}
+    offset = 0
+    for row, chunk in enumerate(chunks):
+        n = len(chunk.sentences)
+        vectors[chunk] = (chunk_matrix[row], sentence_matrix[offset : offset + n])
+        offset += n
+    return {"manifest": manifest, "chunks": chunks, "vectors": vectors, "documents": documents,
+            "chunk_matrix": chunk_matrix, "sentence_matrix": sentence_matrix}
+
+
+def _prune(settings: Settings, keep: int) -> None:
+    builds = settings.index.path / "builds"
+    current = read_current(settings.index.path)
+    finished = sorted(p for p in builds.iterdir() if p.is_dir() and not p.name.endswith(".partial"))
+    for old in finished[:-keep]:
+        if old.name == current:
+            continue
+        if settings.index.chroma_url:
+            try:
+                chroma_client(settings, None).delete_collection(collection_name(settings, old.name))
+            except Exception as exc:  # a stale collection only costs space
+                log.warning("could not delete Chroma collection for build %s: %s", old.name, exc)
+        shutil.rmtree(old, ignore_errors=True)
+    for stale in builds.glob("*.partial"):
+        if time.time() - stale.stat().st_mtime > 3600:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+class Index:
+    """A finished index build, opened for querying."""
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        build_id = read_current(settings.index.path)
+        if not build_id:
+            raise IndexMissingError(
+                f"No index in {settings.index.path}; build it with `bot index` (or `make run`)."
+            )
+        build = _read_build(settings.index.path / "builds" / build_id)
+        if build is None:
+            raise IndexMissingError(
+                f"The index build {build_id} in {settings.index.path} is unreadable; rebuild it with `bot index`."
+            )
+        manifest = build["manifest"]
+        if manifest["model_fingerprint"] != embedder.fingerprint:
+            raise IndexMismatchError(
+                f"The index was built with embedding model '{manifest['model']}' "
+                f"({manifest['model_fingerprint']}), not the configured '{embedder.name}' "
+                f"({embedder.fingerprint}); rebuild it with `bot index`."
+            )
+        if manifest.get("chroma_url") != settings.index.chroma_url:
+            raise IndexMismatchError(
+                f"The index was built for Chroma at {manifest.get('chroma_url') or 'embedded'}, not "
+                f"{settings.index.chroma_url or 'embedded'}; rebuild it with `bot index`."
+            )
+        self.settings = settings
+        self.build_id = build_id
+        self.manifest = manifest
+        self.corpus_version: str = manifest["corpus_version"]
+        self.documents: dict[str, Document] = {d.id: d for d in build["documents"]}
+        self.chunks: list[Chunk] = build["chunks"]
+        self.chunk_position = {c.id: i for i, c in enumerate(self.chunks)}
+        self.chunk_vectors: np.ndarray = build["chunk_matrix"]
+        self.sentence_vectors: np.ndarray = build["sentence_matrix"]
+        starts = np.cumsum([0] + [len(c.sentences) for c in self.chunks])
+        self.sentence_start = starts  # sentence rows of chunk i: starts[i]:starts[i+1]
+        self.sections: dict[tuple[str, str], Section] = {
+            (d.id, s.anchor): s for d in self.documents.values() for s in d.sections
+        }
+        self.chunk_terms = [terms(c.embed_text) for c in self.chunks]
+        self.sentence_terms = [[set(terms(s)) for s in c.sentences] for c in self.chunks]
+        self.bm25 = BM25Okapi(self.chunk_terms)
+        self.jurisdiction_rows: dict[str, np.ndarray] = {}
+        for jurisdiction in ("UK", "US", "INTL"):
+            self.jurisdiction_rows[jurisdiction] = np.array(
+                [i for i, c in enumerate(self.chunks) if self.documents[c.doc_id].jurisdiction == jurisdiction],
+                dtype=int,
+            )
+        self.client = chroma_client(settings, settings.index.path / "builds" / build_id)
+        try:
+            self.collection = self.client.get_collection(
+                manifest["collection"], embedding_function=ChromaEmbeddingFunction(embedder)
+            )
+        except Exception as exc:
+            if settings.index.chroma_url:
+                raise StoreUnavailableError(
+                    f"The Chroma server at {settings.index.chroma_url} has no collection "
+                    f"{manifest['collection']}; rebuild the index with `bot index`."
+                ) from exc
+            raise IndexMissingError(f"The index build {build_id} has no vector store; rebuild it with `bot index`.") from exc
+
+    def dense(self, vector: np.ndarray, k: int, where: dict[str, Any]) -> list[tuple[int, float]]:
+        """Chunk rows and cosine similarities, best first, from the Chroma collection."""
+        try:
+            result = self.collection.query(
+                query_embeddings=[vector], n_results=k, where=where, include=["distances"]
+            )
+        except Exception as exc:
+            if self.settings.index.chroma_url:
+                raise StoreUnavailableError(
+                    f"The Chroma server at {self.settings.index.chroma_url} stopped answering "
+                    f"({exc.__class__.__name__}); check that `chroma run` is up."
+                ) from exc
+            raise
+        ids = result["ids"][0]
+        distances = result["distances"][0] if result.get("distances") else [1.0] * len(ids)
+        return [(self.chunk_position[i], 1.0 - float(d)) for i, d in zip(ids, distances, strict=False)]
+
+    def ping(self) -> bool:
+        """True when the vector store answers."""
+        try:
+            self.client.heartbeat()
+            return True
+        except Exception:
+            return False

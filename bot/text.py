@@ -1,0 +1,72 @@
+"""Text helpers shared by chunking, retrieval and composition."""
+
+from __future__ import annotations
+
+import re
+
+# Abbreviations whose trailing full stop does not end a sentence.
+_ABBREVIATIONS = {
+    "u.s", "u.k", "e.g", "i.e", "no", "nos", "st", "mr", "mrs", "ms", "dr", "inc", "co", "ltd",
+    "plc", "corp", "v", "vs", "art", "arts", "reg", "regs", "para", "paras", "sec", "s", "ss",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "etc",
+    "approx", "cf", "fig", "p", "pp", "ch", "chap", "n.a", "l.l.c", "u.s.c", "c.f.r", "cfr", "usc",
+}
+
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9£$€])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences; list items and paragraphs always end a sentence."""
+    sentences: list[str] = []
+    for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)", text):
+        block = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", block.strip())
+        block = re.sub(r"\s+", " ", block)
+        if not block:
+            continue
+        start = 0
+        for match in _BOUNDARY.finditer(block):
+            candidate = block[start : match.start()].strip()
+            last_word = re.search(r"([A-Za-z.]+)\.$", candidate)
+            if last_word and last_word.group(1).lower().rstrip(".") in _ABBREVIATIONS:
+                continue
+            if candidate:
+                sentences.append(candidate)
+            start = match.end()
+        tail = block[start:].strip()
+        if tail:
+            sentences.append(tail)
+    return sentences
+
+
+_STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for from with without as is are was were be been being
+    it its this that these those i me my we our you your he she they them their there here what which who
+    whom whose when where why how do does did doing have has had having can could would should will shall
+    may might must not no so than too very just also into about over under after before between through
+    up down out off again further then once any all both each few more most other some such own same only
+    am im i'm ive i've dont don't isnt isn't wont won't cant can't get got like really please thanks hi hello""".split()
+)
+
+_WORD = re.compile(r"[a-z0-9£$€][a-z0-9£$€,.\-']*[a-z0-9]|[a-z0-9£$€]")
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ers", "ies", "ied", "ed", "es", "er", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            if suffix in ("ies", "ied"):
+                return word[: -len(suffix)] + "y"
+            return word[: -len(suffix)]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Lower-case, stop-word-free, lightly stemmed terms for BM25 and overlap scores."""
+    lowered = re.sub(r"'s\b", "", text.lower().replace("’", "'"))
+    words = _WORD.findall(lowered)
+    return [_stem(w.strip(".,'")) for w in words if w not in _STOPWORDS and w.strip(".,'")]
+
+
+def slugify(text: str) -> str:
+    """A stable anchor for a heading."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:80] or "section"

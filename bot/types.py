@@ -1,0 +1,146 @@
+"""Plain typed objects passed between pipeline stages, and the answer contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Jurisdiction = Literal["UK", "US", "INTL"]
+Kind = Literal["answer", "refusal", "no_guidance"]
+Intent = Literal["information", "personal_advice", "price_prediction", "out_of_scope"]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One `##`/`###` section of a corpus document."""
+
+    heading: str  # the heading text without its locator
+    locator: str  # where in the source it comes from, e.g. "COBS 4.12A"
+    path: tuple[str, ...]  # heading path, outermost first
+    anchor: str  # stable slug, unique within the document
+    text: str
+    line: int  # 1-based line of the heading in the file
+
+    @property
+    def is_cross_border(self) -> bool:
+        return self.heading.lower().startswith("cross-border")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One corpus file: validated front matter and its sections."""
+
+    id: str
+    title: str
+    jurisdiction: str
+    publisher: str
+    doc_type: str
+    reference: str
+    url: str
+    published: dt.date
+    effective: dt.date | None
+    status: str
+    until: dt.date | None
+    superseded_by: str | None
+    reviewed: dt.date
+    topics: tuple[str, ...]
+    sections: tuple[Section, ...]
+    path: str
+    content_hash: str
+
+    def in_force_on(self, day: dt.date) -> bool:
+        """True when the document had been published and had not stopped applying on day."""
+        return self.published <= day and (self.until is None or self.until > day)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A token-bounded piece of one section, the unit of retrieval."""
+
+    id: str
+    doc_id: str
+    section_anchor: str
+    text: str  # the chunk's own sentences
+    sentences: tuple[str, ...]
+    embed_text: str  # what is embedded: title and heading path, then the text
+    n_tokens: int
+
+
+@dataclass
+class Profile:
+    """What the question analysis understood."""
+
+    jurisdictions: list[str] = field(default_factory=list)
+    residence: str | None = None
+    citizenship: str | None = None
+    platform_location: str | None = None
+    issuer_location: str | None = None
+    asset_types: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    intent: str = "information"
+    cross_border: bool = False
+    other_countries: list[str] = field(default_factory=list)
+    bodies: list[str] = field(default_factory=list)
+    injection_suspected: bool = False
+    follow_up: bool = False
+
+
+@dataclass
+class Evidence:
+    """One retrieved chunk with its scores."""
+
+    chunk: Chunk
+    document: Document
+    section: Section
+    score: float  # fused score
+    dense_similarity: float  # cosine similarity to the question
+    group: str  # UK | US | INTL: the quota it was retrieved under
+
+
+class Sentence(BaseModel):
+    text: str
+    citations: list[int] = Field(description="Ids of the citations that support the sentence.")
+
+
+class Citation(BaseModel):
+    id: int
+    doc_id: str
+    title: str
+    publisher: str
+    jurisdiction: str
+    section: str
+    locator: str
+    anchor: str
+    url: str
+    status: str
+    published: dt.date
+    effective: dt.date | None = None
+    until: dt.date | None = None
+    reviewed: dt.date
+    content_hash: str = Field(description="SHA-256 of the cited document's file as indexed.")
+    quote: str = Field(description="The supporting passage, quoted from the corpus.")
+
+
+class Answer(BaseModel):
+    """The answer contract shared by every interface (DESIGN.md)."""
+
+    id: str
+    question: str
+    kind: Kind
+    answer: str = Field(description="Markdown with numbered citation markers [n].")
+    sections: dict[str, list[Sentence]] = Field(
+        description="UK, US, cross_border and next_steps: sentences with their citation ids."
+    )
+    citations: dict[int, Citation]
+    profile: dict[str, object]
+    timings: dict[str, float] = Field(description="Milliseconds per stage.")
+    as_of: dt.date
+    corpus_version: str
+    index_build: str
+    notice: str
+    evidence: list[dict[str, object]] = Field(
+        default_factory=list, description="Retrieved chunks (doc id, section, scores), for audit."
+    )
