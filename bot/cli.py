@@ -179,6 +179,18 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     run_server(_settings(ctx), host=host, port=port)
 
 
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules (`bot eval`)."""
+    try:
+        from bot.evaluate import eval_command
+    except ImportError:
+        return
+    cli.add_command(eval_command, "eval")
+
+
+_register_optional_commands()
+
+
 def main() -> None:
     """Entry point of the `bot` console script."""
     cli(prog_name="bot")

@@ -132,8 +132,8 @@ class Bot:
 
         mark = time.perf_counter()
         answer = compose(question, profile, evidence, query_vector, index, self.settings.answer, as_of, timings)
-        timings["compose"] = round((time.perf_counter() - mark) * 1000, 2)
-        timings["total"] = round((time.perf_counter() - started) * 1000, 2)
+        answer.timings["compose"] = round((time.perf_counter() - mark) * 1000, 2)
+        answer.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
         return answer
 
 

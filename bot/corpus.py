@@ -48,7 +48,7 @@ OFFICIAL_DOMAINS = (
     "consumerfinance.gov", "dfs.ny.gov", "ic3.gov", "fbi.gov", "ftc.gov", "dfpi.ca.gov",
     "federalregister.gov", "govinfo.gov", "uscode.house.gov", "ecfr.gov", "whitehouse.gov",
     "oecd.org", "iosco.org", "fsb.org", "fatf-gafi.org", "bis.org", "reportfraud.police.uk",
-    "police.uk",
+    "police.uk", "investor.gov", "comptrollerofthecurrency.gov",
 )
 REQUIRED = ("id", "title", "jurisdiction", "publisher", "doc_type", "url", "published", "status",
             "reviewed", "topics")
