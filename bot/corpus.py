@@ -130,7 +130,7 @@ def parse_document(path: Path, today: dt.date, root: Path | None = None) -> tupl
     try:
         meta = yaml.safe_load("\n".join(front_lines)) or {}
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = (mark.line + 2) if mark is not None else 1
         problem(line, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}")
         return None, problems
