@@ -22,9 +22,9 @@ FIXTURE_CORPUS = Path(__file__).resolve().parent / "fixtures" / "corpus"
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-def make_settings(corpus: Path, index: Path, **groups: dict[str, object]) -> Settings:
+def make_settings(corpus: Path, index_path: Path, **groups: dict[str, object]) -> Settings:
     """Settings for a test: given corpus and index folders, plus group overrides."""
-    data: dict[str, dict[str, object]] = {"corpus": {"path": corpus}, "index": {"path": index}}
+    data: dict[str, dict[str, object]] = {"corpus": {"path": corpus}, "index": {"path": index_path}}
     for group, values in groups.items():
         data.setdefault(group, {}).update(values)
     return Settings(**data)  # type: ignore[arg-type]

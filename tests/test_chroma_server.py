@@ -1,0 +1,79 @@
+"""Server mode: the same index in a real `chroma run` server, and a clear error when it is down."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.core import Bot
+from bot.embeddings import shared_embedder
+from bot.errors import StoreUnavailableError
+from bot.index import build_index
+
+from .conftest import FIXTURE_CORPUS, make_settings
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture()
+def chroma_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = free_port()
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
+    process = subprocess.Popen(
+        [chroma, "run", "--path", str(tmp_path / "chroma-data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("chroma run did not start")
+    yield url, process
+    process.kill()
+    process.wait()
+
+
+def test_server_mode_answers_and_reports_a_down_server(chroma_server: tuple[str, subprocess.Popen[bytes]], tmp_path: Path) -> None:
+    url, process = chroma_server
+    settings = make_settings(FIXTURE_CORPUS, tmp_path / "index", index={"chroma_url": url})
+    report = build_index(settings, shared_embedder())
+    assert not (tmp_path / "index" / "builds" / report.build_id / "chroma").exists()
+    bot = Bot(settings, shared_embedder())
+    assert bot.index.ping()
+    answer = bot.ask("Is my crypto protected by SIPC if my US broker fails?")
+    assert answer.kind == "answer" and answer.sections["US"]
+
+    process.kill()
+    process.wait()
+    assert not bot.index.ping()
+    with pytest.raises(StoreUnavailableError, match="chroma run"):
+        bot.ask("Is my crypto protected by SIPC if my US broker fails? (asked again)")
+    with pytest.raises(StoreUnavailableError, match="cannot be reached"):
+        Bot(settings, shared_embedder())
+
+
+def test_unreachable_server_at_index_time(tmp_path: Path) -> None:
+    settings = make_settings(FIXTURE_CORPUS, tmp_path / "index", index={"chroma_url": f"http://127.0.0.1:{free_port()}"})
+    with pytest.raises(StoreUnavailableError, match="BOT_INDEX__CHROMA_URL"):
+        build_index(settings, shared_embedder())
+    assert not list((tmp_path / "index" / "builds").glob("*"))
