@@ -1,0 +1,71 @@
+"""The `bot` command line, end to end over the fixture index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.core import Bot
+from bot.settings import Settings
+
+from .conftest import FIXTURE_CORPUS
+
+
+@pytest.fixture()
+def env(fixture_bot: Bot, fixture_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_CORPUS__PATH", str(fixture_settings.corpus.path))
+    monkeypatch.setenv("BOT_INDEX__PATH", str(fixture_settings.index.path))
+
+
+def test_ask_prints_a_cited_answer(env: None) -> None:
+    result = CliRunner().invoke(cli, ["ask", "Is my bitcoin on a failed UK exchange covered by the FSCS?"])
+    assert result.exit_code == 0, result.output
+    assert "**UK rules" in result.output and "[1]" in result.output and "Sources" in result.output
+
+
+def test_ask_json_is_the_answer_object(env: None) -> None:
+    result = CliRunner().invoke(cli, ["ask", "--json", "--jurisdiction", "US", "Does SIPC cover crypto?"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["kind"] == "answer"
+    assert set(data) >= {"answer", "sections", "citations", "kind", "profile", "timings", "corpus_version"}
+    assert all(c["jurisdiction"] == "US" for c in data["citations"].values())
+
+
+def test_ask_as_of(env: None) -> None:
+    result = CliRunner().invoke(cli, ["ask", "--json", "--as-of", "2024-01-01", "What does the GENIUS Act require?"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["as_of"] == "2024-01-01"
+    assert "us-genius-act" not in {c["doc_id"] for c in data["citations"].values()}
+
+
+def test_empty_question_is_a_clear_error(env: None) -> None:
+    result = CliRunner().invoke(cli, ["ask", "   "])
+    assert result.exit_code == 2
+    assert "The question is empty" in result.output
+
+
+def test_sources_prints_coverage(env: None) -> None:
+    result = CliRunner().invoke(cli, ["sources"])
+    assert result.exit_code == 0, result.output
+    assert "fscs-crypto-not-protected" in result.output
+    assert "Coverage by jurisdiction: INTL 1, UK 7, US 5" in result.output
+    assert "Coverage by publisher" in result.output and "Coverage by topic" in result.output
+
+
+def test_corpus_check_names_file_and_line(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(FIXTURE_CORPUS, corpus)
+    path = corpus / "us" / "sipc-crypto-not-covered.md"
+    path.write_text(path.read_text().replace("status: in_force", "status: maybe"))
+    result = CliRunner().invoke(cli, ["corpus", "check", str(corpus)])
+    assert result.exit_code == 2
+    assert "sipc-crypto-not-covered.md:" in result.output and "unknown status 'maybe'" in result.output
+    good = CliRunner().invoke(cli, ["corpus", "check", str(FIXTURE_CORPUS)])
+    assert good.exit_code == 0 and "13 documents OK" in good.output

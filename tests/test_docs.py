@@ -1,0 +1,58 @@
+"""Docs kept honest: every setting and every CLI command is in the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.settings import iter_fields
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in iter_fields()])
+def test_every_setting_is_documented(name: str) -> None:
+    group, leaf = name.split(".", 1)
+    assert f"`{name}`" in README
+    assert f"BOT_{group.upper()}__{leaf.upper()}" in README
+
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_every_command_is_in_the_readme(command: str) -> None:
+    assert f"bot {command}" in README
+
+
+def test_every_setting_has_a_description() -> None:
+    assert all(description for _, _, description in iter_fields())
+
+
+def test_readme_first_screen_gives_the_two_commands() -> None:
+    first_screen = "\n".join(README.splitlines()[:20])
+    assert "make run" in first_screen and "make test" in first_screen
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
+    assert "make test" in ci.split("\n", 3)[-1]
+
+
+def test_settings_command_prints_every_setting() -> None:
+    result = CliRunner().invoke(cli, ["settings"])
+    assert result.exit_code == 0
+    for name, _, _ in iter_fields():
+        assert f"{name} = " in result.output
+
+
+def test_help_shows_examples() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    assert "bot ask" in result.output and "Examples" in result.output
+
+
+def test_unknown_setting_override_is_a_clear_error() -> None:
+    result = CliRunner().invoke(cli, ["--set", "retrieval.nope=1", "settings"])
+    assert result.exit_code != 0
+    assert "Unknown setting 'retrieval.nope'" in result.output
