@@ -86,10 +86,11 @@ TOPICS = {
     "banking": r"\bbank\b|\bbanks\b|deposit",
 }
 
+_COIN = r"(?:the )?(?:price|value|it|bitcoin|btc|eth|ether|ethereum|xrp|ripple|sol|solana|doge|dogecoin|shib|pepe|crypto|cryptos|coins?|tokens?|altcoins?|memecoins?|meme coins?|cardano|ada|bnb|litecoin|ltc|markets?|my (?:coins?|tokens?|portfolio|bag))"
 PRICE = re.compile(
-    r"\b(will|is|does|gonna|going to)\b[^?.]{0,40}\b(go up|go down|rise|rocket|moon|crash|pump|dump|drop|fall|recover|hit|reach|be worth|double|triple|10x|100x)\b"
-    r"|price (prediction|target|forecast)|predict|forecast|how high|how low|what will .{0,30}(price|worth)|(next|by) (year|month|week|20\d\d).{0,30}(price|worth)"
-    r"|(price|value) (go|goes|going) (up|down)",
+    rf"\b(will|would|is|does|gonna|going to|could|can)\s+{_COIN}\b[^?.]{{0,40}}\b(go up|go down|rise|rocket|moon|crash|drop|fall|recover|hit|reach|be worth|double|triple|10x|100x|skyrocket|bounce back|rally|tank)\b"
+    r"|price (prediction|target|forecast)|\b(predict|forecast)\w*\b.{0,30}\b(price|value|worth|bitcoin|btc|eth|crypto|coin|market)|how high|how low|what will .{0,30}(price|worth)|(next|by) (year|month|week|20\d\d).{0,30}(price|worth)"
+    r"|(price|value) (go|goes|going) (up|down)|\bwhere is (bitcoin|btc|eth|crypto|the market) (heading|going)",
     re.I,
 )
 ADVICE = re.compile(

@@ -24,6 +24,7 @@ ACTION = re.compile(
 )
 NUMERIC_QUESTION = re.compile(r"\bhow (much|many|long|soon)\b|\bwhen\b|\blimit|\bthreshold|\bcap\b|\bdate|\bdeadline|\bmaximum|\bup to\b", re.I)
 HAS_NUMBER = re.compile(r"\d")
+CHUNK_PRIOR = 0.3  # weight of the chunk's fused rank (hybrid agreement) in a sentence's score
 STATUS_LABELS = {
     "in_force": "in force",
     "not_yet_in_force": "not yet in force",
@@ -48,7 +49,9 @@ def _candidates(index: Index, evidence: list[Evidence], query_vector: np.ndarray
                 numeric: bool) -> list[_Candidate]:
     found: list[_Candidate] = []
     seen: set[str] = set()
+    top = {g: max(e.score for e in evidence if e.group == g) for g in {e.group for e in evidence}}
     for rank, item in enumerate(sorted(evidence, key=lambda e: -e.score)):
+        chunk_prior = item.score / top[item.group]
         row = index.chunk_position[item.chunk.id]
         start = int(index.sentence_start[row])
         vectors = index.sentence_vectors[start : start + len(item.chunk.sentences)]
@@ -60,7 +63,7 @@ def _candidates(index: Index, evidence: list[Evidence], query_vector: np.ndarray
             sentence_terms = index.sentence_terms[row][position]
             overlap = len(query_terms & sentence_terms) / max(1, len(query_terms))
             score = float(similarities[position]) + 0.25 * overlap + 0.1 * item.dense_similarity
-            score += 0.03 / (1 + rank)
+            score += CHUNK_PRIOR * chunk_prior
             if numeric and HAS_NUMBER.search(text):
                 score += 0.05
             found.append(_Candidate(item, text, vectors[position], score, bool(ACTION.search(text))))
@@ -120,8 +123,11 @@ def compose(
                 routed["cross_border"].append(candidate)
             else:
                 routed[group].append(candidate)
+        single = sum(1 for name in ("UK", "US") if routed[name]) == 1
         for name in ("UK", "US", "cross_border"):
             limit = per_section if name != "cross_border" else max(2, per_section - 1)
+            if single and name in ("UK", "US") and kind == "answer":
+                limit += 2  # one jurisdiction: room for more of its facts
             for picked in _mmr(routed[name], limit, chosen, settings.mmr_lambda, floor):
                 sections[name].append((picked, name))
         used = {c.text for entries in sections.values() for c, _ in entries}

@@ -56,6 +56,7 @@ class Embedder:
             from transformers.utils import logging as transformers_logging
 
             transformers_logging.disable_progress_bar()
+            transformers_logging.set_verbosity_error()  # token counting of long texts warns otherwise
             self.model = SentenceTransformer(str(path), device="cpu")
         except Exception as exc:
             raise ModelLoadError(f"Could not load the embedding model from {path}: {exc}") from exc
