@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import uuid
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -99,15 +100,7 @@ def compose(
     timings: dict[str, float],
 ) -> Answer:
     """Build the answer object: kind, cited sentences per section, rendered Markdown."""
-    best = max((e.dense_similarity for e in evidence), default=0.0)
-    if profile.intent == "out_of_scope":
-        kind, lead = "no_guidance", OUT_OF_SCOPE
-    elif profile.intent in ("personal_advice", "price_prediction"):
-        kind, lead = "refusal", REFUSAL
-    elif best < settings.min_relevance:
-        kind, lead = "no_guidance", NO_GUIDANCE
-    else:
-        kind, lead = "answer", ""
+    kind, lead = decide_kind(profile, evidence, settings)
 
     sections: dict[str, list[tuple[_Candidate, str]]] = {"UK": [], "US": [], "cross_border": [], "next_steps": []}
     if kind != "no_guidance":
@@ -138,27 +131,42 @@ def compose(
             kind, lead = "no_guidance", NO_GUIDANCE
             sections = {name: [] for name in sections}
 
+    entries = {name: [(c.text, [(c.evidence, c.text)]) for c, _ in picked] for name, picked in sections.items()}
+    return finish(question, profile, kind, lead, entries, evidence, index, as_of, timings)
+
+
+Entry = tuple[str, list[tuple[Evidence, str]]]  # sentence text, and (evidence, quoted passage) per citation
+
+
+def finish(
+    question: str, profile: Profile, kind: str, lead: str, entries: dict[str, list[Entry]],
+    evidence: list[Evidence], index: Index, as_of: dt.date, timings: dict[str, float],
+) -> Answer:
+    """Number the citations in reading order and build the answer object."""
     citations: dict[int, Citation] = {}
     keys: dict[tuple[str, str], int] = {}
     out_sections: dict[str, list[Sentence]] = {}
     for name in ("UK", "US", "cross_border", "next_steps"):
         out_sections[name] = []
-        for candidate, _ in sections[name]:
-            item = candidate.evidence
-            key = (item.document.id, item.section.anchor)
-            if key not in keys:
-                keys[key] = len(keys) + 1
-                document = item.document
-                citations[keys[key]] = Citation(
-                    id=keys[key], doc_id=document.id, title=document.title, publisher=document.publisher,
-                    jurisdiction=document.jurisdiction, section=item.section.heading, locator=item.section.locator,
-                    anchor=item.section.anchor, url=document.url, status=document.status,
-                    published=document.published, effective=document.effective, until=document.until,
-                    reviewed=document.reviewed, content_hash=document.content_hash, quote=candidate.text,
-                )
-            elif candidate.text not in citations[keys[key]].quote:
-                citations[keys[key]].quote += " " + candidate.text
-            out_sections[name].append(Sentence(text=candidate.text, citations=[keys[key]]))
+        for text, supports in entries.get(name, []):
+            numbers: list[int] = []
+            for item, quote in supports:
+                key = (item.document.id, item.section.anchor)
+                if key not in keys:
+                    keys[key] = len(keys) + 1
+                    document = item.document
+                    citations[keys[key]] = Citation(
+                        id=keys[key], doc_id=document.id, title=document.title, publisher=document.publisher,
+                        jurisdiction=document.jurisdiction, section=item.section.heading, locator=item.section.locator,
+                        anchor=item.section.anchor, url=document.url, status=document.status,
+                        published=document.published, effective=document.effective, until=document.until,
+                        reviewed=document.reviewed, content_hash=document.content_hash, quote=quote,
+                    )
+                elif quote not in citations[keys[key]].quote:
+                    citations[keys[key]].quote += " " + quote
+                if keys[key] not in numbers:
+                    numbers.append(keys[key])
+            out_sections[name].append(Sentence(text=text, citations=numbers))
 
     if profile.injection_suspected and kind != "refusal":
         lead = (lead + " " + INJECTION_NOTE).strip()
@@ -182,6 +190,18 @@ def compose(
             for e in evidence
         ],
     )
+
+
+def decide_kind(profile: Profile, evidence: list[Evidence], settings: AnswerSettings) -> tuple[str, str]:
+    """answer, refusal or no_guidance, with the lead sentence that goes with it."""
+    best = max((e.dense_similarity for e in evidence), default=0.0)
+    if profile.intent == "out_of_scope":
+        return "no_guidance", OUT_OF_SCOPE
+    if profile.intent in ("personal_advice", "price_prediction"):
+        return "refusal", REFUSAL
+    if best < settings.min_relevance:
+        return "no_guidance", NO_GUIDANCE
+    return "answer", ""
 
 
 def _label(citation: Citation) -> str:
@@ -243,3 +263,49 @@ def render(profile: Profile, kind: str, lead: str, sections: dict[str, list[Sent
         lines.append("")
     lines.append(f"_{NOTICE}_")
     return "\n".join(lines)
+
+
+def compose_with_llm(
+    question: str,
+    profile: Profile,
+    evidence: list[Evidence],
+    index: Index,
+    settings: AnswerSettings,
+    as_of: dt.date,
+    timings: dict[str, float],
+    model: Any,
+    prompt: str,
+    encode: Any,
+) -> Answer | None:
+    """Let an LLM write the answer from numbered passages; keep only citation-checked sentences.
+
+    Returns None when nothing the LLM wrote survives the check, so the caller falls back to the
+    extractive composer instead of showing an unsupported answer.
+    """
+    from bot.analysis import describe
+    from bot.llm import Passage, ask_llm, parse_and_check, render_evidence
+
+    passages: dict[int, Passage] = {}
+    labels: list[str] = []
+    for number, item in enumerate(sorted(evidence, key=lambda e: -e.score), start=1):
+        row = index.chunk_position[item.chunk.id]
+        start = int(index.sentence_start[row])
+        vectors = index.sentence_vectors[start : start + len(item.chunk.sentences)]
+        passages[number] = Passage(number, item.document.jurisdiction if item.group != "INTL" else "INTL",
+                                   item.chunk.text, vectors, item)
+        status = STATUS_LABELS.get(item.document.status, item.document.status)
+        labels.append(f"{item.document.publisher}, {item.document.title} > {item.section.heading} ({status})")
+    filled = prompt.format(
+        question=question, profile=describe(profile), as_of=as_of.isoformat(), cannot_answer=NO_GUIDANCE,
+        evidence=render_evidence(list(passages.values()), labels),
+    )
+    reply = ask_llm(model, filled)
+    checked, dropped = parse_and_check(reply, passages, encode, settings.min_llm_support)
+    timings["llm_sentences_dropped"] = float(len(dropped))
+    if not checked:
+        return None
+    entries: dict[str, list[Entry]] = {}
+    for sentence in checked:
+        supports = [(passages[n].key, passages[n].text) for n in sentence.passages]
+        entries.setdefault(sentence.section, []).append((sentence.text, supports))
+    return finish(question, profile, "answer", "", entries, evidence, index, as_of, timings)

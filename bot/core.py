@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.analysis import analyse, merge_history
-from bot.answer import compose
+from bot.answer import compose, compose_with_llm, decide_kind
 from bot.corpus import corpus_version, load_corpus
 from bot.embeddings import Embedder, shared_embedder
 from bot.errors import CorpusError, IndexMismatchError, IndexMissingError, QuestionError
@@ -45,6 +45,13 @@ class Bot:
         self._lock = threading.Lock()
         self.stale_reason: str | None = None
         self.index = self._open()
+        self.llm: Any = None
+        self.prompt = ""
+        if settings.answer.composer != "extractive":
+            from bot.llm import ANSWER_PROMPT_VARIABLES, chat_model, load_prompt
+
+            self.prompt = load_prompt("answer", ANSWER_PROMPT_VARIABLES)  # fails at start-up, not mid-answer
+            self.llm = chat_model(settings.answer.composer, settings.answer.llm_base_url, settings.answer.llm_api_key)
 
     def _open(self) -> Index:
         try:
@@ -131,7 +138,12 @@ class Bot:
         timings["retrieve"] = round((time.perf_counter() - mark) * 1000, 2)
 
         mark = time.perf_counter()
-        answer = compose(question, profile, evidence, query_vector, index, self.settings.answer, as_of, timings)
+        answer = None
+        if self.llm is not None and decide_kind(profile, evidence, self.settings.answer)[0] == "answer":
+            answer = compose_with_llm(question, profile, evidence, index, self.settings.answer, as_of, timings,
+                                      self.llm, self.prompt, self.embedder.encode_query)
+        if answer is None:
+            answer = compose(question, profile, evidence, query_vector, index, self.settings.answer, as_of, timings)
         answer.timings["compose"] = round((time.perf_counter() - mark) * 1000, 2)
         answer.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
         return answer

@@ -71,6 +71,15 @@ class AnswerSettings(_Group):
         description="Answer composer: 'extractive' (offline, default) or an LLM backend such as "
         "'openai:gpt-4.1-mini' or 'ollama:llama3.1'.",
     )
+    llm_base_url: str | None = Field(
+        None, description="Base URL of the OpenAI-compatible endpoint for an LLM composer (default per provider)."
+    )
+    llm_api_key: str | None = Field(None, description="API key sent to the LLM endpoint, if it needs one.")
+    min_llm_support: float = Field(
+        0.6,
+        description="Lowest similarity between an LLM-written sentence and the best sentence of a passage it "
+        "cites; below it the sentence is dropped as unsupported.",
+    )
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted, in characters.")
     sentences_per_section: int = Field(
         4, ge=1, description="Most sentences under each jurisdiction heading (two more when only one jurisdiction answers)."
@@ -88,40 +97,48 @@ class AnswerSettings(_Group):
 class ServerSettings(_Group):
     host: str = Field("127.0.0.1", description="Address `bot serve` listens on.")
     port: int = Field(8000, description="Port `bot serve` listens on.")
-    web_chat: bool = Field(True, description="Mount the Gradio web chat at `/` (off: API and widget only).")
+    web_chat: bool = Field(
+        True, description="Mount the Gradio web chat at `/` (off: API and widget only)."
+    )
     api_key_hashes: list[str] = Field(
         [],
         description="SHA-256 hex digests of the secret API keys accepted in `X-API-Key` or "
-        "`Authorization: Bearer` on /v1 (make one with `printf %s KEY | sha256sum`). When this or "
-        "`publishable_keys` is set, /v1 needs a key or a widget session token (401 otherwise).",
+        "`Authorization: Bearer` on /v1 (the `sha256sum` of each key, without a newline). When "
+        "this or `publishable_keys` is set, /v1 needs a key or a widget session token (401 "
+        "otherwise).",
     )
     publishable_keys: dict[str, list[str]] = Field(
         {},
         description="Widget keys (pk_...) and the page origins each may be used from, e.g. "
-        '{"pk_portal": ["https://support.example.com"]}. The widget trades one for a session token '
-        "at POST /v1/sessions; these origins are also allowed by CORS.",
+        '{"pk_portal": ["https://support.example.com"]}. The widget trades one for a session '
+        "token at POST /v1/sessions; these origins are also allowed by CORS.",
     )
     cors_origins: list[str] = Field(
         [], description="Extra origins allowed to call the API from a browser (CORS allow-list)."
     )
     session_secret: SecretStr | None = Field(
         None,
-        description="Secret that signs widget session tokens (HMAC-SHA256). Empty: a random secret per "
-        "process, so tokens end when the server restarts.",
+        description="Secret that signs widget session tokens (HMAC-SHA256). Empty: a random "
+        "secret per process, so tokens end when the server restarts.",
     )
-    session_ttl_seconds: int = Field(900, ge=30, description="Lifetime of a widget session token, in seconds.")
+    session_ttl_seconds: int = Field(
+        900, ge=30, description="Lifetime of a widget session token, in seconds."
+    )
     rate_limit: int = Field(
         60,
         ge=0,
         description="Most /v1 requests per rate-limit window for each API key, widget session or "
         "(without keys) client address; 0 turns rate limiting off. Over it: 429 with Retry-After.",
     )
-    rate_limit_window_seconds: float = Field(60.0, gt=0, description="Length of the rate-limit window, in seconds.")
+    rate_limit_window_seconds: float = Field(
+        60.0, gt=0, description="Length of the rate-limit window, in seconds."
+    )
     max_body_bytes: int = Field(
         32_768, ge=1024, description="Largest /v1 request body accepted, in bytes (413 above it)."
     )
     feedback_dir: Path = Field(
-        Path("feedback"), description="Folder where thumbs up/down feedback is appended (feedback.jsonl)."
+        Path("feedback"),
+        description="Folder where thumbs up/down feedback is appended (feedback.jsonl).",
     )
 
     @field_validator("api_key_hashes")
