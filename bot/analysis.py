@@ -11,8 +11,8 @@ UK_PLACES = (
     "uk", "u.k.", "united kingdom", "britain", "great britain", "england", "scotland", "wales",
     "northern ireland", "london", "manchester", "leeds", "bristol", "birmingham", "edinburgh",
     "glasgow", "cardiff", "belfast", "liverpool", "sheffield", "newcastle", "nottingham",
-    "leicester", "brighton", "oxford", "cambridge", "southampton", "aberdeen", "york", "bath",
-    "coventry", "reading", "norwich", "exeter", "plymouth", "swansea", "dundee", "kent", "surrey",
+    "leicester", "brighton", "oxford", "cambridge", "southampton", "aberdeen", "york",
+    "coventry", "norwich", "exeter", "plymouth", "swansea", "dundee", "kent", "surrey",
     "yorkshire", "cornwall", "devon", "essex",
 )
 US_PLACES = (
@@ -65,7 +65,7 @@ US_ISSUED = r"\busdc\b|circle|\bpyusd\b|paypal usd|paxos|\bgusd\b|gemini dollar|
 UK_ISSUED = r"(gbp|sterling|pound|uk|british)[- ]?(backed |denominated |issued )?stable ?coin|uk[- ]issued"
 
 TOPICS = {
-    "protection": r"protect|covered|cover\b|compensat|fscs|sipc|fdic|insur|go(es)? bust|went bust|fail(s|ed|ure)?\b|collaps|bankrupt|insolven|goes under|went under|safe\b|lose (my|all)|get (my )?money back|recover",
+    "protection": r"protect|\bcover(ed|s)?\b(?! letter)|guarantee|compensat|fscs|sipc|fdic|insur|go(es)? bust|went bust|fail(s|ed|ure)?\b|collaps|bankrupt|insolven|goes under|went under|safe\b|lose (my|all)|get (my )?money back|recover",
     "complaints": r"complain|ombudsman|\bfos\b|dispute|redress|unfair|refus(e|ed|ing) to (pay|refund)",
     "tax": r"\btax|\bcgt\b|capital gains|hmrc|\birs\b|1099|income|\bgains?\b|\bloss(es)?\b|declare|self[- ]assessment|\bfig\b|remittance|double tax|treaty|1040",
     "reporting": r"report(ing|ed|able)?\b|fbar|8938|fatca|\bcarf\b|1099|disclos|declare|nudge letter|letter from hmrc",
@@ -90,14 +90,17 @@ _COIN = r"(?:the )?(?:price|value|it|bitcoin|btc|eth|ether|ethereum|xrp|ripple|s
 PRICE = re.compile(
     rf"\b(will|would|is|does|gonna|going to|could|can)\s+{_COIN}\b[^?.]{{0,40}}\b(go up|go down|rise|rocket|moon|crash|drop|fall|recover|hit|reach|be worth|double|triple|10x|100x|skyrocket|bounce back|rally|tank)\b"
     r"|price (prediction|target|forecast)|\b(predict|forecast)\w*\b.{0,30}\b(price|value|worth|bitcoin|btc|eth|crypto|coin|market)|how high|how low|what will .{0,30}(price|worth)|(next|by) (year|month|week|20\d\d).{0,30}(price|worth)"
-    r"|(price|value) (go|goes|going) (up|down)|\bwhere is (bitcoin|btc|eth|crypto|the market) (heading|going)",
+    r"|(price|value) (go|goes|going) (up|down)|\bwhere is (bitcoin|btc|eth|crypto|the market) (heading|going)"
+    r"|\b(prices?|values?|bitcoin|btc|eth|crypto|coins?|tokens?|markets?)\s+(will|gonna|going to|are going to|is going to)\s+(crash|rise|go up|go down|drop|fall|moon|recover|rally|tank)"
+    r"|\bwill\b[^?.]{0,30}\b(lose (its|their|the) peg|de-?peg|go to zero|collapse)",
     re.I,
 )
 ADVICE = re.compile(
     r"\bshould (i|we)\b[^?.]{0,40}\b(buy|sell|invest|hold|hodl|put|move|swap|convert|cash out|dump|ape|allocate|get into|go all in|switch)\b"
     r"|\b(is|would) it (be )?(a )?(good|wise|smart|safe) (idea|time|investment|move)?\s*(for me )?to (buy|invest|sell|put)"
     r"|\b(is|are) .{1,40} (a )?good (investment|buy)"
-    r"|\bwhich (coin|crypto|token|stablecoin|exchange|platform|etn|etf)s? (should|would you|do you recommend)"
+    r"|\bwhich (coin|crypto|token|stablecoin|exchange|platform|etn|etf|wallet)s? (to buy|to use|to pick|should|would you|do you recommend)"
+    r"|\bwhat would (you|u) do\b|\bgood idea (for me )?to (buy|sell|invest|put|move|swap|convert|hold)"
     r"|\b(best|top) (coin|crypto|token|stablecoin|investment|altcoin)s? (to|for)\b"
     r"|\brecommend (a|an|me|which|some)\b|\bhow much (of my|should i)\b.{0,40}(invest|put|buy|allocate)"
     r"|\b(buy|sell) (now|today|or (sell|hold|wait))\b|\bworth (buying|investing)\b|\bmy portfolio\b.{0,30}(should|rebalance|allocate)",
@@ -115,6 +118,13 @@ CRYPTO = re.compile(
     re.I,
 )
 FOLLOW_UP = re.compile(r"^\s*(and|also|what about|how about|but|same|ok|okay|so|then)\b|\b(that|this|it|they|them|those)\b", re.I)
+
+INTL_BODIES = {
+    "OECD": r"\boecd\b|\bcarf\b|crypto-?asset reporting framework", "IOSCO": r"\biosco\b",
+    "FSB": r"\bfsb\b|financial stability board", "FATF": r"\bfatf\b|financial action task force",
+    "BIS": r"\bbis\b|bank for international settlements", "Taskforce": r"transatlantic taskforce|taskforce for markets",
+}
+INTL_CUES = r"\b(other )?countries\b|\binternational(ly)?\b|\bglobal(ly)?\b|\bworldwide\b|\bg20\b|\bcross-border standards?\b"
 
 _BODY_PATTERNS = {**{k: ("UK", v) for k, v in UK_BODIES.items()}, **{k: ("US", v) for k, v in US_BODIES.items()}}
 
@@ -134,10 +144,17 @@ _RESIDENCE = re.compile(
 _CITIZEN = re.compile(r"\b(us|u\.s\.|american|uk|british|united states)\s+(citizen|national|passport|person|expat)|\b(american|british) (living|based|expat)", re.I)
 
 
+_US_NAMES_WITH_UK_WORDS = re.compile(r"new (york|england|hampshire|jersey)|cambridge,? (ma|massachusetts)", re.I)
+
+
+def _uk_place(text: str) -> re.Match[str] | None:
+    """A UK place, not counting the 'York' of New York."""
+    return re.search(_UK_PLACE, " " + _US_NAMES_WITH_UK_WORDS.sub(" US-place ", text.lower()) + " ")
+
+
 def _where(text: str) -> str | None:
-    lowered = f" {text.lower()} "
     # "us" as a pronoun ("tell us") is common; only count it upper-case or with a noun after it.
-    uk = re.search(_UK_PLACE, lowered)
+    uk = _uk_place(text)
     us = _us_match(text)
     if uk and (not us or uk.start() <= us.start()):
         return "UK"
@@ -214,6 +231,12 @@ def analyse(question: str, previous: Profile | None = None) -> Profile:
         if re.search(pattern, lowered):
             profile.bodies.append(name)
             jurisdictions.add(jurisdiction)
+    for name, pattern in INTL_BODIES.items():
+        if re.search(pattern, lowered):
+            profile.bodies.append(name)
+            jurisdictions.add("INTL")
+    if re.search(INTL_CUES, lowered):
+        jurisdictions.add("INTL")
     if re.search(UK_CUES, lowered):
         jurisdictions.add("UK")
     if re.search(US_CUES, lowered) or re.search(r"\bUS\b|\bU\.S\.", text):
@@ -221,7 +244,7 @@ def analyse(question: str, previous: Profile | None = None) -> Profile:
     place = _where(text)
     if place:
         jurisdictions.add(place)
-        if re.search(_UK_PLACE, f" {lowered} ") and _us_match(text):
+        if _uk_place(text) and _us_match(text):
             jurisdictions.update({"UK", "US"})
     for located in (profile.residence, profile.citizenship, profile.platform_location, profile.issuer_location):
         if located:
@@ -250,10 +273,10 @@ def analyse(question: str, previous: Profile | None = None) -> Profile:
             profile.topics = list(previous.topics)
 
     if profile.intent == "information":
-        on_topic = bool(CRYPTO.search(text)) or bool(profile.bodies) or bool(profile.topics and set(profile.topics) & {"protection", "tax", "scams", "complaints"})
+        on_topic = bool(CRYPTO.search(text) or profile.bodies or profile.topics or jurisdictions - {"INTL"})
         if profile.follow_up:
             on_topic = True
-        if not on_topic or (profile.other_countries and not jurisdictions):
+        if not on_topic or (profile.other_countries and not jurisdictions - {"INTL"}):
             profile.intent = "out_of_scope"
     profile.jurisdictions = sorted(jurisdictions)
     profile.cross_border = {"UK", "US"} <= jurisdictions

@@ -86,9 +86,15 @@ def retrieve(
     timings = timings if timings is not None else {}
     groups = groups_for(profile, jurisdictions)
     quotas = {g: settings.quota for g in groups}
-    wants_intl = profile.cross_border or not profile.jurisdictions or bool({"reporting", "aml"} & set(profile.topics))
+    wants_intl = (
+        profile.cross_border
+        or "INTL" in profile.jurisdictions
+        or not profile.jurisdictions
+        or bool({"reporting", "aml"} & set(profile.topics))
+    )
     if settings.intl_quota and wants_intl and (not jurisdictions or "INTL" in {j.upper() for j in jurisdictions}):
-        quotas["INTL"] = settings.intl_quota
+        # A question about international standards gets a full quota of them.
+        quotas["INTL"] = settings.quota if "INTL" in profile.jurisdictions else settings.intl_quota
     available = np.array(
         [index.documents[c.doc_id].in_force_on(as_of) and index.documents[c.doc_id].status in settings.statuses
          for c in index.chunks],

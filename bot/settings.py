@@ -82,7 +82,7 @@ class AnswerSettings(_Group):
     )
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted, in characters.")
     sentences_per_section: int = Field(
-        4, ge=1, description="Most sentences under each jurisdiction heading (two more when only one jurisdiction answers)."
+        5, ge=1, description="Most sentences under each jurisdiction heading (two more when only one jurisdiction answers)."
     )
     next_steps: int = Field(3, ge=0, description="Most sentences under 'What you can check or do next'.")
     min_relevance: float = Field(

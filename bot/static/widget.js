@@ -1,0 +1,303 @@
+/*
+ * Embeddable chat widget of the UK/US crypto guidance bot.
+ *
+ *   <script src="https://BOT/widget.js" data-api-key="pk_..." data-title="Ask about crypto rules"
+ *           data-jurisdiction="UK"></script>
+ *
+ * Adds a launcher button and a chat panel (inside a shadow root, so the host page's CSS does not
+ * leak in). The publishable key is traded for a short-lived session token at POST /v1/sessions;
+ * answers stream from POST /v1/answers/stream and keep their citations: numbered markers that
+ * link to a sources list whose links open the official pages.
+ * Attributes: data-api-key (publishable key), data-title, data-jurisdiction (UK, US or both),
+ * data-api-base (API origin; default: where this script was loaded from), data-open ("true").
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__cryptoGuidanceWidget) return;
+  window.__cryptoGuidanceWidget = true;
+
+  var NOTICE = __NOTICE__;
+  var cfg = {
+    base: (script.dataset.apiBase || new URL(script.src, location.href).origin).replace(/\/$/, ""),
+    key: script.dataset.apiKey || "",
+    title: script.dataset.title || "Crypto rules: UK and US guidance",
+    jurisdiction: (script.dataset.jurisdiction || "both").toUpperCase() === "BOTH"
+      ? "both" : (script.dataset.jurisdiction || "both").toUpperCase(),
+    open: script.dataset.open === "true",
+  };
+  var SECTION_LABEL = { UK: "UK", US: "US", INTL: "International" };
+
+  var CSS = [
+    ":host { all: initial; }",
+    "* { box-sizing: border-box; font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; }",
+    ".launcher { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; border: 0;",
+    "  border-radius: 999px; padding: 12px 18px; background: #1d4ed8; color: #fff; font-size: 15px;",
+    "  font-weight: 600; cursor: pointer; box-shadow: 0 6px 20px rgba(0,0,0,.25); }",
+    ".launcher:focus-visible, button:focus-visible, select:focus-visible, textarea:focus-visible {",
+    "  outline: 3px solid #f59e0b; outline-offset: 2px; }",
+    ".panel { position: fixed; right: 20px; bottom: 80px; z-index: 2147483001; width: 400px;",
+    "  max-width: calc(100vw - 24px); height: 620px; max-height: calc(100vh - 100px); display: none;",
+    "  flex-direction: column; background: #fff; color: #111827; border-radius: 14px; overflow: hidden;",
+    "  box-shadow: 0 12px 40px rgba(0,0,0,.3); font-size: 14px; line-height: 1.45; }",
+    ".panel.open { display: flex; }",
+    ".head { display: flex; align-items: center; gap: 8px; padding: 10px 12px; background: #1d4ed8; color: #fff; }",
+    ".head h2 { flex: 1; margin: 0; font-size: 15px; }",
+    ".head select { font-size: 12px; border-radius: 6px; border: 0; padding: 2px 4px; }",
+    ".head .close { background: transparent; border: 0; color: #fff; font-size: 20px; cursor: pointer; }",
+    ".notice { margin: 0; padding: 6px 12px; background: #fffbeb; color: #78350f; font-size: 12px;",
+    "  border-bottom: 1px solid #fde68a; }",
+    ".log { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 10px; }",
+    ".msg { padding: 8px 10px; border-radius: 10px; max-width: 95%; word-wrap: break-word; }",
+    ".msg.user { align-self: flex-end; background: #dbeafe; }",
+    ".msg.bot { align-self: flex-start; background: #f3f4f6; }",
+    ".msg.error { background: #fee2e2; color: #7f1d1d; }",
+    ".msg h4 { margin: 8px 0 4px; font-size: 13px; }",
+    ".msg p { margin: 4px 0; }",
+    ".msg ul { margin: 4px 0; padding-left: 18px; }",
+    ".msg sup a { color: #1d4ed8; text-decoration: none; font-weight: 600; }",
+    ".sources { margin: 8px 0 4px; padding-left: 22px; font-size: 12px; }",
+    ".sources li { margin-bottom: 4px; }",
+    ".sources a { color: #1d4ed8; }",
+    ".sources .meta { color: #4b5563; }",
+    ".answer-notice { font-size: 11px; color: #6b7280; font-style: italic; }",
+    "form { display: flex; gap: 6px; padding: 10px; border-top: 1px solid #e5e7eb; }",
+    "textarea { flex: 1; resize: none; height: 44px; padding: 8px; border: 1px solid #d1d5db; border-radius: 8px;",
+    "  font-size: 14px; }",
+    "form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed8; color: #fff;",
+    "  font-weight: 600; cursor: pointer; }",
+    "form button:disabled { opacity: .5; cursor: default; }",
+    ".typing { color: #6b7280; font-style: italic; }",
+  ].join("\n");
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") node.textContent = attrs[name];
+      else node.setAttribute(name, attrs[name]);
+    });
+    (children || []).forEach(function (child) {
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  // ---- DOM
+  var host = el("div", { id: "crypto-guidance-widget" });
+  var root = host.attachShadow({ mode: "open" });
+  root.appendChild(el("style", { text: CSS }));
+  var launcher = el("button", { class: "launcher", type: "button", "aria-expanded": "false",
+    "aria-controls": "cgw-panel", text: cfg.title });
+  var select = el("select", { "aria-label": "Jurisdiction" }, [
+    el("option", { value: "both", text: "UK + US" }),
+    el("option", { value: "UK", text: "UK" }),
+    el("option", { value: "US", text: "US" }),
+  ]);
+  select.value = ["both", "UK", "US"].indexOf(cfg.jurisdiction) >= 0 ? cfg.jurisdiction : "both";
+  var close = el("button", { class: "close", type: "button", "aria-label": "Close chat", text: "×" });
+  var log = el("div", { class: "log", role: "log", "aria-live": "polite" });
+  var input = el("textarea", { placeholder: "Ask about crypto or stablecoin rules…", "aria-label": "Your question",
+    maxlength: "2000" });
+  var send = el("button", { type: "submit", text: "Send" });
+  var form = el("form", {}, [input, send]);
+  var panel = el("div", { class: "panel", id: "cgw-panel", role: "dialog", "aria-label": cfg.title }, [
+    el("div", { class: "head" }, [el("h2", { text: cfg.title }), select, close]),
+    el("p", { class: "notice", text: NOTICE }),
+    log,
+    form,
+  ]);
+  root.appendChild(launcher);
+  root.appendChild(panel);
+
+  function setOpen(open) {
+    panel.classList.toggle("open", open);
+    launcher.setAttribute("aria-expanded", String(open));
+    if (open) input.focus();
+  }
+  launcher.addEventListener("click", function () { setOpen(!panel.classList.contains("open")); });
+  close.addEventListener("click", function () { setOpen(false); launcher.focus(); });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
+  });
+
+  // ---- rendering of the answer Markdown subset: headings, bullets, bold, italics, [n] markers
+  var messageCount = 0;
+
+  function inline(text, msgId) {
+    var parts = [];
+    var pattern = /\*\*([^*]+)\*\*|_\(([^)]*)\)_|\[(\d+)\]/g;
+    var last = 0;
+    var match;
+    while ((match = pattern.exec(text))) {
+      if (match.index > last) parts.push(text.slice(last, match.index));
+      if (match[1] !== undefined) parts.push(el("strong", { text: match[1] }));
+      else if (match[2] !== undefined) parts.push(el("em", { text: "(" + match[2] + ")" }));
+      else {
+        var link = el("a", { href: "#" + msgId + "-src-" + match[3], "data-citation": match[3],
+          text: "[" + match[3] + "]" });
+        link.addEventListener("click", function (event) {
+          event.preventDefault();
+          var target = root.getElementById(this.getAttribute("href").slice(1));
+          if (target) target.scrollIntoView({ block: "nearest", behavior: "smooth" });
+        });
+        parts.push(el("sup", {}, [link]));
+      }
+      last = pattern.lastIndex;
+    }
+    if (last < text.length) parts.push(text.slice(last));
+    return parts;
+  }
+
+  function appendLine(container, line, msgId) {
+    var heading = /^\*\*([^*]+)\*\*$/.exec(line);
+    if (heading) { container.appendChild(el("h4", { text: heading[1] })); return; }
+    if (line.indexOf("- ") === 0) {
+      var list = container.lastElementChild;
+      if (!list || list.tagName !== "UL") { list = el("ul"); container.appendChild(list); }
+      list.appendChild(el("li", {}, inline(line.slice(2), msgId)));
+      return;
+    }
+    container.appendChild(el("p", {}, inline(line.replace(/^_(.*)_$/, "$1"), msgId)));
+  }
+
+  function renderSources(container, answer, msgId) {
+    var numbers = Object.keys(answer.citations || {}).map(Number).sort(function (a, b) { return a - b; });
+    if (!numbers.length) return;
+    container.appendChild(el("h4", { text: "Sources" }));
+    var list = el("ol", { class: "sources" });
+    numbers.forEach(function (n) {
+      var c = answer.citations[n];
+      var link = el("a", { href: c.url, target: "_blank", rel: "noopener noreferrer", text: c.title });
+      list.appendChild(el("li", { id: msgId + "-src-" + n, value: String(n) }, [
+        link, el("br"),
+        el("span", { class: "meta", text: c.publisher + " · " + (SECTION_LABEL[c.jurisdiction] || c.jurisdiction) +
+          " · section “" + c.section + "” (" + c.locator + ")" }),
+      ]));
+    });
+    container.appendChild(list);
+  }
+
+  function addMessage(kind, text) {
+    var node = el("div", { class: "msg " + kind }, text ? [text] : []);
+    log.appendChild(node);
+    log.scrollTop = log.scrollHeight;
+    return node;
+  }
+
+  // ---- API
+  var session = null; // {token, expiresAt}
+  var history = [];
+
+  async function errorMessage(response) {
+    try {
+      var body = await response.json();
+      if (body && body.error && body.error.message) return body.error.message;
+    } catch (ignored) { /* not JSON */ }
+    return "The service answered " + response.status + ".";
+  }
+
+  async function token(renew) {
+    if (!cfg.key) return null;
+    if (!renew && session && session.expiresAt - 30000 > Date.now()) return session.token;
+    var response = await fetch(cfg.base + "/v1/sessions", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ publishable_key: cfg.key }),
+    });
+    if (!response.ok) throw new Error(await errorMessage(response));
+    var body = await response.json();
+    session = { token: body.token, expiresAt: Date.now() + body.expires_in * 1000 };
+    return session.token;
+  }
+
+  async function streamAnswer(question, renew) {
+    var headers = { "Content-Type": "application/json", Accept: "text/event-stream" };
+    var bearer = await token(renew);
+    if (bearer) headers.Authorization = "Bearer " + bearer;
+    var payload = { question: question, history: history.slice(-10) };
+    if (select.value !== "both") payload.jurisdictions = [select.value];
+    var response = await fetch(cfg.base + "/v1/answers/stream", {
+      method: "POST", headers: headers, body: JSON.stringify(payload),
+    });
+    if (response.status === 401 && cfg.key && !renew) return streamAnswer(question, true);
+    if (!response.ok) throw new Error(await errorMessage(response));
+    return response;
+  }
+
+  async function readEvents(response, onEvent) {
+    var reader = response.body.getReader();
+    var decoder = new TextDecoder();
+    var buffer = "";
+    for (;;) {
+      var step = await reader.read();
+      if (step.done) break;
+      buffer += decoder.decode(step.value, { stream: true });
+      var cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        var block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        var event = "message";
+        var data = [];
+        block.split("\n").forEach(function (line) {
+          if (line.indexOf("event:") === 0) event = line.slice(6).trim();
+          else if (line.indexOf("data:") === 0) data.push(line.slice(5).replace(/^ /, ""));
+        });
+        if (data.length) onEvent(event, JSON.parse(data.join("\n")));
+      }
+    }
+  }
+
+  async function ask(question) {
+    addMessage("user", question);
+    var reply = addMessage("bot");
+    var msgId = "cgw-m" + (++messageCount);
+    reply.appendChild(el("p", { class: "typing", text: "Checking the official sources…" }));
+    send.disabled = true;
+    try {
+      var response = await streamAnswer(question, false);
+      var started = false;
+      await readEvents(response, function (event, data) {
+        if (event === "chunk") {
+          if (!started) { reply.textContent = ""; started = true; }
+          appendLine(reply, data.text, msgId);
+        } else if (event === "answer") {
+          reply.textContent = "";
+          reply.setAttribute("data-answer-id", data.id);
+          reply.setAttribute("data-kind", data.kind);
+          data.answer.split("\n**Sources**")[0].split("\n").forEach(function (line) {
+            line = line.trim();
+            if (line && line !== "_" + data.notice + "_") appendLine(reply, line, msgId);
+          });
+          renderSources(reply, data, msgId);
+          reply.appendChild(el("p", { class: "answer-notice", text: data.notice }));
+        } else if (event === "error") {
+          throw new Error(data.error ? data.error.message : "The answer stopped.");
+        }
+        log.scrollTop = log.scrollHeight;
+      });
+      history.push(question);
+    } catch (error) {
+      reply.className = "msg bot error";
+      var reason = error instanceof TypeError
+        ? "The guidance service cannot be reached from this page (is this site allowed to use it?)."
+        : (error && error.message) || "Something went wrong.";
+      reply.textContent = "⚠️ " + reason;
+    } finally {
+      send.disabled = false;
+    }
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var question = input.value.trim();
+    if (!question || send.disabled) return;
+    input.value = "";
+    ask(question);
+  });
+
+  function attach() {
+    document.body.appendChild(host);
+    if (cfg.open) setOpen(true);
+  }
+  if (document.body) attach();
+  else document.addEventListener("DOMContentLoaded", attach);
+})();

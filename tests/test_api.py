@@ -1,0 +1,535 @@
+"""In-process tests of the HTTP API (`bot.api.create_app`) over the real fixture bot."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from bot import api
+from bot.api import create_app
+from bot.core import Bot
+from bot.errors import StoreUnavailableError
+from bot.prompts import NOTICE
+from bot.settings import ServerSettings
+from bot.types import Answer
+
+QUESTION = "I live in Bristol and keep USDC on a US exchange; what protects me if it fails?"
+SECRET = "sk_test_4f1c2b"
+PORTAL = "https://support.portal.example"
+PK = "pk_test_portal"
+
+MakeClient = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(fixture_bot: Bot, tmp_path: Path) -> MakeClient:
+    """A TestClient over an app with the fixture bot and the given server settings."""
+
+    def make(bot: Any = None, raise_server_exceptions: bool = True, **server: Any) -> TestClient:
+        server.setdefault("feedback_dir", tmp_path / "feedback")
+        settings = fixture_bot.settings.model_copy(update={"server": ServerSettings(**server)})
+        app = create_app(settings, bot=fixture_bot if bot is None else bot, web_chat=False)
+        return TestClient(app, raise_server_exceptions=raise_server_exceptions)
+
+    return make
+
+
+@pytest.fixture
+def client(make_client: MakeClient) -> TestClient:
+    return make_client()
+
+
+def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    """Every error has one shape, and its request id is the response's X-Request-ID."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert {"code", "message", "request_id"} <= set(error)
+    assert error["code"] == code, error
+    assert error["message"]
+    assert error["request_id"] == response.headers["x-request-id"]
+    return error
+
+
+def sse_events(text: str) -> list[tuple[str, Any]]:
+    events = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
+# --------------------------------------------------------------------------- health
+
+
+def test_request_ids_are_in_the_logs(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.handler.addFilter(api.RequestIdLogFilter())
+    with caplog.at_level(logging.INFO, logger="bot.api"):
+        client.post("/v1/answers", json={"question": ""}, headers={"X-Request-ID": "trace-42"})
+    lines = [r for r in caplog.records if "POST /v1/answers -> 422" in r.getMessage()]
+    assert lines and lines[0].request_id == "trace-42"  # type: ignore[attr-defined]
+
+
+def test_healthz_and_request_ids(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert len(response.headers["x-request-id"]) == 32
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "portal-123"}).headers["x-request-id"]
+        == "portal-123"
+    )
+    replaced = client.get("/healthz", headers={"X-Request-ID": "bad id\twith spaces"}).headers[
+        "x-request-id"
+    ]
+    assert replaced != "bad id\twith spaces" and len(replaced) == 32
+
+
+def test_readyz_reports_model_index_and_store(client: TestClient, fixture_bot: Bot) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    assert body["checks"] == {"model": True, "index": True, "store": True}
+    assert body["index_build"] == fixture_bot.index.build_id
+    assert body["documents"] == len(fixture_bot.index.documents)
+
+
+def test_not_ready_while_the_bot_loads(fixture_bot: Bot, tmp_path: Path) -> None:
+    settings = fixture_bot.settings.model_copy(
+        update={"server": ServerSettings(feedback_dir=tmp_path)}
+    )
+    client = TestClient(create_app(settings, bot=None, web_chat=False))  # no lifespan: never loads
+    assert client.get("/healthz").status_code == 200
+    error = assert_error(client.get("/readyz"), 503, "not_ready")
+    assert error["details"]["checks"]["index"] is False
+    response = client.post("/v1/answers", json={"question": QUESTION})
+    assert_error(response, 503, "not_ready")
+    assert response.headers["retry-after"] == "5"
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def test_answer_endpoint_returns_the_answer_contract(client: TestClient) -> None:
+    response = client.post("/v1/answers", json={"question": QUESTION})
+    assert response.status_code == 200, response.text
+    answer = Answer.model_validate(response.json())
+    assert answer.kind == "answer"
+    assert answer.sections["UK"] and answer.sections["US"]
+    assert answer.citations and all(c.url.startswith("https://") for c in answer.citations.values())
+    assert answer.notice == NOTICE
+    assert response.headers["x-request-id"]
+
+
+def test_answer_respects_jurisdictions_and_as_of(client: TestClient) -> None:
+    body = {"question": QUESTION, "jurisdictions": ["US"], "as_of": "2026-06-01"}
+    answer = Answer.model_validate(client.post("/v1/answers", json=body).json())
+    assert answer.as_of == dt.date(2026, 6, 1)
+    assert not answer.sections["UK"]
+    assert all(c.jurisdiction != "UK" for c in answer.citations.values())
+
+
+def test_follow_up_uses_history(client: TestClient) -> None:
+    body = {
+        "question": "And what about in the US?",
+        "history": [
+            {"role": "user", "content": "Do I pay tax on staking rewards in the UK?"},
+            {"role": "assistant", "content": "…"},
+        ],
+    }
+    answer = Answer.model_validate(client.post("/v1/answers", json=body).json())
+    assert answer.profile["follow_up"] is True
+    assert "tax" in answer.profile["topics"]
+
+
+def test_stream_sends_lines_then_the_whole_answer(client: TestClient) -> None:
+    response = client.post("/v1/answers/stream", json={"question": QUESTION})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(response.text)
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "start" and kinds[-1] == "answer"
+    assert kinds.count("chunk") >= 5 and set(kinds[1:-1]) == {"chunk"}
+    answer = Answer.model_validate(events[-1][1])
+    assert answer.id == events[0][1]["id"]
+    chunks = [data for kind, data in events if kind == "chunk"]
+    streamed = "\n".join(c["text"] for c in chunks)
+    for sentence in answer.sections["UK"]:
+        assert sentence.text in streamed
+    cited = {n for c in chunks for n in c["citations"]}
+    assert cited == set(answer.citations)
+
+
+def test_stream_errors_before_streaming_are_json(client: TestClient) -> None:
+    assert_error(
+        client.post("/v1/answers/stream", json={"question": "  "}), 422, "invalid_question"
+    )
+
+
+# --------------------------------------------------------------------------- sources and feedback
+
+
+def test_sources_list_and_detail(client: TestClient, fixture_bot: Bot) -> None:
+    listing = client.get("/v1/sources").json()
+    assert listing["count"] == len(fixture_bot.index.documents) == len(listing["sources"])
+    assert listing["corpus_version"] == fixture_bot.index.corpus_version
+    ids = {s["id"] for s in listing["sources"]}
+    assert "fscs-crypto-not-protected" in ids
+    detail = client.get("/v1/sources/fscs-crypto-not-protected").json()
+    assert detail["publisher"] == "FSCS" and detail["url"].startswith("https://www.fscs.org.uk/")
+    assert detail["sections"] and {"heading", "locator", "anchor"} <= set(detail["sections"][0])
+    assert (
+        detail["content_hash"]
+        == fixture_bot.index.documents["fscs-crypto-not-protected"].content_hash
+    )
+
+
+def test_unknown_source_is_a_json_404(client: TestClient) -> None:
+    error = assert_error(client.get("/v1/sources/no-such-doc"), 404, "source_not_found")
+    assert "no-such-doc" in error["message"]
+
+
+def test_feedback_is_stored_as_jsonl(make_client: MakeClient, tmp_path: Path) -> None:
+    client = make_client(feedback_dir=tmp_path / "fb")
+    answer = client.post("/v1/answers", json={"question": QUESTION}).json()
+    response = client.post(
+        "/v1/feedback",
+        json={
+            "answer_id": answer["id"],
+            "question": QUESTION,
+            "rating": "down",
+            "comment": "Missing FOS detail",
+        },
+    )
+    assert response.status_code == 201 and response.json()["stored"] is True
+    records = [
+        json.loads(line) for line in (tmp_path / "fb" / "feedback.jsonl").read_text().splitlines()
+    ]
+    assert records[-1]["answer_id"] == answer["id"]
+    assert records[-1]["question"] == QUESTION
+    assert records[-1]["rating"] == "down" and records[-1]["source"] == "api"
+    assert records[-1]["request_id"] == response.headers["x-request-id"]
+    assert_error(
+        client.post("/v1/feedback", json={"answer_id": "x", "question": "q", "rating": "meh"}),
+        422,
+        "invalid_request",
+    )
+
+
+# --------------------------------------------------------------------------- request errors
+
+
+def test_question_errors_are_422_with_a_clear_message(client: TestClient, fixture_bot: Bot) -> None:
+    assert_error(client.post("/v1/answers", json={"question": ""}), 422, "invalid_question")
+    limit = fixture_bot.settings.answer.max_question_chars
+    error = assert_error(
+        client.post("/v1/answers", json={"question": "why " * limit}), 422, "invalid_question"
+    )
+    assert f"the limit is {limit}" in error["message"]
+
+
+def test_validation_errors_share_the_error_shape(client: TestClient) -> None:
+    error = assert_error(client.post("/v1/answers", json={}), 422, "invalid_request")
+    assert "question" in error["message"]
+    assert_error(
+        client.post("/v1/answers", json={"question": "q", "colour": "red"}), 422, "invalid_request"
+    )
+    assert_error(
+        client.post("/v1/answers", json={"question": QUESTION, "jurisdictions": ["FR"]}),
+        422,
+        "invalid_request",
+    )
+    assert_error(
+        client.post(
+            "/v1/answers", content=b"{not json", headers={"content-type": "application/json"}
+        ),
+        422,
+        "invalid_request",
+    )
+
+
+def test_body_size_limit_is_413(make_client: MakeClient) -> None:
+    client = make_client(max_body_bytes=2048)
+    error = assert_error(
+        client.post("/v1/answers", json={"question": "x" * 5000}), 413, "payload_too_large"
+    )
+    assert "2048 bytes" in error["message"]
+
+    def chunked() -> Any:  # no Content-Length: the limit still holds while reading
+        for _ in range(10):
+            yield b"x" * 512
+
+    assert_error(
+        client.post("/v1/answers", content=chunked(), headers={"content-type": "application/json"}),
+        413,
+        "payload_too_large",
+    )
+
+
+def test_unknown_endpoint_is_a_json_404_and_wrong_method_405(client: TestClient) -> None:
+    assert_error(client.get("/v1/nothing-here"), 404, "not_found")
+    response = client.get("/v1/answers")
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "POST"
+
+
+def test_store_unavailable_is_503(make_client: MakeClient, fixture_bot: Bot) -> None:
+    class StoreDown:
+        """The fixture bot's data, but its vector store (a Chroma server) has gone away."""
+
+        settings = fixture_bot.settings
+        embedder = fixture_bot.embedder
+        stale_reason = None
+
+        class index:  # noqa: N801
+            chunks = fixture_bot.index.chunks
+            build_id = fixture_bot.index.build_id
+
+            @staticmethod
+            def ping() -> bool:
+                return False
+
+        def ask(self, *args: Any, **kwargs: Any) -> Answer:
+            raise StoreUnavailableError(
+                "The Chroma server at http://127.0.0.1:1 stopped answering."
+            )
+
+    client = make_client(bot=StoreDown())
+    error = assert_error(
+        client.post("/v1/answers", json={"question": QUESTION}), 503, "store_unavailable"
+    )
+    assert "Chroma" in error["message"]
+    assert (
+        assert_error(client.get("/readyz"), 503, "not_ready")["details"]["checks"]["store"] is False
+    )
+
+
+def test_unexpected_errors_are_500_json(make_client: MakeClient) -> None:
+    class Broken:
+        def ask(self, *args: Any, **kwargs: Any) -> Answer:
+            raise RuntimeError("boom")
+
+    client = make_client(bot=Broken(), raise_server_exceptions=False)
+    error = assert_error(
+        client.post("/v1/answers", json={"question": QUESTION}), 500, "internal_error"
+    )
+    assert "boom" not in error["message"]
+
+
+# ---------------------------------------------------------------- keys, sessions, CORS, rate limits
+
+
+def keyed(make_client: MakeClient, **server: Any) -> TestClient:
+    server.setdefault("api_key_hashes", [hashlib.sha256(SECRET.encode()).hexdigest()])
+    server.setdefault("publishable_keys", {PK: [PORTAL]})
+    return make_client(**server)
+
+
+def test_secret_api_keys(make_client: MakeClient) -> None:
+    client = keyed(make_client)
+    assert_error(client.get("/v1/sources"), 401, "missing_api_key")
+    assert client.get("/v1/sources").headers["www-authenticate"] == "Bearer"
+    assert_error(
+        client.get("/v1/sources", headers={"X-API-Key": "sk_wrong"}), 401, "invalid_api_key"
+    )
+    assert_error(client.get("/v1/sources", headers={"X-API-Key": PK}), 401, "invalid_api_key")
+    assert client.get("/v1/sources", headers={"X-API-Key": SECRET}).status_code == 200
+    assert (
+        client.get("/v1/sources", headers={"Authorization": f"Bearer {SECRET}"}).status_code == 200
+    )
+    assert client.get("/healthz").status_code == 200  # health, docs and the widget need no key
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/widget.js").status_code == 200
+
+
+def test_api_key_hashes_must_be_sha256_digests() -> None:
+    with pytest.raises(ValueError, match="SHA-256"):
+        ServerSettings(api_key_hashes=[SECRET])
+
+
+def test_widget_session_from_an_allowed_origin(make_client: MakeClient) -> None:
+    client = keyed(make_client)
+    response = client.post("/v1/sessions", json={"publishable_key": PK}, headers={"Origin": PORTAL})
+    assert response.status_code == 201, response.text
+    session = response.json()
+    assert session["token"].startswith("st_") and session["token_type"] == "Bearer"
+    assert 0 < session["expires_in"] <= 900
+    auth = {"Authorization": f"Bearer {session['token']}", "Origin": PORTAL}
+    answer = client.post("/v1/answers", json={"question": QUESTION}, headers=auth)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["access-control-allow-origin"] == PORTAL
+    # The token only works from the origin it was issued to, and cannot be altered.
+    assert_error(
+        client.post(
+            "/v1/answers",
+            json={"question": QUESTION},
+            headers={**auth, "Origin": "https://evil.example"},
+        ),
+        403,
+        "origin_not_allowed",
+    )
+    assert_error(
+        client.get("/v1/sources", headers={"Authorization": f"Bearer {session['token']}"}),
+        403,
+        "origin_not_allowed",
+    )
+    tampered = session["token"][:-2] + ("AA" if not session["token"].endswith("AA") else "BB")
+    assert_error(
+        client.get("/v1/sources", headers={**auth, "Authorization": f"Bearer {tampered}"}),
+        401,
+        "invalid_session",
+    )
+
+
+def test_publishable_key_checks_origin_and_key(make_client: MakeClient) -> None:
+    client = keyed(make_client)
+    assert_error(
+        client.post(
+            "/v1/sessions", json={"publishable_key": PK}, headers={"Origin": "https://evil.example"}
+        ),
+        403,
+        "origin_not_allowed",
+    )
+    assert_error(
+        client.post("/v1/sessions", json={"publishable_key": PK}), 403, "origin_not_allowed"
+    )
+    assert_error(
+        client.post(
+            "/v1/sessions", json={"publishable_key": "pk_unknown"}, headers={"Origin": PORTAL}
+        ),
+        401,
+        "invalid_publishable_key",
+    )
+
+
+def test_expired_session_is_401(make_client: MakeClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = keyed(make_client, session_ttl_seconds=30)
+    token = client.post(
+        "/v1/sessions", json={"publishable_key": PK}, headers={"Origin": PORTAL}
+    ).json()["token"]
+    later = time.time() + 31
+    monkeypatch.setattr(api.time, "time", lambda: later)
+    assert_error(
+        client.get("/v1/sources", headers={"Authorization": f"Bearer {token}", "Origin": PORTAL}),
+        401,
+        "session_expired",
+    )
+
+
+def test_cors_allows_only_listed_origins(make_client: MakeClient) -> None:
+    client = keyed(make_client, cors_origins=["https://ops.example"])
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,authorization",
+    }
+    for origin in (PORTAL, "https://ops.example"):
+        response = client.options("/v1/answers", headers={**preflight, "Origin": origin})
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == origin
+    denied = client.options("/v1/answers", headers={**preflight, "Origin": "https://evil.example"})
+    assert denied.status_code == 400
+    assert "access-control-allow-origin" not in denied.headers
+
+
+def test_rate_limit_per_key_is_429_with_retry_after(make_client: MakeClient) -> None:
+    other = "sk_other_key"
+    client = keyed(
+        make_client,
+        rate_limit=2,
+        rate_limit_window_seconds=60,
+        api_key_hashes=[hashlib.sha256(k.encode()).hexdigest() for k in (SECRET, other)],
+    )
+    for _ in range(2):
+        assert client.get("/v1/sources", headers={"X-API-Key": SECRET}).status_code == 200
+    response = client.get("/v1/sources", headers={"X-API-Key": SECRET})
+    error = assert_error(response, 429, "rate_limited")
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+    assert "2 per 60 seconds" in error["message"]
+    assert (
+        client.get("/v1/sources", headers={"X-API-Key": other}).status_code == 200
+    )  # its own budget
+
+
+# --------------------------------------------------------------------------- docs, widget, web chat
+
+
+def test_openapi_and_docs(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert {
+        "/v1/answers",
+        "/v1/answers/stream",
+        "/v1/sources",
+        "/v1/sources/{source_id}",
+        "/v1/feedback",
+        "/v1/sessions",
+        "/healthz",
+        "/readyz",
+    } <= set(schema["paths"])
+    assert "ErrorResponse" in schema["components"]["schemas"]
+    assert "Answer" in schema["components"]["schemas"]
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_widget_script_is_served(client: TestClient) -> None:
+    response = client.get("/widget.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert "__NOTICE__" not in response.text and json.dumps(NOTICE) in response.text
+    assert "/v1/sessions" in response.text and "/v1/answers/stream" in response.text
+    assert client.get("/embed/widget.js").text == response.text
+    demo = client.get("/embed/demo-portal.html")
+    assert demo.status_code == 200 and 'data-api-key="pk_demo_portal"' in demo.text
+
+
+def test_web_chat_is_mounted_at_the_root(fixture_bot: Bot, tmp_path: Path) -> None:
+    settings = fixture_bot.settings.model_copy(
+        update={"server": ServerSettings(feedback_dir=tmp_path)}
+    )
+    with TestClient(create_app(settings, bot=fixture_bot)) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and "<html" in page.text.lower()
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/v1/sources").status_code == 200
+        assert_error(client.get("/v1/nothing"), 404, "not_found")
+
+
+def test_web_chat_sources_panel_links_open_official_pages(fixture_bot: Bot) -> None:
+    from bot.web import sources_html, sources_markdown
+
+    answer = fixture_bot.ask(QUESTION)
+    panel = sources_html(answer)
+    for number, citation in answer.citations.items():
+        assert f'href="{citation.url}" target="_blank" rel="noopener noreferrer"' in panel
+        assert f"[{number}]" in panel
+    assert f"({answer.citations[1].url})" in sources_markdown(answer)
+
+
+def test_session_creation_is_rate_limited(make_client: MakeClient) -> None:
+    client = keyed(make_client, rate_limit=1)
+    body, origin = {"publishable_key": PK}, {"Origin": PORTAL}
+    assert client.post("/v1/sessions", json=body, headers=origin).status_code == 201
+    response = client.post("/v1/sessions", json=body, headers=origin)
+    assert_error(response, 429, "rate_limited")
+    assert int(response.headers["retry-after"]) >= 1
+
+
+def test_rate_limit_window_slides() -> None:
+    limiter = api.RateLimiter(limit=1, window=0.2)
+    limiter.check("key:a")
+    with pytest.raises(api.ApiError) as raised:
+        limiter.check("key:a")
+    assert raised.value.status == 429 and raised.value.headers["Retry-After"] == "1"
+    time.sleep(0.25)
+    limiter.check("key:a")  # the window has moved on
