@@ -12,6 +12,7 @@ import numpy as np
 
 from bot.analysis import describe
 from bot.index import Index
+from bot.retrieval import expansion_terms
 from bot.prompts import ADVICE_POINTER, INJECTION_NOTE, NO_GUIDANCE, NOTICE, OUT_OF_SCOPE, REFUSAL
 from bot.settings import AnswerSettings
 from bot.text import terms
@@ -47,7 +48,7 @@ class _Candidate:
 
 
 def _candidates(index: Index, evidence: list[Evidence], query_vector: np.ndarray, query_terms: set[str],
-                numeric: bool) -> list[_Candidate]:
+                numeric: bool, expansions: dict[str, set[str]] | None = None) -> list[_Candidate]:
     found: list[_Candidate] = []
     seen: set[str] = set()
     top = {g: max(e.score for e in evidence if e.group == g) for g in {e.group for e in evidence}}
@@ -62,7 +63,9 @@ def _candidates(index: Index, evidence: list[Evidence], query_vector: np.ndarray
                 continue
             seen.add(text)
             sentence_terms = index.sentence_terms[row][position]
-            overlap = len(query_terms & sentence_terms) / max(1, len(query_terms))
+            extra = (expansions or {}).get(item.group, set()) - query_terms
+            # Topic expansion words (e.g. "FSCS" for a UK protection question) count half.
+            overlap = (len(query_terms & sentence_terms) + 0.5 * len(extra & sentence_terms)) / max(1, len(query_terms))
             score = float(similarities[position]) + 0.25 * overlap + 0.1 * item.dense_similarity
             score += CHUNK_PRIOR * chunk_prior
             if numeric and HAS_NUMBER.search(text):
@@ -105,7 +108,9 @@ def compose(
     sections: dict[str, list[tuple[_Candidate, str]]] = {"UK": [], "US": [], "cross_border": [], "next_steps": []}
     if kind != "no_guidance":
         query_terms = set(terms(question))
-        candidates = _candidates(index, evidence, query_vector, query_terms, bool(NUMERIC_QUESTION.search(question)))
+        expansions = {group: set(expansion_terms(profile, group)) for group in ("UK", "US", "INTL")}
+        candidates = _candidates(index, evidence, query_vector, query_terms, bool(NUMERIC_QUESTION.search(question)),
+                                 expansions)
         per_section = settings.sentences_per_section if kind == "answer" else 2
         floor = settings.min_sentence_score
         chosen: list[np.ndarray] = []

@@ -51,6 +51,11 @@ EXPANSIONS: dict[tuple[str, str], str] = {
 }
 
 
+def expansion_terms(profile: Profile, group: str) -> list[str]:
+    """The lexical expansion of a question's topics for one jurisdiction."""
+    return terms(" ".join(EXPANSIONS.get((topic, group), "") for topic in profile.topics))
+
+
 def _where(group: str, as_of: dt.date, statuses: list[str]) -> dict[str, Any]:
     day = _ord(as_of, 0)
     return {
@@ -112,8 +117,7 @@ def retrieve(
         dense = index.dense(query_vector, min(settings.dense_k, len(rows)), _where(group, as_of, settings.statuses))
         dense_ms += (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        expansion = " ".join(EXPANSIONS.get((t, group), "") for t in profile.topics)
-        query_terms = base_terms + terms(expansion)
+        query_terms = base_terms + expansion_terms(profile, group)
         bm25_scores = index.bm25.get_scores(query_terms) if query_terms else np.zeros(len(index.chunks))
         group_scores = bm25_scores[rows]
         order = np.argsort(-group_scores)[: settings.bm25_k]

@@ -62,6 +62,8 @@ def _stem(word: str) -> str:
 def terms(text: str) -> list[str]:
     """Lower-case, stop-word-free, lightly stemmed terms for BM25 and overlap scores."""
     lowered = re.sub(r"'s\b", "", text.lower().replace("’", "'"))
+    lowered = re.sub(r"([£$€]?\d+)k\b", r"\1,000", lowered)  # "£85k" reads as "£85,000"
+    lowered = re.sub(r"([£$€]?\d+)m\b", r"\1 million", lowered)
     words = _WORD.findall(lowered)
     return [_stem(w.strip(".,'")) for w in words if w not in _STOPWORDS and w.strip(".,'")]
 
