@@ -40,7 +40,7 @@ class _Group(click.Group):
               help="Override a setting, e.g. --set retrieval.quota=8 (see `bot settings`).")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @click.pass_context
-def cli(ctx: click.Context, overrides: tuple[str, ...], verbose: bool) -> None:
+def cli(ctx: click.Context, overrides: tuple[str, ...], verbose: bool, **flags: str | None) -> None:
     """Answer UK/US crypto-asset and stablecoin questions from official guidance, with citations.
 
     \b
@@ -53,9 +53,12 @@ def cli(ctx: click.Context, overrides: tuple[str, ...], verbose: bool) -> None:
       bot settings                                # effective settings
       bot serve                                   # web chat and HTTP API on 127.0.0.1:8000
       BOT_INDEX__PATH=/tmp/idx bot index          # any setting via BOT_<GROUP>__<NAME>
+      bot --retrieval.quota 8 ask "..."           # ... or as a flag (also: --set retrieval.quota=8)
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    pairs: dict[str, str] = {}
+    pairs: dict[str, str] = {
+        dest.replace("__", "."): value for dest, value in flags.items() if value is not None
+    }
     for item in overrides:
         name, sep, value = item.partition("=")
         if not sep:
@@ -68,6 +71,18 @@ def cli(ctx: click.Context, overrides: tuple[str, ...], verbose: bool) -> None:
     except Exception as exc:  # pydantic validation
         raise click.ClickException(f"Invalid settings: {exc}") from exc
     ctx.obj = {"settings": settings}
+
+
+def _add_setting_flags() -> None:
+    """Every setting is also a flag of its own: --retrieval.quota 8 (paper-qa style)."""
+    for name, _default, description in iter_fields():
+        cli.params.append(
+            click.Option([f"--{name}", name.replace(".", "__")], default=None, metavar="VALUE",
+                         help=description, show_default=False)
+        )
+
+
+_add_setting_flags()
 
 
 @cli.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -191,5 +192,13 @@ def with_overrides(settings: Settings, overrides: dict[str, str]) -> Settings:
             from bot.errors import SettingsError
 
             raise SettingsError(f"Unknown setting '{dotted}'; see `bot settings` for the names.")
+        current = data[group][leaf]
+        if isinstance(current, (list, dict)) or (isinstance(value, str) and value[:1] in "[{"):
+            try:
+                value = json.loads(value)
+            except (TypeError, ValueError):
+                from bot.errors import SettingsError
+
+                raise SettingsError(f"Setting '{dotted}' needs a JSON value, e.g. '[\"in_force\"]'.") from None
         data[group][leaf] = value
     return Settings.model_validate(data)

@@ -56,3 +56,16 @@ def test_unknown_setting_override_is_a_clear_error() -> None:
     result = CliRunner().invoke(cli, ["--set", "retrieval.nope=1", "settings"])
     assert result.exit_code != 0
     assert "Unknown setting 'retrieval.nope'" in result.output
+
+
+def test_every_setting_is_a_cli_flag() -> None:
+    result = CliRunner().invoke(
+        cli, ["--retrieval.quota", "9", "--set", "answer.next_steps=1", "--retrieval.statuses", '["in_force"]', "settings"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "retrieval.quota = 9" in result.output
+    assert "answer.next_steps = 1" in result.output
+    assert 'retrieval.statuses = ["in_force"]' in result.output
+    help_text = CliRunner().invoke(cli, ["--help"]).output
+    for name, _, _ in iter_fields():
+        assert f"--{name}" in help_text
