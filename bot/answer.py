@@ -112,7 +112,12 @@ def compose(
         candidates = _candidates(index, evidence, query_vector, query_terms, bool(NUMERIC_QUESTION.search(question)),
                                  expansions)
         per_section = settings.sentences_per_section if kind == "answer" else 2
-        floor = settings.min_sentence_score
+        def floor_for(pool: list[_Candidate]) -> float:
+            # A sentence far weaker than the best one is noise, not an answer. Each jurisdiction is
+            # measured against its own best sentence, so one side never crowds out the other.
+            best = max((c.score for c in pool), default=0.0)
+            return max(settings.min_sentence_score, settings.relative_sentence_score * best)
+
         chosen: list[np.ndarray] = []
         routed: dict[str, list[_Candidate]] = {"UK": [], "US": [], "cross_border": []}
         for candidate in candidates:
@@ -126,11 +131,11 @@ def compose(
             limit = per_section if name != "cross_border" else max(2, per_section - 1)
             if single and name in ("UK", "US") and kind == "answer":
                 limit += 2  # one jurisdiction: room for more of its facts
-            for picked in _mmr(routed[name], limit, chosen, settings.mmr_lambda, floor):
+            for picked in _mmr(routed[name], limit, chosen, settings.mmr_lambda, floor_for(routed[name])):
                 sections[name].append((picked, name))
         used = {c.text for entries in sections.values() for c, _ in entries}
         actions = [c for c in candidates if c.is_action and c.text not in used]
-        for picked in _mmr(actions, settings.next_steps, chosen, settings.mmr_lambda, floor):
+        for picked in _mmr(actions, settings.next_steps, chosen, settings.mmr_lambda, floor_for(candidates)):
             sections["next_steps"].append((picked, "next_steps"))
         if kind == "answer" and not any(sections[name] for name in ("UK", "US", "cross_border")):
             kind, lead = "no_guidance", NO_GUIDANCE

@@ -92,6 +92,9 @@ class AnswerSettings(_Group):
         "below it the answer is `no_guidance`.",
     )
     min_sentence_score: float = Field(0.25, description="Lowest score for a sentence to be quoted.")
+    relative_sentence_score: float = Field(
+        0.7, ge=0, le=1, description="Lowest score for a sentence to be quoted, as a share of the best sentence's score."
+    )
     mmr_lambda: float = Field(0.8, ge=0, le=1, description="Relevance/novelty trade-off when picking sentences.")
 
 
