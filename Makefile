@@ -40,8 +40,8 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# The whole suite: unit, end-to-end, Chroma server, browser tests, then the eval gate.
-test: install browser
+# The whole suite: lint (ruff, mypy), unit, end-to-end, Chroma server, browser tests, then the eval gate.
+test: install browser lint
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory eval-gate
 
@@ -58,7 +58,8 @@ test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install
-	$(BIN)/ruff check bot tests
+	$(BIN)/ruff check bot tests scripts
+	$(BIN)/ruff format --check bot tests scripts
 	$(BIN)/mypy bot
 
 bench: index

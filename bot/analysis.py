@@ -8,48 +8,195 @@ from dataclasses import replace
 from bot.types import Profile
 
 UK_PLACES = (
-    "uk", "u.k.", "united kingdom", "britain", "great britain", "england", "scotland", "wales",
-    "northern ireland", "london", "manchester", "leeds", "bristol", "birmingham", "edinburgh",
-    "glasgow", "cardiff", "belfast", "liverpool", "sheffield", "newcastle", "nottingham",
-    "leicester", "brighton", "oxford", "cambridge", "southampton", "aberdeen", "york",
-    "coventry", "norwich", "exeter", "plymouth", "swansea", "dundee", "kent", "surrey",
-    "yorkshire", "cornwall", "devon", "essex",
+    "uk",
+    "u.k.",
+    "united kingdom",
+    "britain",
+    "great britain",
+    "england",
+    "scotland",
+    "wales",
+    "northern ireland",
+    "london",
+    "manchester",
+    "leeds",
+    "bristol",
+    "birmingham",
+    "edinburgh",
+    "glasgow",
+    "cardiff",
+    "belfast",
+    "liverpool",
+    "sheffield",
+    "newcastle",
+    "nottingham",
+    "leicester",
+    "brighton",
+    "oxford",
+    "cambridge",
+    "southampton",
+    "aberdeen",
+    "york",
+    "coventry",
+    "norwich",
+    "exeter",
+    "plymouth",
+    "swansea",
+    "dundee",
+    "kent",
+    "surrey",
+    "yorkshire",
+    "cornwall",
+    "devon",
+    "essex",
 )
 US_PLACES = (
-    "us", "u.s.", "u.s", "usa", "u.s.a.", "united states", "america", "new york", "nyc",
-    "california", "texas", "florida", "chicago", "boston", "seattle", "san francisco",
-    "los angeles", "miami", "washington", "new jersey", "illinois", "ohio", "georgia", "arizona",
-    "colorado", "nevada", "virginia", "massachusetts", "pennsylvania", "michigan", "oregon",
-    "atlanta", "houston", "dallas", "austin", "denver", "philadelphia", "the states",
+    "us",
+    "u.s.",
+    "u.s",
+    "usa",
+    "u.s.a.",
+    "united states",
+    "america",
+    "new york",
+    "nyc",
+    "california",
+    "texas",
+    "florida",
+    "chicago",
+    "boston",
+    "seattle",
+    "san francisco",
+    "los angeles",
+    "miami",
+    "washington",
+    "new jersey",
+    "illinois",
+    "ohio",
+    "georgia",
+    "arizona",
+    "colorado",
+    "nevada",
+    "virginia",
+    "massachusetts",
+    "pennsylvania",
+    "michigan",
+    "oregon",
+    "atlanta",
+    "houston",
+    "dallas",
+    "austin",
+    "denver",
+    "philadelphia",
+    "the states",
 )
 OTHER_COUNTRIES = (
-    "canada", "australia", "new zealand", "india", "germany", "france", "spain", "italy",
-    "netherlands", "ireland", "portugal", "singapore", "hong kong", "japan", "china", "korea",
-    "dubai", "uae", "nigeria", "south africa", "brazil", "mexico", "argentina", "switzerland",
-    "el salvador", "turkey", "pakistan", "philippines", "vietnam", "thailand", "indonesia",
-    "malaysia", "sweden", "norway", "denmark", "poland", "israel", "kenya", "ghana", "eu",
-    "european union", "mica",
+    "canada",
+    "australia",
+    "new zealand",
+    "india",
+    "germany",
+    "france",
+    "spain",
+    "italy",
+    "netherlands",
+    "ireland",
+    "portugal",
+    "singapore",
+    "hong kong",
+    "japan",
+    "china",
+    "korea",
+    "dubai",
+    "uae",
+    "nigeria",
+    "south africa",
+    "brazil",
+    "mexico",
+    "argentina",
+    "switzerland",
+    "el salvador",
+    "turkey",
+    "pakistan",
+    "philippines",
+    "vietnam",
+    "thailand",
+    "indonesia",
+    "malaysia",
+    "sweden",
+    "norway",
+    "denmark",
+    "poland",
+    "israel",
+    "kenya",
+    "ghana",
+    "eu",
+    "european union",
+    "mica",
 )
 
 UK_BODIES = {
-    "FCA": r"\bfca\b|financial conduct authority", "HMRC": r"\bhmrc\b", "FOS": r"\bfos\b|financial ombudsman|\bombudsman\b",
-    "FSCS": r"\bfscs\b|financial services compensation", "Bank of England": r"bank of england|\bboe\b",
-    "HM Treasury": r"hm treasury|\bhmt\b", "PSR": r"\bpsr\b|payment systems regulator",
+    "FCA": r"\bfca\b|financial conduct authority",
+    "HMRC": r"\bhmrc\b",
+    "FOS": r"\bfos\b|financial ombudsman|\bombudsman\b",
+    "FSCS": r"\bfscs\b|financial services compensation",
+    "Bank of England": r"bank of england|\bboe\b",
+    "HM Treasury": r"hm treasury|\bhmt\b",
+    "PSR": r"\bpsr\b|payment systems regulator",
     "Action Fraud": r"action fraud|report fraud",
 }
 US_BODIES = {
-    "SEC": r"\bsec\b|securities and exchange commission", "CFTC": r"\bcftc\b", "IRS": r"\birs\b|internal revenue",
-    "FinCEN": r"\bfincen\b", "FDIC": r"\bfdic\b", "SIPC": r"\bsipc\b", "FINRA": r"\bfinra\b",
-    "CFPB": r"\bcfpb\b|consumer financial protection bureau", "NYDFS": r"\bnydfs\b|\bdfs\b|bitlicense|new york department of financial",
-    "OCC": r"\bocc\b|comptroller of the currency", "Federal Reserve": r"federal reserve|\bthe fed\b",
-    "FBI": r"\bfbi\b|\bic3\b", "FTC": r"\bftc\b|federal trade commission", "US Congress": r"\bgenius\b|\bclarity act\b|congress",
+    "SEC": r"\bsec\b|securities and exchange commission",
+    "CFTC": r"\bcftc\b",
+    "IRS": r"\birs\b|internal revenue",
+    "FinCEN": r"\bfincen\b",
+    "FDIC": r"\bfdic\b",
+    "SIPC": r"\bsipc\b",
+    "FINRA": r"\bfinra\b",
+    "CFPB": r"\bcfpb\b|consumer financial protection bureau",
+    "NYDFS": r"\bnydfs\b|\bdfs\b|bitlicense|new york department of financial",
+    "OCC": r"\bocc\b|comptroller of the currency",
+    "Federal Reserve": r"federal reserve|\bthe fed\b",
+    "FBI": r"\bfbi\b|\bic3\b",
+    "FTC": r"\bftc\b|federal trade commission",
+    "US Congress": r"\bgenius\b|\bclarity act\b|congress",
     "US Treasury": r"us treasury|u\.s\. treasury|treasury department|department of the treasury",
 }
 UK_CUES = r"£|\bgbp\b|\bpounds?\b|sterling|\bisa\b|\bsipp\b|self[- ]assessment|national insurance|\bhmrc\b|\bbrit(ish|on)\b|\bscottish\b|\bwelsh\b|\benglish\b"
 US_CUES = r"\busd\b|\$|\bdollars?\b|\b1099(-da)?\b|\bfbar\b|\b8938\b|\b1040\b|\bfatca\b|\bamerican\b|\bu\.?s\.? (citizen|person|taxpayer|resident|green card)|green card|\b401\(?k\)?|\bira\b|social security number|\bssn\b"
 
-US_PLATFORMS = ("coinbase", "kraken", "gemini", "robinhood", "binance.us", "binance us", "cash app", "venmo", "paypal", "bitstamp", "crypto.com", "uphold", "fidelity", "schwab", "etoro us")
-UK_PLATFORMS = ("revolut", "coinjar", "bitpanda", "ziglu", "hargreaves", "trading 212", "etoro uk", "wise", "monzo", "starling", "archax", "zopa", "coinshares")
+US_PLATFORMS = (
+    "coinbase",
+    "kraken",
+    "gemini",
+    "robinhood",
+    "binance.us",
+    "binance us",
+    "cash app",
+    "venmo",
+    "paypal",
+    "bitstamp",
+    "crypto.com",
+    "uphold",
+    "fidelity",
+    "schwab",
+    "etoro us",
+)
+UK_PLATFORMS = (
+    "revolut",
+    "coinjar",
+    "bitpanda",
+    "ziglu",
+    "hargreaves",
+    "trading 212",
+    "etoro uk",
+    "wise",
+    "monzo",
+    "starling",
+    "archax",
+    "zopa",
+    "coinshares",
+)
 
 ASSETS = {
     "stablecoin": r"stable ?coins?|\busdc\b|\busdt\b|tether|\bpyusd\b|paypal usd|\bdai\b|\bfdusd\b|\brlusd\b|\bgbp ?stablecoin|e-money token",
@@ -117,14 +264,21 @@ CRYPTO = re.compile(
     r"digital asset|virtual (currency|asset)|\betns?\b|\betps?\b|\betfs?\b|airdrop|web3|\bdao\b|ledger|binance|coinbase|kraken|scam|fraud|invest",
     re.I,
 )
-FOLLOW_UP = re.compile(r"^\s*(and|also|what about|how about|but|same|ok|okay|so|then)\b|\b(that|this|it|they|them|those)\b", re.I)
+FOLLOW_UP = re.compile(
+    r"^\s*(and|also|what about|how about|but|same|ok|okay|so|then)\b|\b(that|this|it|they|them|those)\b", re.I
+)
 
 INTL_BODIES = {
-    "OECD": r"\boecd\b|\bcarf\b|crypto-?asset reporting framework", "IOSCO": r"\biosco\b",
-    "FSB": r"\bfsb\b|financial stability board", "FATF": r"\bfatf\b|financial action task force",
-    "BIS": r"\bbis\b|bank for international settlements", "Taskforce": r"transatlantic taskforce|taskforce for markets",
+    "OECD": r"\boecd\b|\bcarf\b|crypto-?asset reporting framework",
+    "IOSCO": r"\biosco\b",
+    "FSB": r"\bfsb\b|financial stability board",
+    "FATF": r"\bfatf\b|financial action task force",
+    "BIS": r"\bbis\b|bank for international settlements",
+    "Taskforce": r"transatlantic taskforce|taskforce for markets",
 }
-INTL_CUES = r"\b(other )?countries\b|\binternational(ly)?\b|\bglobal(ly)?\b|\bworldwide\b|\bg20\b|\bcross-border standards?\b"
+INTL_CUES = (
+    r"\b(other )?countries\b|\binternational(ly)?\b|\bglobal(ly)?\b|\bworldwide\b|\bg20\b|\bcross-border standards?\b"
+)
 
 _BODY_PATTERNS = {**{k: ("UK", v) for k, v in UK_BODIES.items()}, **{k: ("US", v) for k, v in US_BODIES.items()}}
 
@@ -141,7 +295,10 @@ _RESIDENCE = re.compile(
     r"|\b(?:i'm|i am|im|as) (?:a |an )?([a-z.]+) (?:tax )?resident",
     re.I,
 )
-_CITIZEN = re.compile(r"\b(us|u\.s\.|american|uk|british|united states)\s+(citizen|national|passport|person|expat)|\b(american|british) (living|based|expat)", re.I)
+_CITIZEN = re.compile(
+    r"\b(us|u\.s\.|american|uk|british|united states)\s+(citizen|national|passport|person|expat)|\b(american|british) (living|based|expat)",
+    re.I,
+)
 
 
 _US_NAMES_WITH_UK_WORDS = re.compile(r"new (york|england|hampshire|jersey)|cambridge,? (ma|massachusetts)", re.I)
@@ -174,9 +331,17 @@ def _us_match(text: str) -> re.Match[str] | None:
 
 def _location_before(text: str, nouns: str) -> str | None:
     """'a US exchange', 'UK platform', 'an American broker'."""
-    m = re.search(rf"\b(uk|u\.k\.|british|english|london|us|u\.s\.|usa|american|new york|california)[- ](based |registered |regulated |listed )?({nouns})\b", text, re.I)
+    m = re.search(
+        rf"\b(uk|u\.k\.|british|english|london|us|u\.s\.|usa|american|new york|california)[- ](based |registered |regulated |listed )?({nouns})\b",
+        text,
+        re.I,
+    )
     if not m:
-        m = re.search(rf"\b({nouns})s? (based|registered|regulated|located|incorporated) in (the )?(uk|united kingdom|britain|us|u\.s\.|usa|united states|america|new york)", text, re.I)
+        m = re.search(
+            rf"\b({nouns})s? (based|registered|regulated|located|incorporated) in (the )?(uk|united kingdom|britain|us|u\.s\.|usa|united states|america|new york)",
+            text,
+            re.I,
+        )
         if not m:
             return None
         word = m.group(4)
@@ -216,7 +381,9 @@ def analyse(question: str, previous: Profile | None = None) -> Profile:
             profile.platform_location = "UK"
     if re.search(UK_ISSUED, lowered):
         profile.issuer_location = "UK"
-    elif re.search(US_ISSUED, lowered) or re.search(r"\b(us|u\.s\.|american)[- ](issued |based )?(stable ?coin|issuer)", lowered):
+    elif re.search(US_ISSUED, lowered) or re.search(
+        r"\b(us|u\.s\.|american)[- ](issued |based )?(stable ?coin|issuer)", lowered
+    ):
         profile.issuer_location = "US"
 
     profile.asset_types = [name for name, pattern in ASSETS.items() if re.search(pattern, lowered)]
@@ -257,9 +424,7 @@ def analyse(question: str, previous: Profile | None = None) -> Profile:
     elif ADVICE.search(text):
         profile.intent = "personal_advice"
 
-    is_follow_up = previous is not None and (
-        not jurisdictions or len(text) < 80 or bool(FOLLOW_UP.search(text))
-    )
+    is_follow_up = previous is not None and (not jurisdictions or len(text) < 80 or bool(FOLLOW_UP.search(text)))
     if previous is not None and is_follow_up:
         profile.follow_up = True
         if not jurisdictions:
@@ -305,8 +470,16 @@ def describe(profile: Profile) -> str:
         parts.append(f"your platform is in {names[profile.platform_location]}")
     if profile.issuer_location:
         parts.append(f"the coin's issuer is in {names[profile.issuer_location]}")
-    assets = {"stablecoin": "a stablecoin", "bitcoin": "bitcoin", "ether": "ether", "meme_coin": "a meme coin",
-              "nft": "NFTs", "etn_etp": "an exchange-traded product", "derivative": "crypto derivatives", "token": "a crypto token"}
+    assets = {
+        "stablecoin": "a stablecoin",
+        "bitcoin": "bitcoin",
+        "ether": "ether",
+        "meme_coin": "a meme coin",
+        "nft": "NFTs",
+        "etn_etp": "an exchange-traded product",
+        "derivative": "crypto derivatives",
+        "token": "a crypto token",
+    }
     if profile.asset_types:
         parts.append("the asset is " + " and ".join(assets[a] for a in profile.asset_types[:2]))
     if profile.topics:

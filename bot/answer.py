@@ -12,8 +12,8 @@ import numpy as np
 
 from bot.analysis import describe
 from bot.index import Index
-from bot.retrieval import expansion_terms
 from bot.prompts import ADVICE_POINTER, INJECTION_NOTE, NO_GUIDANCE, NOTICE, OUT_OF_SCOPE, REFUSAL
+from bot.retrieval import expansion_terms
 from bot.settings import AnswerSettings
 from bot.text import terms
 from bot.types import Answer, Citation, Evidence, Profile, Sentence
@@ -24,7 +24,9 @@ ACTION = re.compile(
     r"must tell|must declare|warning list|register|brokercheck|action fraud|ic3\.gov|reportfraud)\b",
     re.I,
 )
-NUMERIC_QUESTION = re.compile(r"\bhow (much|many|long|soon)\b|\bwhen\b|\blimit|\bthreshold|\bcap\b|\bdate|\bdeadline|\bmaximum|\bup to\b", re.I)
+NUMERIC_QUESTION = re.compile(
+    r"\bhow (much|many|long|soon)\b|\bwhen\b|\blimit|\bthreshold|\bcap\b|\bdate|\bdeadline|\bmaximum|\bup to\b", re.I
+)
 HAS_NUMBER = re.compile(r"\d")
 CHUNK_PRIOR = 0.3  # weight of the chunk's fused rank (hybrid agreement) in a sentence's score
 STATUS_LABELS = {
@@ -35,7 +37,12 @@ STATUS_LABELS = {
     "superseded": "superseded",
     "withdrawn": "withdrawn",
 }
-HEADINGS = {"UK": "UK rules", "US": "US rules", "cross_border": "Across the border", "next_steps": "What you can check or do next"}
+HEADINGS = {
+    "UK": "UK rules",
+    "US": "US rules",
+    "cross_border": "Across the border",
+    "next_steps": "What you can check or do next",
+}
 
 
 @dataclass
@@ -47,12 +54,18 @@ class _Candidate:
     is_action: bool
 
 
-def _candidates(index: Index, evidence: list[Evidence], query_vector: np.ndarray, query_terms: set[str],
-                numeric: bool, expansions: dict[str, set[str]] | None = None) -> list[_Candidate]:
+def _candidates(
+    index: Index,
+    evidence: list[Evidence],
+    query_vector: np.ndarray,
+    query_terms: set[str],
+    numeric: bool,
+    expansions: dict[str, set[str]] | None = None,
+) -> list[_Candidate]:
     found: list[_Candidate] = []
     seen: set[str] = set()
     top = {g: max(e.score for e in evidence if e.group == g) for g in {e.group for e in evidence}}
-    for rank, item in enumerate(sorted(evidence, key=lambda e: -e.score)):
+    for item in sorted(evidence, key=lambda e: -e.score):
         chunk_prior = item.score / top[item.group]
         row = index.chunk_position[item.chunk.id]
         start = int(index.sentence_start[row])
@@ -74,11 +87,13 @@ def _candidates(index: Index, evidence: list[Evidence], query_vector: np.ndarray
     return found
 
 
-def _mmr(candidates: list[_Candidate], limit: int, chosen_vectors: list[np.ndarray], lam: float,
-         floor: float) -> list[_Candidate]:
+def _mmr(
+    candidates: list[_Candidate], limit: int, chosen_vectors: list[np.ndarray], lam: float, floor: float
+) -> list[_Candidate]:
     picked: list[_Candidate] = []
     pool = [c for c in candidates if c.score >= floor]
     while pool and len(picked) < limit:
+
         def value(c: _Candidate) -> float:
             redundancy = max((float(c.vector @ v) for v in chosen_vectors), default=0.0)
             return lam * c.score - (1 - lam) * redundancy
@@ -109,9 +124,11 @@ def compose(
     if kind != "no_guidance":
         query_terms = set(terms(question))
         expansions = {group: set(expansion_terms(profile, group)) for group in ("UK", "US", "INTL")}
-        candidates = _candidates(index, evidence, query_vector, query_terms, bool(NUMERIC_QUESTION.search(question)),
-                                 expansions)
+        candidates = _candidates(
+            index, evidence, query_vector, query_terms, bool(NUMERIC_QUESTION.search(question)), expansions
+        )
         per_section = settings.sentences_per_section if kind == "answer" else 2
+
         def floor_for(pool: list[_Candidate]) -> float:
             # A sentence far weaker than the best one is noise, not an answer. Each jurisdiction is
             # measured against its own best sentence, so one side never crowds out the other.
@@ -149,8 +166,15 @@ Entry = tuple[str, list[tuple[Evidence, str]]]  # sentence text, and (evidence, 
 
 
 def finish(
-    question: str, profile: Profile, kind: str, lead: str, entries: dict[str, list[Entry]],
-    evidence: list[Evidence], index: Index, as_of: dt.date, timings: dict[str, float],
+    question: str,
+    profile: Profile,
+    kind: str,
+    lead: str,
+    entries: dict[str, list[Entry]],
+    evidence: list[Evidence],
+    index: Index,
+    as_of: dt.date,
+    timings: dict[str, float],
 ) -> Answer:
     """Number the citations in reading order and build the answer object."""
     citations: dict[int, Citation] = {}
@@ -166,11 +190,22 @@ def finish(
                     keys[key] = len(keys) + 1
                     document = item.document
                     citations[keys[key]] = Citation(
-                        id=keys[key], doc_id=document.id, title=document.title, publisher=document.publisher,
-                        jurisdiction=document.jurisdiction, section=item.section.heading, locator=item.section.locator,
-                        anchor=item.section.anchor, url=document.url, status=document.status,
-                        published=document.published, effective=document.effective, until=document.until,
-                        reviewed=document.reviewed, content_hash=document.content_hash, quote=quote,
+                        id=keys[key],
+                        doc_id=document.id,
+                        title=document.title,
+                        publisher=document.publisher,
+                        jurisdiction=document.jurisdiction,
+                        section=item.section.heading,
+                        locator=item.section.locator,
+                        anchor=item.section.anchor,
+                        url=document.url,
+                        status=document.status,
+                        published=document.published,
+                        effective=document.effective,
+                        until=document.until,
+                        reviewed=document.reviewed,
+                        content_hash=document.content_hash,
+                        quote=quote,
                     )
                 elif quote not in citations[keys[key]].quote:
                     citations[keys[key]].quote += " " + quote
@@ -195,8 +230,13 @@ def finish(
         index_build=index.build_id,
         notice=NOTICE,
         evidence=[
-            {"doc_id": e.document.id, "section": e.section.anchor, "group": e.group,
-             "score": round(e.score, 5), "similarity": round(e.dense_similarity, 4)}
+            {
+                "doc_id": e.document.id,
+                "section": e.section.anchor,
+                "group": e.group,
+                "score": round(e.score, 5),
+                "similarity": round(e.dense_similarity, 4),
+            }
             for e in evidence
         ],
     )
@@ -235,8 +275,14 @@ def _reason(profile: Profile, jurisdiction: str) -> str:
     return f" (they reach you through {', '.join(reasons)})" if reasons else ""
 
 
-def render(profile: Profile, kind: str, lead: str, sections: dict[str, list[Sentence]],
-           citations: dict[int, Citation], index: Index) -> str:
+def render(
+    profile: Profile,
+    kind: str,
+    lead: str,
+    sections: dict[str, list[Sentence]],
+    citations: dict[int, Citation],
+    index: Index,
+) -> str:
     """The answer as Markdown for a person."""
     lines: list[str] = []
     if kind != "no_guidance" or profile.intent != "out_of_scope":
@@ -267,7 +313,7 @@ def render(profile: Profile, kind: str, lead: str, sections: dict[str, list[Sent
             if citation.status == "not_yet_in_force" and citation.effective:
                 status += f", applies from {citation.effective.isoformat()}"
             lines.append(
-                f"[{number}] {citation.publisher}: \"{citation.title}\", section \"{citation.section}\" "
+                f'[{number}] {citation.publisher}: "{citation.title}", section "{citation.section}" '
                 f"({citation.locator}) ({status}; reviewed {citation.reviewed.isoformat()}) {citation.url}"
             )
         lines.append("")
@@ -301,12 +347,16 @@ def compose_with_llm(
         row = index.chunk_position[item.chunk.id]
         start = int(index.sentence_start[row])
         vectors = index.sentence_vectors[start : start + len(item.chunk.sentences)]
-        passages[number] = Passage(number, item.document.jurisdiction if item.group != "INTL" else "INTL",
-                                   item.chunk.text, vectors, item)
+        passages[number] = Passage(
+            number, item.document.jurisdiction if item.group != "INTL" else "INTL", item.chunk.text, vectors, item
+        )
         status = STATUS_LABELS.get(item.document.status, item.document.status)
         labels.append(f"{item.document.publisher}, {item.document.title} > {item.section.heading} ({status})")
     filled = prompt.format(
-        question=question, profile=describe(profile), as_of=as_of.isoformat(), cannot_answer=NO_GUIDANCE,
+        question=question,
+        profile=describe(profile),
+        as_of=as_of.isoformat(),
+        cannot_answer=NO_GUIDANCE,
         evidence=render_evidence(list(passages.values()), labels),
     )
     reply = ask_llm(model, filled)

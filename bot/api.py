@@ -188,9 +188,7 @@ class RequestIdMiddleware:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 status["sent"] = True
-                headers = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
-                ]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
             await send(message)
@@ -230,8 +228,7 @@ class BodyLimitMiddleware:
         return error_response(
             413,
             "payload_too_large",
-            f"The request body is larger than {self.max_bytes} bytes; send a shorter "
-            "question or less history.",
+            f"The request body is larger than {self.max_bytes} bytes; send a shorter question or less history.",
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -302,8 +299,7 @@ class Gate:
     def __init__(self, server: ServerSettings) -> None:
         self.key_hashes = frozenset(server.api_key_hashes)
         self.publishable = {
-            key: frozenset(o.rstrip("/") for o in origins)
-            for key, origins in server.publishable_keys.items()
+            key: frozenset(o.rstrip("/") for o in origins) for key, origins in server.publishable_keys.items()
         }
         secret = server.session_secret.get_secret_value() if server.session_secret else ""
         self.secret = secret.encode() if secret else secrets.token_bytes(32)
@@ -399,8 +395,7 @@ class Gate:
             raise ApiError(
                 401,
                 "missing_api_key",
-                "This API needs a key: send it in the X-API-Key header or "
-                "as 'Authorization: Bearer <key>'.",
+                "This API needs a key: send it in the X-API-Key header or as 'Authorization: Bearer <key>'.",
                 {"WWW-Authenticate": "Bearer"},
             )
         if credential in self.publishable:
@@ -413,9 +408,7 @@ class Gate:
             )
         digest = hashlib.sha256(credential.encode()).hexdigest()
         if not any(hmac.compare_digest(digest, known) for known in self.key_hashes):
-            raise ApiError(
-                401, "invalid_api_key", "The API key is not valid.", {"WWW-Authenticate": "Bearer"}
-            )
+            raise ApiError(401, "invalid_api_key", "The API key is not valid.", {"WWW-Authenticate": "Bearer"})
         return Principal("api_key", f"key:{digest[:12]}")
 
 
@@ -441,15 +434,12 @@ class RateLimiter:
                 raise ApiError(
                     429,
                     "rate_limited",
-                    f"Too many requests: the limit is {self.limit} per "
-                    f"{self.window:g} seconds; retry in {retry} s.",
+                    f"Too many requests: the limit is {self.limit} per {self.window:g} seconds; retry in {retry} s.",
                     {"Retry-After": str(retry)},
                 )
             hits.append(now)
             if len(self._hits) > 10_000:  # forget idle callers
-                for stale in [
-                    k for k, v in self._hits.items() if not v or v[-1] <= now - self.window
-                ]:
+                for stale in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
                     del self._hits[stale]
 
 
@@ -544,9 +534,7 @@ def answer_lines(answer: Answer) -> list[str]:
 @functools.cache
 def widget_source() -> str:
     """widget.js with the not-advice notice filled in."""
-    return (
-        (STATIC / "widget.js").read_text(encoding="utf-8").replace("__NOTICE__", json.dumps(NOTICE))
-    )
+    return (STATIC / "widget.js").read_text(encoding="utf-8").replace("__NOTICE__", json.dumps(NOTICE))
 
 
 def jurisdiction_param(value: str | None) -> list[str] | None:
@@ -584,15 +572,11 @@ class AnswerRequest(_Strict):
         None,
         description="Only these jurisdictions' sources; omit (or both) to let the question decide.",
     )
-    as_of: dt.date | None = Field(
-        None, description="Answer from the documents in force on this day (default today)."
-    )
+    as_of: dt.date | None = Field(None, description="Answer from the documents in force on this day (default today).")
 
 
 class SessionRequest(_Strict):
-    publishable_key: str = Field(
-        max_length=200, description="The widget's publishable key (pk_...)."
-    )
+    publishable_key: str = Field(max_length=200, description="The widget's publishable key (pk_...).")
 
 
 class SessionResponse(BaseModel):
@@ -609,9 +593,7 @@ class FeedbackRequest(_Strict):
         pattern=r"^[A-Za-z0-9_-]+$",
         description="The `id` of the answer being rated.",
     )
-    question: str = Field(
-        min_length=1, max_length=4000, description="The question that was answered."
-    )
+    question: str = Field(min_length=1, max_length=4000, description="The question that was answered.")
     rating: Literal["up", "down"]
     comment: str | None = Field(None, max_length=2000, description="Optional words from the user.")
 
@@ -656,9 +638,7 @@ class SourceList(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    code: str = Field(
-        description="Stable machine-readable code, e.g. invalid_api_key, rate_limited."
-    )
+    code: str = Field(description="Stable machine-readable code, e.g. invalid_api_key, rate_limited.")
     message: str = Field(description="What went wrong and what to do next.")
     request_id: str
     details: dict[str, Any] | None = None
@@ -727,9 +707,7 @@ async def caller(request: Request, services: ServicesDep) -> Principal:
 CallerDep = Annotated[Principal, Depends(caller)]
 
 
-def create_app(
-    settings: Settings, bot: Bot | None = None, *, web_chat: bool | None = None
-) -> FastAPI:
+def create_app(settings: Settings, bot: Bot | None = None, *, web_chat: bool | None = None) -> FastAPI:
     """The server: /v1 API, /healthz, /readyz, /widget.js, /embed/* and, optionally, the chat."""
     server = settings.server
     holder = BotHolder(settings, bot)
@@ -760,10 +738,7 @@ def create_app(
     _install_error_handlers(app)
     _add_routes(app)
 
-    origins = sorted(
-        set(server.cors_origins)
-        | {o.rstrip("/") for v in server.publishable_keys.values() for o in v}
-    )
+    origins = sorted(set(server.cors_origins) | {o.rstrip("/") for v in server.publishable_keys.values() for o in v})
     app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_body_bytes)
     if origins:
         app.add_middleware(
@@ -803,9 +778,7 @@ def _add_routes(app: FastAPI) -> None:
             checks["store"] = await run_in_threadpool(bot.index.ping)
         if not all(checks.values()):
             reason = services.holder.error or ("still loading" if bot is None else "a check failed")
-            raise ApiError(
-                503, "not_ready", f"Not ready: {reason}.", {"Retry-After": "5"}, {"checks": checks}
-            )
+            raise ApiError(503, "not_ready", f"Not ready: {reason}.", {"Retry-After": "5"}, {"checks": checks})
         assert bot is not None
         return {
             "status": "ready",
@@ -836,9 +809,7 @@ def _add_routes(app: FastAPI) -> None:
         summary="Trade a publishable key for a short-lived session token",
         responses=_errors(401, 403, 422, 429),
     )
-    async def create_session(
-        body: SessionRequest, request: Request, services: ServicesDep
-    ) -> SessionResponse:
+    async def create_session(body: SessionRequest, request: Request, services: ServicesDep) -> SessionResponse:
         client = request.client.host if request.client else "-"
         services.session_limiter.check(f"pk:{body.publishable_key[:40]}|{client}")
         token, expires = services.gate.issue(body.publishable_key, request.headers.get("origin"))
@@ -873,20 +844,14 @@ def _add_routes(app: FastAPI) -> None:
             **_errors(401, 403, 413, 422, 429, 503),
         },
     )
-    async def answers_stream(
-        body: AnswerRequest, _: CallerDep, services: ServicesDep
-    ) -> StreamingResponse:
+    async def answers_stream(body: AnswerRequest, _: CallerDep, services: ServicesDep) -> StreamingResponse:
         answer = await _ask(services, body)
 
         async def events() -> AsyncIterator[bytes]:
-            yield _sse(
-                "start", {"id": answer.id, "kind": answer.kind, "question": answer.question}, 0
-            )
+            yield _sse("start", {"id": answer.id, "kind": answer.kind, "question": answer.question}, 0)
             for number, line in enumerate(answer_lines(answer), start=1):
                 citations = [int(n) for n in _MARKER.findall(line)]
-                yield _sse(
-                    "chunk", {"index": number - 1, "text": line, "citations": citations}, number
-                )
+                yield _sse("chunk", {"index": number - 1, "text": line, "citations": citations}, number)
                 await asyncio.sleep(0)
             yield _sse("answer", answer.model_dump_json(), len(answer_lines(answer)) + 1)
 
@@ -931,10 +896,7 @@ def _add_routes(app: FastAPI) -> None:
             **_summary(document),
             superseded_by=document.superseded_by,
             content_hash=document.content_hash,
-            sections=[
-                SectionInfo(heading=s.heading, locator=s.locator, anchor=s.anchor)
-                for s in document.sections
-            ],
+            sections=[SectionInfo(heading=s.heading, locator=s.locator, anchor=s.anchor) for s in document.sections],
         )
 
     @app.post(
@@ -945,9 +907,7 @@ def _add_routes(app: FastAPI) -> None:
         summary="Store a thumbs up or down for an answer",
         responses=_errors(401, 403, 413, 422, 429),
     )
-    async def feedback(
-        body: FeedbackRequest, principal: CallerDep, services: ServicesDep
-    ) -> FeedbackResponse:
+    async def feedback(body: FeedbackRequest, principal: CallerDep, services: ServicesDep) -> FeedbackResponse:
         record = await run_in_threadpool(
             lambda: services.feedback.add(
                 answer_id=body.answer_id,
@@ -971,9 +931,7 @@ def _add_routes(app: FastAPI) -> None:
             {
                 method
                 for route in app.routes
-                if isinstance(route, APIRoute)
-                and route.include_in_schema
-                and route.path_regex.match(path)
+                if isinstance(route, APIRoute) and route.include_in_schema and route.path_regex.match(path)
                 for method in route.methods or ()
             }
         )
@@ -1006,9 +964,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
 
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdLogFilter())
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     api_log = logging.getLogger("bot")
     api_log.addHandler(handler)
     api_log.setLevel(logging.INFO)

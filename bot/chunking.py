@@ -57,7 +57,11 @@ def _split_long(sentence: str, prefix: str, count_tokens: Callable[[str], int], 
 
 
 def _make(
-    document: Document, section: Section, prefix: str, sentences: list[str], number: int,
+    document: Document,
+    section: Section,
+    prefix: str,
+    sentences: list[str],
+    number: int,
     count_tokens: Callable[[str], int],
 ) -> Chunk:
     embed_text = _embed_text(prefix, sentences)

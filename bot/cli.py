@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import logging
 import os
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -36,8 +35,13 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
-              help="Override a setting, e.g. --set retrieval.quota=8 (see `bot settings`).")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a setting, e.g. --set retrieval.quota=8 (see `bot settings`).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @click.pass_context
 def cli(ctx: click.Context, overrides: tuple[str, ...], verbose: bool, **flags: str | None) -> None:
@@ -55,10 +59,10 @@ def cli(ctx: click.Context, overrides: tuple[str, ...], verbose: bool, **flags: 
       BOT_INDEX__PATH=/tmp/idx bot index          # any setting via BOT_<GROUP>__<NAME>
       bot --retrieval.quota 8 ask "..."           # ... or as a flag (also: --set retrieval.quota=8)
     """
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    pairs: dict[str, str] = {
-        dest.replace("__", "."): value for dest, value in flags.items() if value is not None
-    }
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    pairs: dict[str, str] = {dest.replace("__", "."): value for dest, value in flags.items() if value is not None}
     for item in overrides:
         name, sep, value = item.partition("=")
         if not sep:
@@ -77,8 +81,13 @@ def _add_setting_flags() -> None:
     """Every setting is also a flag of its own: --retrieval.quota 8 (paper-qa style)."""
     for name, _default, description in iter_fields():
         cli.params.append(
-            click.Option([f"--{name}", name.replace(".", "__")], default=None, metavar="VALUE",
-                         help=description, show_default=False)
+            click.Option(
+                [f"--{name}", name.replace(".", "__")],
+                default=None,
+                metavar="VALUE",
+                help=description,
+                show_default=False,
+            )
         )
 
 
@@ -132,18 +141,29 @@ def corpus_check(ctx: click.Context, path: Path | None) -> None:
 @cli.command()
 @click.argument("question", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole answer object as JSON.")
-@click.option("--jurisdiction", "jurisdictions", multiple=True, type=click.Choice(["UK", "US"], case_sensitive=False),
-              help="Only this jurisdiction's sources (repeat for both).")
+@click.option(
+    "--jurisdiction",
+    "jurisdictions",
+    multiple=True,
+    type=click.Choice(["UK", "US"], case_sensitive=False),
+    help="Only this jurisdiction's sources (repeat for both).",
+)
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Answer from documents in force on this date.")
 @click.pass_context
-def ask(ctx: click.Context, question: tuple[str, ...], as_json: bool, jurisdictions: tuple[str, ...],
-        as_of: dt.datetime | None) -> None:
+def ask(
+    ctx: click.Context,
+    question: tuple[str, ...],
+    as_json: bool,
+    jurisdictions: tuple[str, ...],
+    as_of: dt.datetime | None,
+) -> None:
     """Ask one question; prints the cited answer."""
     from bot.core import Bot
 
     bot = Bot(_settings(ctx))
-    answer = bot.ask(" ".join(question), jurisdictions=list(jurisdictions) or None,
-                     as_of=as_of.date() if as_of else None)
+    answer = bot.ask(
+        " ".join(question), jurisdictions=list(jurisdictions) or None, as_of=as_of.date() if as_of else None
+    )
     if as_json:
         click.echo(answer.model_dump_json(indent=2))
     else:
@@ -159,10 +179,24 @@ def sources(ctx: click.Context, as_json: bool) -> None:
 
     documents = Bot(_settings(ctx)).sources()
     if as_json:
-        click.echo(json.dumps([
-            {"id": d.id, "title": d.title, "jurisdiction": d.jurisdiction, "publisher": d.publisher,
-             "status": d.status, "published": d.published.isoformat(), "url": d.url, "topics": list(d.topics)}
-            for d in documents], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": d.id,
+                        "title": d.title,
+                        "jurisdiction": d.jurisdiction,
+                        "publisher": d.publisher,
+                        "status": d.status,
+                        "published": d.published.isoformat(),
+                        "url": d.url,
+                        "topics": list(d.topics),
+                    }
+                    for d in documents
+                ],
+                indent=2,
+            )
+        )
         return
     click.echo(f"{'id':48} {'jur':4} {'publisher':16} {'status':17} published")
     for d in documents:
@@ -212,4 +246,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

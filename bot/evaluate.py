@@ -154,9 +154,7 @@ def normalise_record(raw: Any, source: str, line: int) -> dict[str, Any]:
     jurisdictions = _as_list(raw.get("jurisdictions"), "jurisdictions")
     record["jurisdictions"] = [str(j).upper() for j in jurisdictions] or None
     identifier = raw.get("id")
-    record["id"] = (
-        str(identifier).strip() if identifier not in (None, "") else f"{Path(source).stem}:{line}"
-    )
+    record["id"] = str(identifier).strip() if identifier not in (None, "") else f"{Path(source).stem}:{line}"
     record["source"] = f"{source}:{line}"
     return record
 
@@ -165,9 +163,7 @@ def _question_files(paths: Sequence[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
-                sorted(p for p in path.iterdir() if p.suffix.lower() in (".jsonl", ".csv"))
-            )
+            files.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in (".jsonl", ".csv")))
         else:
             files.append(path)
     return files
@@ -196,11 +192,7 @@ def load_questions(paths: Sequence[Path | str]) -> tuple[list[dict[str, Any]], l
                     try:
                         rows.append((number, json.loads(text)))
                     except json.JSONDecodeError as exc:
-                        problems.append(
-                            Problem(
-                                name, number, f"not valid JSON ({exc.msg} at column {exc.colno})"
-                            )
-                        )
+                        problems.append(Problem(name, number, f"not valid JSON ({exc.msg} at column {exc.colno})"))
         for number, raw in rows:
             try:
                 record = normalise_record(raw, name, number)
@@ -353,16 +345,13 @@ def score_question(
         result["mrr"] = 1.0 / rank if rank else 0.0
         if result["recall_at_k"] == 0:
             reasons.append(
-                f"no expected source in the top {k} evidence documents "
-                f"(expected {', '.join(expected_sources)})"
+                f"no expected source in the top {k} evidence documents (expected {', '.join(expected_sources)})"
             )
 
     # citations actually used by sentences
     body = answer_body(answer)
     used_ids = [c for sentences in answer.sections.values() for s in sentences for c in s.citations]
-    used = {
-        cid: answer.citations[cid] for cid in dict.fromkeys(used_ids) if cid in answer.citations
-    }
+    used = {cid: answer.citations[cid] for cid in dict.fromkeys(used_ids) if cid in answer.citations}
     cited_docs = list(dict.fromkeys(c.doc_id for c in used.values()))
     result["cited_docs"] = cited_docs
     sentences_by_citation: dict[int, list[str]] = {}
@@ -372,18 +361,14 @@ def score_question(
                 sentences_by_citation.setdefault(cid, []).append(sentence.text)
     good = 0
     for cid, citation in used.items():
-        if citation.doc_id in expected_sources or all(
-            supports(t, citation.quote) for t in sentences_by_citation[cid]
-        ):
+        if citation.doc_id in expected_sources or all(supports(t, citation.quote) for t in sentences_by_citation[cid]):
             good += 1
     result["citations_used"] = len(used)
     result["citations_good"] = good
     if expected_sources:
         result["citations_expected"] = sum(1 for c in used.values() if c.doc_id in expected_sources)
     if expected_sources and expected_kind in (None, "answer") and answer.kind == "answer":
-        result["citation_recall"] = len(set(expected_sources) & set(cited_docs)) / len(
-            expected_sources
-        )
+        result["citation_recall"] = len(set(expected_sources) & set(cited_docs)) / len(expected_sources)
         if result["citation_recall"] == 0:
             reasons.append("no expected source cited")
 
@@ -491,29 +476,21 @@ def aggregate(
         sum(x["citations_used"] for x in with_expected),
     )
     m["citation_recall"] = _mean(x["citation_recall"] for x in r if "citation_recall" in x)
-    m["facts_recall"] = _share(
-        sum(x.get("facts_found", 0) for x in r), sum(x.get("facts_total", 0) for x in r)
-    )
+    m["facts_recall"] = _share(sum(x.get("facts_found", 0) for x in r), sum(x.get("facts_total", 0) for x in r))
     m["must_not_say_hits"] = sum(x.get("must_not_say_hits", 0) for x in r)
     m["kind_accuracy"] = _mean(1.0 if x["kind_correct"] else 0.0 for x in r if "kind_correct" in x)
     m["jurisdiction_coverage"] = _mean(
         1.0 if x["jurisdiction_covered"] else 0.0 for x in r if "jurisdiction_covered" in x
     )
     m["evidence_jurisdiction_coverage"] = _mean(
-        1.0 if x["evidence_jurisdiction_covered"] else 0.0
-        for x in r
-        if "evidence_jurisdiction_covered" in x
+        1.0 if x["evidence_jurisdiction_covered"] else 0.0 for x in r if "evidence_jurisdiction_covered" in x
     )
-    m["groundedness"] = _share(
-        sum(x.get("sentences_grounded", 0) for x in r), sum(x.get("sentences", 0) for x in r)
-    )
+    m["groundedness"] = _share(sum(x.get("sentences_grounded", 0) for x in r), sum(x.get("sentences", 0) for x in r))
     m["jurisdiction_attribution"] = _share(
         sum(x.get("sentences_attributed", 0) for x in r),
         sum(x.get("sentences_attributable", 0) for x in r),
     )
-    m["temporal_correctness"] = _mean(
-        1.0 if x["temporal_correct"] else 0.0 for x in r if "temporal_correct" in x
-    )
+    m["temporal_correctness"] = _mean(1.0 if x["temporal_correct"] else 0.0 for x in r if "temporal_correct" in x)
     for kind in ("no_guidance", "refusal"):
         labelled = [x for x in r if x.get("expected_kind")]
         predicted = [x for x in labelled if x.get("kind") == kind]
@@ -775,9 +752,7 @@ def compare(metrics: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]
             changes["regressed"].append({"id": qid, "reasons": now["reasons"]})
         elif not before["pass"] and now["pass"]:
             changes["improved"].append({"id": qid, "reasons": before["reasons"]})
-    changes["dropped_questions"] = [
-        q for q in old_questions if q not in metrics.get("questions", {})
-    ]
+    changes["dropped_questions"] = [q for q in old_questions if q not in metrics.get("questions", {})]
     return changes
 
 
@@ -797,9 +772,7 @@ def parse_thresholds(text: str | None) -> dict[str, float]:
         try:
             thresholds[name] = float(value)
         except ValueError as exc:
-            raise click.BadParameter(
-                f"'{part.strip()}': {value!r} is not a number", param_hint="--fail-under"
-            ) from exc
+            raise click.BadParameter(f"'{part.strip()}': {value!r} is not a number", param_hint="--fail-under") from exc
     return thresholds
 
 
@@ -835,18 +808,10 @@ def _fmt(value: Any, fmt: str) -> str:
 
 
 def _esc(text: str) -> str:
-    return (
-        str(text)
-        .replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-    )
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def bar_chart(
-    title: str, bars: list[tuple[str, float | None, str]], fmt: str, scale: float | None = None
-) -> str:
+def bar_chart(title: str, bars: list[tuple[str, float | None, str]], fmt: str, scale: float | None = None) -> str:
     """A horizontal inline-SVG bar chart; bars are (label, value, css class)."""
     width, label_w, row_h, top = 460, 150, 24, 8
     plot_w = width - label_w - 80
@@ -860,22 +825,12 @@ def bar_chart(
     ]
     for i, (label, value, css) in enumerate(bars):
         y = top + i * row_h
-        parts.append(
-            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" class="lbl">'
-            f"{_esc(label)}</text>"
-        )
-        parts.append(
-            f'<rect x="{label_w}" y="{y + 3}" width="{plot_w}" height="16" class="track"/>'
-        )
+        parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" class="lbl">{_esc(label)}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{plot_w}" height="16" class="track"/>')
         if value is not None:
             w = max(1.0, plot_w * min(1.0, value / top_value)) if top_value else 1.0
-            parts.append(
-                f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="16" class="bar {css}"/>'
-            )
-        parts.append(
-            f'<text x="{label_w + plot_w + 6}" y="{y + 15}" class="val">'
-            f"{_esc(_fmt(value, fmt))}</text>"
-        )
+            parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="16" class="bar {css}"/>')
+        parts.append(f'<text x="{label_w + plot_w + 6}" y="{y + 15}" class="val">{_esc(_fmt(value, fmt))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -895,9 +850,7 @@ def render_report(
     groups = [j for j in ("UK", "US", "INTL", "UK+US") if j in metrics["jurisdiction"]]
     for name, (label, higher, fmt) in METRICS.items():
         if fmt == "ratio":
-            bars: list[tuple[str, float | None, str]] = [
-                ("all questions", overall.get(name), "all")
-            ]
+            bars: list[tuple[str, float | None, str]] = [("all questions", overall.get(name), "all")]
             if changes is not None:
                 old = next((c["old"] for c in changes["metrics"] if c["name"] == name), None)
                 bars.append(("baseline", old, "base"))
@@ -969,11 +922,7 @@ def render_report(
     env.filters["pct"] = lambda v: _fmt(v, "ratio")
     env.filters["signed"] = lambda c: (
         ("+" if c["delta"] >= 0 else "")
-        + (
-            f"{c['delta'] * 100:.1f} pts"
-            if c["format"] == "ratio"
-            else _fmt(c["delta"], c["format"])
-        )
+        + (f"{c['delta'] * 100:.1f} pts" if c["format"] == "ratio" else _fmt(c["delta"], c["format"]))
     )
     env.filters["fmt"] = lambda c, key: _fmt(c[key], c["format"])
     template = env.get_template("report.html")
@@ -1017,9 +966,7 @@ def run_eval(
         run = RunResult(entries=read_answers(answers_path))
     else:
         run = run_questions(ask, records, answers_path, concurrency, limit, as_of, progress)
-    metrics, results = evaluate(
-        records, run.entries, k=k, wall_seconds=run.seconds, computed=run.computed
-    )
+    metrics, results = evaluate(records, run.entries, k=k, wall_seconds=run.seconds, computed=run.computed)
     answered = {r["id"] for r in results}
     metrics["run"] = {
         "inputs": [str(p) for p in inputs],
@@ -1047,8 +994,7 @@ def run_eval(
     if not metrics["run"]["questions_missing"]:
         del metrics["run"]["questions_missing"]
     metrics["questions"] = {
-        r["id"]: {"pass": not r["reasons"], "reasons": r["reasons"], "category": r["category"]}
-        for r in results
+        r["id"]: {"pass": not r["reasons"], "reasons": r["reasons"], "category": r["category"]} for r in results
     }
     changes = None
     if baseline is not None:
@@ -1057,13 +1003,10 @@ def run_eval(
         changes["baseline"] = str(baseline)
         metrics["baseline"] = {k2: v for k2, v in changes.items() if k2 != "metrics"} | {
             "metrics": {
-                c["name"]: {"old": c["old"], "new": c["new"], "status": c["status"]}
-                for c in changes["metrics"]
+                c["name"]: {"old": c["old"], "new": c["new"], "status": c["status"]} for c in changes["metrics"]
             }
         }
-    (out / "metrics.json").write_text(
-        json.dumps(metrics, indent=2, default=str) + "\n", encoding="utf-8"
-    )
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n", encoding="utf-8")
     report = render_report(metrics, results, metrics["run"], changes, problems)
     (out / "report.html").write_text(report, encoding="utf-8")
     return metrics, problems, run

@@ -92,9 +92,7 @@ def _doc_from_json(data: dict[str, Any]) -> Document:
     for key in ("published", "effective", "until", "reviewed"):
         data[key] = dt.date.fromisoformat(data[key]) if data[key] else None
     data["topics"] = tuple(data["topics"])
-    data["sections"] = tuple(
-        Section(**{**s, "path": tuple(s["path"])}) for s in data["sections"]
-    )
+    data["sections"] = tuple(Section(**{**s, "path": tuple(s["path"])}) for s in data["sections"])
     return Document(**data)
 
 
@@ -119,11 +117,22 @@ def build_index(
 
     previous_id = read_current(index_path)
     previous = _read_build(index_path / "builds" / previous_id) if previous_id else None
-    if previous is not None and _compatible(previous["manifest"], embedder, settings) and \
-            previous["manifest"]["corpus_version"] == version:
+    if (
+        previous is not None
+        and _compatible(previous["manifest"], embedder, settings)
+        and previous["manifest"]["corpus_version"] == version
+    ):
         say(f"index is up to date (build {previous_id}, corpus {version})")
-        return BuildReport(previous_id or "", version, len(documents), len(previous["chunks"]), 0,
-                           len(previous["chunks"]), time.perf_counter() - started, True)
+        return BuildReport(
+            previous_id or "",
+            version,
+            len(documents),
+            len(previous["chunks"]),
+            0,
+            len(previous["chunks"]),
+            time.perf_counter() - started,
+            True,
+        )
 
     build_id = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f") + "-" + version[:8]
     partial = index_path / "builds" / f"{build_id}.partial"
@@ -135,10 +144,7 @@ def build_index(
             chunks.extend(chunk_document(document, embedder.count_tokens, settings.embedding.max_chunk_tokens))
         reuse: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if previous is not None and _compatible(previous["manifest"], embedder, settings):
-            same = {
-                d.id for d in documents
-                if previous["manifest"]["documents"].get(d.id) == d.content_hash
-            }
+            same = {d.id for d in documents if previous["manifest"]["documents"].get(d.id) == d.content_hash}
             reuse = {c.id: v for c, v in previous["vectors"].items() if c.doc_id in same}
         todo = [c for c in chunks if c.id not in reuse]
         say(f"{len(documents)} documents, {len(chunks)} chunks: embedding {len(todo)}, reusing {len(reuse)}")
@@ -202,8 +208,16 @@ def build_index(
         raise
     _prune(settings, keep=settings.index.keep_builds)
     say(f"built index {build_id} (corpus {version}) in {time.perf_counter() - started:.1f}s")
-    return BuildReport(build_id, version, len(documents), len(chunks), len(todo), len(chunks) - len(todo),
-                       time.perf_counter() - started, False)
+    return BuildReport(
+        build_id,
+        version,
+        len(documents),
+        len(chunks),
+        len(todo),
+        len(chunks) - len(todo),
+        time.perf_counter() - started,
+        False,
+    )
 
 
 def _metadata(document: Document, chunk: Chunk) -> dict[str, Any]:
@@ -245,8 +259,14 @@ def _read_build(build_dir: Path) -> dict[str, Any] | None:
         n = len(chunk.sentences)
         vectors[chunk] = (chunk_matrix[row], sentence_matrix[offset : offset + n])
         offset += n
-    return {"manifest": manifest, "chunks": chunks, "vectors": vectors, "documents": documents,
-            "chunk_matrix": chunk_matrix, "sentence_matrix": sentence_matrix}
+    return {
+        "manifest": manifest,
+        "chunks": chunks,
+        "vectors": vectors,
+        "documents": documents,
+        "chunk_matrix": chunk_matrix,
+        "sentence_matrix": sentence_matrix,
+    }
 
 
 def _prune(settings: Settings, keep: int) -> None:
@@ -273,9 +293,7 @@ class Index:
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         build_id = read_current(settings.index.path)
         if not build_id:
-            raise IndexMissingError(
-                f"No index in {settings.index.path}; build it with `bot index` (or `make run`)."
-            )
+            raise IndexMissingError(f"No index in {settings.index.path}; build it with `bot index` (or `make run`).")
         build = _read_build(settings.index.path / "builds" / build_id)
         if build is None:
             raise IndexMissingError(
@@ -327,14 +345,14 @@ class Index:
                     f"The Chroma server at {settings.index.chroma_url} has no collection "
                     f"{manifest['collection']}; rebuild the index with `bot index`."
                 ) from exc
-            raise IndexMissingError(f"The index build {build_id} has no vector store; rebuild it with `bot index`.") from exc
+            raise IndexMissingError(
+                f"The index build {build_id} has no vector store; rebuild it with `bot index`."
+            ) from exc
 
     def dense(self, vector: np.ndarray, k: int, where: dict[str, Any]) -> list[tuple[int, float]]:
         """Chunk rows and cosine similarities, best first, from the Chroma collection."""
         try:
-            result = self.collection.query(
-                query_embeddings=[vector], n_results=k, where=where, include=["distances"]
-            )
+            result = self.collection.query(query_embeddings=[vector], n_results=k, where=where, include=["distances"])
         except Exception as exc:
             if self.settings.index.chroma_url:
                 raise StoreUnavailableError(

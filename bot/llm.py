@@ -20,7 +20,12 @@ from bot.prompts import NO_GUIDANCE
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 ANSWER_PROMPT_VARIABLES = frozenset({"question", "profile", "evidence", "as_of", "cannot_answer"})
-HEADING_GROUPS = {"uk": "UK", "us": "US", "across the border": "cross_border", "what you can check or do next": "next_steps"}
+HEADING_GROUPS = {
+    "uk": "UK",
+    "us": "US",
+    "across the border": "cross_border",
+    "what you can check or do next": "next_steps",
+}
 
 
 class PromptError(SettingsError):
@@ -57,8 +62,11 @@ class OpenAICompatibleChat(BaseChatModel):
         return "openai-compatible"
 
     def _generate(
-        self, messages: list[BaseMessage], stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
     ) -> ChatResult:
         roles = {"human": "user", "ai": "assistant", "system": "system"}
         payload = {
@@ -67,7 +75,9 @@ class OpenAICompatibleChat(BaseChatModel):
             "messages": [{"role": roles.get(m.type, "user"), "content": m.content} for m in messages],
         }
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        response = httpx.post(f"{self.base_url.rstrip('/')}/chat/completions", json=payload, headers=headers, timeout=self.timeout)
+        response = httpx.post(
+            f"{self.base_url.rstrip('/')}/chat/completions", json=payload, headers=headers, timeout=self.timeout
+        )
         response.raise_for_status()
         content = response.json()["choices"][0]["message"]["content"]
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=content))])
@@ -102,7 +112,9 @@ class CheckedSentence:
 
 
 def render_evidence(passages: list[Passage], labels: list[str]) -> str:
-    return "\n".join(f"[{p.number}] ({p.jurisdiction}) {label}: {p.text}" for p, label in zip(passages, labels, strict=True))
+    return "\n".join(
+        f"[{p.number}] ({p.jurisdiction}) {label}: {p.text}" for p, label in zip(passages, labels, strict=True)
+    )
 
 
 _MARKERS = re.compile(r"\[(\d+)\]")

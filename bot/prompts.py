@@ -10,10 +10,7 @@ REFUSAL = (
     "I can't give personal investment advice or predict prices. What I can do is show what the "
     "official UK and US guidance says, and where to find a regulated adviser."
 )
-NO_GUIDANCE = (
-    "I couldn't find official UK or US guidance in my sources that answers this question, so I "
-    "won't guess."
-)
+NO_GUIDANCE = "I couldn't find official UK or US guidance in my sources that answers this question, so I won't guess."
 OUT_OF_SCOPE = (
     "I only cover official UK and US guidance on crypto-assets and stablecoins for investors, so "
     "I can't answer this question from my sources."

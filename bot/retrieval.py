@@ -101,8 +101,10 @@ def retrieve(
         # A question about international standards gets a full quota of them.
         quotas["INTL"] = settings.quota if "INTL" in profile.jurisdictions else settings.intl_quota
     available = np.array(
-        [index.documents[c.doc_id].in_force_on(as_of) and index.documents[c.doc_id].status in settings.statuses
-         for c in index.chunks],
+        [
+            index.documents[c.doc_id].in_force_on(as_of) and index.documents[c.doc_id].status in settings.statuses
+            for c in index.chunks
+        ],
         dtype=bool,
     )
     base_terms = terms(query_text)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -83,7 +83,9 @@ class AnswerSettings(_Group):
     )
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted, in characters.")
     sentences_per_section: int = Field(
-        5, ge=1, description="Most sentences under each jurisdiction heading (two more when only one jurisdiction answers)."
+        5,
+        ge=1,
+        description="Most sentences under each jurisdiction heading (two more when only one jurisdiction answers).",
     )
     next_steps: int = Field(3, ge=0, description="Most sentences under 'What you can check or do next'.")
     min_relevance: float = Field(
@@ -93,7 +95,10 @@ class AnswerSettings(_Group):
     )
     min_sentence_score: float = Field(0.25, description="Lowest score for a sentence to be quoted.")
     relative_sentence_score: float = Field(
-        0.7, ge=0, le=1, description="Lowest score for a sentence to be quoted, as a share of the best sentence's score."
+        0.7,
+        ge=0,
+        le=1,
+        description="Lowest score for a sentence to be quoted, as a share of the best sentence's score.",
     )
     mmr_lambda: float = Field(0.8, ge=0, le=1, description="Relevance/novelty trade-off when picking sentences.")
 
@@ -101,9 +106,7 @@ class AnswerSettings(_Group):
 class ServerSettings(_Group):
     host: str = Field("127.0.0.1", description="Address `bot serve` listens on.")
     port: int = Field(8000, description="Port `bot serve` listens on.")
-    web_chat: bool = Field(
-        True, description="Mount the Gradio web chat at `/` (off: API and widget only)."
-    )
+    web_chat: bool = Field(True, description="Mount the Gradio web chat at `/` (off: API and widget only).")
     api_key_hashes: list[str] = Field(
         [],
         description="SHA-256 hex digests of the secret API keys accepted in `X-API-Key` or "
@@ -125,18 +128,14 @@ class ServerSettings(_Group):
         description="Secret that signs widget session tokens (HMAC-SHA256). Empty: a random "
         "secret per process, so tokens end when the server restarts.",
     )
-    session_ttl_seconds: int = Field(
-        900, ge=30, description="Lifetime of a widget session token, in seconds."
-    )
+    session_ttl_seconds: int = Field(900, ge=30, description="Lifetime of a widget session token, in seconds.")
     rate_limit: int = Field(
         60,
         ge=0,
         description="Most /v1 requests per rate-limit window for each API key, widget session or "
         "(without keys) client address; 0 turns rate limiting off. Over it: 429 with Retry-After.",
     )
-    rate_limit_window_seconds: float = Field(
-        60.0, gt=0, description="Length of the rate-limit window, in seconds."
-    )
+    rate_limit_window_seconds: float = Field(60.0, gt=0, description="Length of the rate-limit window, in seconds.")
     max_body_bytes: int = Field(
         32_768, ge=1024, description="Largest /v1 request body accepted, in bytes (413 above it)."
     )

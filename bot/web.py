@@ -133,17 +133,14 @@ def build_web_chat(get_bot: Callable[[], Bot], feedback: FeedbackStore) -> gr.Bl
         else:
             return
         turn = turns[turn_number]
-        feedback.add(
-            answer_id=turn["answer_id"], question=turn["question"], rating=rating, source="web"
-        )
+        feedback.add(answer_id=turn["answer_id"], question=turn["question"], rating=rating, source="web")
         gr.Info("Thanks: your feedback was recorded.")
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
         turns = gr.State([])
         gr.Markdown(f"# {TITLE}\nAnswers quote official UK and US guidance and link every source.")
         gr.HTML(
-            '<div id="notice-text" role="note"><strong>Not advice.</strong> '
-            f"{html.escape(NOTICE)}</div>",
+            f'<div id="notice-text" role="note"><strong>Not advice.</strong> {html.escape(NOTICE)}</div>',
             elem_id="notice",
         )
         with gr.Row():
@@ -181,13 +178,9 @@ def build_web_chat(get_bot: Callable[[], Bot], feedback: FeedbackStore) -> gr.Bl
         outputs = [chatbot, question, panel, turns]
         inputs = [question, jurisdiction, chatbot, turns]
         for trigger in (question.submit, ask.click):
-            trigger(
-                respond, inputs, outputs, api_visibility="private", concurrency_limit=CONCURRENCY
-            )
+            trigger(respond, inputs, outputs, api_visibility="private", concurrency_limit=CONCURRENCY)
         chatbot.like(on_feedback, [turns], None, api_visibility="private")
-        clear.click(
-            lambda: ([], "", sources_html(None), []), None, outputs, api_visibility="private"
-        )
+        clear.click(lambda: ([], "", sources_html(None), []), None, outputs, api_visibility="private")
     return blocks
 
 

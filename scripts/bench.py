@@ -1,6 +1,6 @@
 """Benchmark: index build time and warm answer latency by stage (p50/p95), memory.
 
-    .venv/bin/python scripts/bench.py [--questions eval/questions] [--limit 200] [--repeat 2]
+.venv/bin/python scripts/bench.py [--questions eval/questions] [--limit 200] [--repeat 2]
 """
 
 from __future__ import annotations

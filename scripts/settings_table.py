@@ -19,7 +19,9 @@ def table() -> str:
     for name, default, description in iter_fields():
         group, leaf = name.split(".", 1)
         shown = json.dumps(str(default) if isinstance(default, Path) else default)
-        rows.append(f"| `{name}` | `BOT_{group.upper()}__{leaf.upper()}` | `{shown}` | {description.replace('|', '/')} |")
+        rows.append(
+            f"| `{name}` | `BOT_{group.upper()}__{leaf.upper()}` | `{shown}` | {description.replace('|', '/')} |"
+        )
     return "\n".join(rows)
 
 

@@ -10,8 +10,20 @@ from bot.analysis import analyse, merge_history
 @pytest.mark.parametrize(
     ("question", "jurisdictions", "residence", "platform", "intent"),
     [
-        ("I live in the UK and keep USDC on a US exchange. If the exchange fails, am I protected?", ["UK", "US"], "UK", "US", "information"),
-        ("I'm a US citizen living in London with a UK platform account. What must I report to the IRS?", ["UK", "US"], "UK", "UK", "information"),
+        (
+            "I live in the UK and keep USDC on a US exchange. If the exchange fails, am I protected?",
+            ["UK", "US"],
+            "UK",
+            "US",
+            "information",
+        ),
+        (
+            "I'm a US citizen living in London with a UK platform account. What must I report to the IRS?",
+            ["UK", "US"],
+            "UK",
+            "UK",
+            "information",
+        ),
         ("im based in leeds, do i pay cgt on crypto?", ["UK"], "UK", None, "information"),
         ("Does HMRC tax staking rewards?", ["UK"], None, None, "information"),
         ("What does the SEC say about meme coins?", ["US"], None, None, "information"),
@@ -29,7 +41,9 @@ from bot.analysis import analyse, merge_history
         ("I moved to Manchester from New York and still use Kraken", ["UK", "US"], "UK", "US", "information"),
     ],
 )
-def test_profile(question: str, jurisdictions: list[str], residence: str | None, platform: str | None, intent: str) -> None:
+def test_profile(
+    question: str, jurisdictions: list[str], residence: str | None, platform: str | None, intent: str
+) -> None:
     profile = analyse(question)
     assert profile.jurisdictions == jurisdictions
     assert profile.residence == residence
@@ -78,5 +92,7 @@ def test_follow_up_keeps_the_earlier_profile() -> None:
 
 
 def test_a_new_question_with_its_own_jurisdiction_replaces_the_old_one() -> None:
-    profile, _ = merge_history(["Is my USDC on Coinbase protected?"], "What does the FCA say about staking rules for UK firms in detail?")
+    profile, _ = merge_history(
+        ["Is my USDC on Coinbase protected?"], "What does the FCA say about staking rules for UK firms in detail?"
+    )
     assert profile.jurisdictions == ["UK"] or "UK" in profile.jurisdictions

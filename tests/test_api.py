@@ -85,13 +85,8 @@ def test_healthz_and_request_ids(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok"}
     assert len(response.headers["x-request-id"]) == 32
-    assert (
-        client.get("/healthz", headers={"X-Request-ID": "portal-123"}).headers["x-request-id"]
-        == "portal-123"
-    )
-    replaced = client.get("/healthz", headers={"X-Request-ID": "bad id\twith spaces"}).headers[
-        "x-request-id"
-    ]
+    assert client.get("/healthz", headers={"X-Request-ID": "portal-123"}).headers["x-request-id"] == "portal-123"
+    replaced = client.get("/healthz", headers={"X-Request-ID": "bad id\twith spaces"}).headers["x-request-id"]
     assert replaced != "bad id\twith spaces" and len(replaced) == 32
 
 
@@ -106,9 +101,7 @@ def test_readyz_reports_model_index_and_store(client: TestClient, fixture_bot: B
 
 
 def test_not_ready_while_the_bot_loads(fixture_bot: Bot, tmp_path: Path) -> None:
-    settings = fixture_bot.settings.model_copy(
-        update={"server": ServerSettings(feedback_dir=tmp_path)}
-    )
+    settings = fixture_bot.settings.model_copy(update={"server": ServerSettings(feedback_dir=tmp_path)})
     client = TestClient(create_app(settings, bot=None, web_chat=False))  # no lifespan: never loads
     assert client.get("/healthz").status_code == 200
     error = assert_error(client.get("/readyz"), 503, "not_ready")
@@ -172,9 +165,7 @@ def test_stream_sends_lines_then_the_whole_answer(client: TestClient) -> None:
 
 
 def test_stream_errors_before_streaming_are_json(client: TestClient) -> None:
-    assert_error(
-        client.post("/v1/answers/stream", json={"question": "  "}), 422, "invalid_question"
-    )
+    assert_error(client.post("/v1/answers/stream", json={"question": "  "}), 422, "invalid_question")
 
 
 # --------------------------------------------------------------------------- sources and feedback
@@ -189,10 +180,7 @@ def test_sources_list_and_detail(client: TestClient, fixture_bot: Bot) -> None:
     detail = client.get("/v1/sources/fscs-crypto-not-protected").json()
     assert detail["publisher"] == "FSCS" and detail["url"].startswith("https://www.fscs.org.uk/")
     assert detail["sections"] and {"heading", "locator", "anchor"} <= set(detail["sections"][0])
-    assert (
-        detail["content_hash"]
-        == fixture_bot.index.documents["fscs-crypto-not-protected"].content_hash
-    )
+    assert detail["content_hash"] == fixture_bot.index.documents["fscs-crypto-not-protected"].content_hash
 
 
 def test_unknown_source_is_a_json_404(client: TestClient) -> None:
@@ -213,9 +201,7 @@ def test_feedback_is_stored_as_jsonl(make_client: MakeClient, tmp_path: Path) ->
         },
     )
     assert response.status_code == 201 and response.json()["stored"] is True
-    records = [
-        json.loads(line) for line in (tmp_path / "fb" / "feedback.jsonl").read_text().splitlines()
-    ]
+    records = [json.loads(line) for line in (tmp_path / "fb" / "feedback.jsonl").read_text().splitlines()]
     assert records[-1]["answer_id"] == answer["id"]
     assert records[-1]["question"] == QUESTION
     assert records[-1]["rating"] == "down" and records[-1]["source"] == "api"
@@ -233,27 +219,21 @@ def test_feedback_is_stored_as_jsonl(make_client: MakeClient, tmp_path: Path) ->
 def test_question_errors_are_422_with_a_clear_message(client: TestClient, fixture_bot: Bot) -> None:
     assert_error(client.post("/v1/answers", json={"question": ""}), 422, "invalid_question")
     limit = fixture_bot.settings.answer.max_question_chars
-    error = assert_error(
-        client.post("/v1/answers", json={"question": "why " * limit}), 422, "invalid_question"
-    )
+    error = assert_error(client.post("/v1/answers", json={"question": "why " * limit}), 422, "invalid_question")
     assert f"the limit is {limit}" in error["message"]
 
 
 def test_validation_errors_share_the_error_shape(client: TestClient) -> None:
     error = assert_error(client.post("/v1/answers", json={}), 422, "invalid_request")
     assert "question" in error["message"]
-    assert_error(
-        client.post("/v1/answers", json={"question": "q", "colour": "red"}), 422, "invalid_request"
-    )
+    assert_error(client.post("/v1/answers", json={"question": "q", "colour": "red"}), 422, "invalid_request")
     assert_error(
         client.post("/v1/answers", json={"question": QUESTION, "jurisdictions": ["FR"]}),
         422,
         "invalid_request",
     )
     assert_error(
-        client.post(
-            "/v1/answers", content=b"{not json", headers={"content-type": "application/json"}
-        ),
+        client.post("/v1/answers", content=b"{not json", headers={"content-type": "application/json"}),
         422,
         "invalid_request",
     )
@@ -261,9 +241,7 @@ def test_validation_errors_share_the_error_shape(client: TestClient) -> None:
 
 def test_body_size_limit_is_413(make_client: MakeClient) -> None:
     client = make_client(max_body_bytes=2048)
-    error = assert_error(
-        client.post("/v1/answers", json={"question": "x" * 5000}), 413, "payload_too_large"
-    )
+    error = assert_error(client.post("/v1/answers", json={"question": "x" * 5000}), 413, "payload_too_large")
     assert "2048 bytes" in error["message"]
 
     def chunked() -> Any:  # no Content-Length: the limit still holds while reading
@@ -301,18 +279,12 @@ def test_store_unavailable_is_503(make_client: MakeClient, fixture_bot: Bot) -> 
                 return False
 
         def ask(self, *args: Any, **kwargs: Any) -> Answer:
-            raise StoreUnavailableError(
-                "The Chroma server at http://127.0.0.1:1 stopped answering."
-            )
+            raise StoreUnavailableError("The Chroma server at http://127.0.0.1:1 stopped answering.")
 
     client = make_client(bot=StoreDown())
-    error = assert_error(
-        client.post("/v1/answers", json={"question": QUESTION}), 503, "store_unavailable"
-    )
+    error = assert_error(client.post("/v1/answers", json={"question": QUESTION}), 503, "store_unavailable")
     assert "Chroma" in error["message"]
-    assert (
-        assert_error(client.get("/readyz"), 503, "not_ready")["details"]["checks"]["store"] is False
-    )
+    assert assert_error(client.get("/readyz"), 503, "not_ready")["details"]["checks"]["store"] is False
 
 
 def test_unexpected_errors_are_500_json(make_client: MakeClient) -> None:
@@ -321,9 +293,7 @@ def test_unexpected_errors_are_500_json(make_client: MakeClient) -> None:
             raise RuntimeError("boom")
 
     client = make_client(bot=Broken(), raise_server_exceptions=False)
-    error = assert_error(
-        client.post("/v1/answers", json={"question": QUESTION}), 500, "internal_error"
-    )
+    error = assert_error(client.post("/v1/answers", json={"question": QUESTION}), 500, "internal_error")
     assert "boom" not in error["message"]
 
 
@@ -340,14 +310,10 @@ def test_secret_api_keys(make_client: MakeClient) -> None:
     client = keyed(make_client)
     assert_error(client.get("/v1/sources"), 401, "missing_api_key")
     assert client.get("/v1/sources").headers["www-authenticate"] == "Bearer"
-    assert_error(
-        client.get("/v1/sources", headers={"X-API-Key": "sk_wrong"}), 401, "invalid_api_key"
-    )
+    assert_error(client.get("/v1/sources", headers={"X-API-Key": "sk_wrong"}), 401, "invalid_api_key")
     assert_error(client.get("/v1/sources", headers={"X-API-Key": PK}), 401, "invalid_api_key")
     assert client.get("/v1/sources", headers={"X-API-Key": SECRET}).status_code == 200
-    assert (
-        client.get("/v1/sources", headers={"Authorization": f"Bearer {SECRET}"}).status_code == 200
-    )
+    assert client.get("/v1/sources", headers={"Authorization": f"Bearer {SECRET}"}).status_code == 200
     assert client.get("/healthz").status_code == 200  # health, docs and the widget need no key
     assert client.get("/openapi.json").status_code == 200
     assert client.get("/widget.js").status_code == 200
@@ -395,19 +361,13 @@ def test_widget_session_from_an_allowed_origin(make_client: MakeClient) -> None:
 def test_publishable_key_checks_origin_and_key(make_client: MakeClient) -> None:
     client = keyed(make_client)
     assert_error(
-        client.post(
-            "/v1/sessions", json={"publishable_key": PK}, headers={"Origin": "https://evil.example"}
-        ),
+        client.post("/v1/sessions", json={"publishable_key": PK}, headers={"Origin": "https://evil.example"}),
         403,
         "origin_not_allowed",
     )
+    assert_error(client.post("/v1/sessions", json={"publishable_key": PK}), 403, "origin_not_allowed")
     assert_error(
-        client.post("/v1/sessions", json={"publishable_key": PK}), 403, "origin_not_allowed"
-    )
-    assert_error(
-        client.post(
-            "/v1/sessions", json={"publishable_key": "pk_unknown"}, headers={"Origin": PORTAL}
-        ),
+        client.post("/v1/sessions", json={"publishable_key": "pk_unknown"}, headers={"Origin": PORTAL}),
         401,
         "invalid_publishable_key",
     )
@@ -415,9 +375,7 @@ def test_publishable_key_checks_origin_and_key(make_client: MakeClient) -> None:
 
 def test_expired_session_is_401(make_client: MakeClient, monkeypatch: pytest.MonkeyPatch) -> None:
     client = keyed(make_client, session_ttl_seconds=30)
-    token = client.post(
-        "/v1/sessions", json={"publishable_key": PK}, headers={"Origin": PORTAL}
-    ).json()["token"]
+    token = client.post("/v1/sessions", json={"publishable_key": PK}, headers={"Origin": PORTAL}).json()["token"]
     later = time.time() + 31
     monkeypatch.setattr(api.time, "time", lambda: later)
     assert_error(
@@ -456,9 +414,7 @@ def test_rate_limit_per_key_is_429_with_retry_after(make_client: MakeClient) -> 
     error = assert_error(response, 429, "rate_limited")
     assert 1 <= int(response.headers["retry-after"]) <= 60
     assert "2 per 60 seconds" in error["message"]
-    assert (
-        client.get("/v1/sources", headers={"X-API-Key": other}).status_code == 200
-    )  # its own budget
+    assert client.get("/v1/sources", headers={"X-API-Key": other}).status_code == 200  # its own budget
 
 
 # --------------------------------------------------------------------------- docs, widget, web chat
@@ -494,9 +450,7 @@ def test_widget_script_is_served(client: TestClient) -> None:
 
 
 def test_web_chat_is_mounted_at_the_root(fixture_bot: Bot, tmp_path: Path) -> None:
-    settings = fixture_bot.settings.model_copy(
-        update={"server": ServerSettings(feedback_dir=tmp_path)}
-    )
+    settings = fixture_bot.settings.model_copy(update={"server": ServerSettings(feedback_dir=tmp_path)})
     with TestClient(create_app(settings, bot=fixture_bot)) as client:
         page = client.get("/")
         assert page.status_code == 200 and "<html" in page.text.lower()

@@ -59,15 +59,11 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(
-            "Debian's Chromium is missing: `apt-get install -y chromium` (or `make browser`)."
-        )
+        pytest.skip("Debian's Chromium is missing: `apt-get install -y chromium` (or `make browser`).")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 
@@ -76,9 +72,7 @@ class DemoHost:
     """Serves the demo support-portal page from its own origin, pointed at the bot's URL."""
 
     def __init__(self, bot_url: str, port: int = 0) -> None:
-        page = (
-            DEMO_PAGE.read_text(encoding="utf-8").replace("http://127.0.0.1:8000", bot_url).encode()
-        )
+        page = DEMO_PAGE.read_text(encoding="utf-8").replace("http://127.0.0.1:8000", bot_url).encode()
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
@@ -139,9 +133,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             deadline = time.monotonic() + 240
             while True:
                 if process.poll() is not None:
-                    pytest.fail(
-                        f"`bot serve` exited with {process.returncode}:\n{log_path.read_text()}"
-                    )
+                    pytest.fail(f"`bot serve` exited with {process.returncode}:\n{log_path.read_text()}")
                 try:
                     if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                         break
@@ -171,9 +163,7 @@ def save_screenshot(page: Any, artifacts: Path, name: str) -> None:
     shutil.copyfile(artifacts / name, DOCS_IMG / name)
 
 
-def test_web_chat_answers_with_cited_sources(
-    browser: Any, server: dict[str, Any], artifacts: Path
-) -> None:
+def test_web_chat_answers_with_cited_sources(browser: Any, server: dict[str, Any], artifacts: Path) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     page.goto(server["url"] + "/", wait_until="domcontentloaded")
     question = page.locator("#question textarea")
@@ -196,9 +186,7 @@ def test_web_chat_answers_with_cited_sources(
     assert sources.count() >= 2
     for href in sources.evaluate_all("links => links.map(a => a.href)"):
         assert href.startswith("https://")
-    assert (
-        reply.locator("a[target='_blank']").count() >= 2
-    )  # sources in the reply open new tabs too
+    assert reply.locator("a[target='_blank']").count() >= 2  # sources in the reply open new tabs too
 
     # Screenshot with the top of the reply in view.
     page.wait_for_timeout(500)  # let the chat's autoscroll settle
@@ -223,8 +211,7 @@ def test_web_chat_answers_with_cited_sources(
     follow_up = page.locator("#chat [data-testid='bot']").nth(1)
     follow_up.wait_for(timeout=30_000)
     page.wait_for_function(
-        "() => document.querySelectorAll('#chat [data-testid=\"bot\"]')[1]"
-        ".innerText.includes('not personal')",
+        "() => document.querySelectorAll('#chat [data-testid=\"bot\"]')[1].innerText.includes('not personal')",
         timeout=30_000,
     )
     understood = follow_up.inner_text()
@@ -232,9 +219,7 @@ def test_web_chat_answers_with_cited_sources(
     page.close()
 
 
-def test_widget_on_another_origin_answers_with_citations(
-    browser: Any, server: dict[str, Any], artifacts: Path
-) -> None:
+def test_widget_on_another_origin_answers_with_citations(browser: Any, server: dict[str, Any], artifacts: Path) -> None:
     # The bot allows the demo key only on the port reserved for the host page.
     with DemoHost(server["url"], port=server["demo_port"]) as host:
         assert host.origin != server["url"]
@@ -259,9 +244,7 @@ def test_widget_on_another_origin_answers_with_citations(
         assert markers.count() >= 1
         links = reply.locator(".sources a[target='_blank']")
         assert links.count() >= 1
-        assert all(
-            h.startswith("https://") for h in links.evaluate_all("ls => ls.map(a => a.href)")
-        )
+        assert all(h.startswith("https://") for h in links.evaluate_all("ls => ls.map(a => a.href)"))
         assert any("fscs.org.uk" in h for h in links.evaluate_all("ls => ls.map(a => a.href)"))
         # A marker points at an entry of the sources list.
         target = markers.first.get_attribute("href")

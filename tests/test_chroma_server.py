@@ -35,7 +35,8 @@ def chroma_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
     process = subprocess.Popen(
         [chroma, "run", "--path", str(tmp_path / "chroma-data"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -53,7 +54,9 @@ def chroma_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]
     process.wait()
 
 
-def test_server_mode_answers_and_reports_a_down_server(chroma_server: tuple[str, subprocess.Popen[bytes]], tmp_path: Path) -> None:
+def test_server_mode_answers_and_reports_a_down_server(
+    chroma_server: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
     url, process = chroma_server
     settings = make_settings(FIXTURE_CORPUS, tmp_path / "index", index={"chroma_url": url})
     report = build_index(settings, shared_embedder())
@@ -73,7 +76,9 @@ def test_server_mode_answers_and_reports_a_down_server(chroma_server: tuple[str,
 
 
 def test_unreachable_server_at_index_time(tmp_path: Path) -> None:
-    settings = make_settings(FIXTURE_CORPUS, tmp_path / "index", index={"chroma_url": f"http://127.0.0.1:{free_port()}"})
+    settings = make_settings(
+        FIXTURE_CORPUS, tmp_path / "index", index={"chroma_url": f"http://127.0.0.1:{free_port()}"}
+    )
     with pytest.raises(StoreUnavailableError, match="BOT_INDEX__CHROMA_URL"):
         build_index(settings, shared_embedder())
     assert not list((tmp_path / "index" / "builds").glob("*"))

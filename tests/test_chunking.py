@@ -45,10 +45,23 @@ def test_a_sentence_longer_than_the_window_is_split_not_truncated(embedder: Embe
     long_sentence = "The FCA rule covers " + " ".join(f"item{i}" for i in range(600)) + "."
     section = Section("Long", "para 1", ("Long",), "long", long_sentence, 1)
     document = Document(
-        id="long", title="Long", jurisdiction="UK", publisher="FCA", doc_type="guidance", reference="",
-        url="https://www.fca.org.uk/x", published=dt.date(2025, 1, 1), effective=None, status="in_force",
-        until=None, superseded_by=None, reviewed=dt.date(2025, 1, 1), topics=(), sections=(section,),
-        path="long.md", content_hash="0",
+        id="long",
+        title="Long",
+        jurisdiction="UK",
+        publisher="FCA",
+        doc_type="guidance",
+        reference="",
+        url="https://www.fca.org.uk/x",
+        published=dt.date(2025, 1, 1),
+        effective=None,
+        status="in_force",
+        until=None,
+        superseded_by=None,
+        reviewed=dt.date(2025, 1, 1),
+        topics=(),
+        sections=(section,),
+        path="long.md",
+        content_hash="0",
     )
     chunks = chunk_document(document, embedder.count_tokens, 120)
     assert len(chunks) > 3

@@ -16,9 +16,26 @@ from bot.types import Document
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 REQUIRED_PUBLISHERS = {
-    "FCA", "HM Treasury", "Bank of England", "HMRC", "FOS", "FSCS",
-    "SEC", "CFTC", "US Congress", "FinCEN", "IRS", "FDIC", "SIPC", "FINRA", "CFPB", "NYDFS",
-    "OECD", "IOSCO", "FSB", "HM Treasury and US Treasury",
+    "FCA",
+    "HM Treasury",
+    "Bank of England",
+    "HMRC",
+    "FOS",
+    "FSCS",
+    "SEC",
+    "CFTC",
+    "US Congress",
+    "FinCEN",
+    "IRS",
+    "FDIC",
+    "SIPC",
+    "FINRA",
+    "CFPB",
+    "NYDFS",
+    "OECD",
+    "IOSCO",
+    "FSB",
+    "HM Treasury and US Treasury",
 }
 
 

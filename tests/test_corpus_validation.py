@@ -69,7 +69,7 @@ def test_a_good_document_parses_with_sections_and_anchors(tmp_path: Path) -> Non
         (("topics: [scams]", "topics: [gossip]"), 12, "unknown topic 'gossip'"),
         (("publisher: FCA", "publisher: SEC"), 5, "belongs to US, not UK"),
         (("## What the rule says (paragraph 1.1)", "## What the rule says"), 15, "must end with its source locator"),
-        (("title: \"A test document\"", "title: \"unclosed"), 3, "not valid YAML"),
+        (('title: "A test document"', 'title: "unclosed'), 3, "not valid YAML"),
         (("status: in_force", "status: superseded"), 10, "needs 'until'"),
         (("status: in_force", "status: not_yet_in_force"), 10, "needs 'effective'"),
         (("reference: TEST/1", "colour: blue"), 7, "unknown field 'colour'"),

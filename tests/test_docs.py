@@ -60,7 +60,8 @@ def test_unknown_setting_override_is_a_clear_error() -> None:
 
 def test_every_setting_is_a_cli_flag() -> None:
     result = CliRunner().invoke(
-        cli, ["--retrieval.quota", "9", "--set", "answer.next_steps=1", "--retrieval.statuses", '["in_force"]', "settings"]
+        cli,
+        ["--retrieval.quota", "9", "--set", "answer.next_steps=1", "--retrieval.statuses", '["in_force"]', "settings"],
     )
     assert result.exit_code == 0, result.output
     assert "retrieval.quota = 9" in result.output

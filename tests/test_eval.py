@@ -88,8 +88,7 @@ def make_answer(
     if built:
         lines.append("**Sources**")
         lines += [
-            f"[{cid}] {c.title} (FSCS protects crypto, a title is not part of the body)"
-            for cid, c in built.items()
+            f"[{cid}] {c.title} (FSCS protects crypto, a title is not part of the body)" for cid, c in built.items()
         ]
     lines.append(f"_{NOTICE}_")
     return Answer(
@@ -106,8 +105,7 @@ def make_answer(
         index_build="b",
         notice=NOTICE,
         evidence=[
-            {"doc_id": d, "section": "s", "group": g, "score": s, "similarity": 0.5}
-            for d, g, s in evidence or []
+            {"doc_id": d, "section": "s", "group": g, "score": s, "similarity": 0.5} for d, g, s in evidence or []
         ],
     )
 
@@ -133,17 +131,14 @@ def hand_set() -> list[tuple[dict[str, Any], Answer]]:
         "answer",
         sections={
             "UK": [("Cryptoassets are not protected by the FSCS.", [1])],
-            "US": [
-                ("Bitcoin is fine under SIPC rules.", [2])
-            ],  # unsupported, and cites a UK source
+            "US": [("Bitcoin is fine under SIPC rules.", [2])],  # unsupported, and cites a UK source
             "next_steps": [("Deposits are protected up to £85,000.", [1])],
         },
         citations={
             1: {
                 "doc": "fscs",
                 "jurisdiction": "UK",
-                "quote": "Cryptoassets are not protected by the FSCS. "
-                "Deposits are protected up to £85,000.",
+                "quote": "Cryptoassets are not protected by the FSCS. Deposits are protected up to £85,000.",
             },
             2: {
                 "doc": "uk-other",
@@ -208,9 +203,7 @@ def hand_set() -> list[tuple[dict[str, Any], Answer]]:
         evidence=[("genius", "US", 0.5), ("uk1", "UK", 0.4)],
         total_ms=200,
     )
-    q3 = record(
-        id="q3", question="should I buy bitcoin", expected_kind="refusal", category="advice"
-    )
+    q3 = record(id="q3", question="should I buy bitcoin", expected_kind="refusal", category="advice")
     a3 = make_answer(q3["question"], "refusal", total_ms=300)
     q4 = record(
         id="q4",
@@ -219,9 +212,7 @@ def hand_set() -> list[tuple[dict[str, Any], Answer]]:
         category="out_of_scope",
     )
     a4 = make_answer(q4["question"], "refusal", total_ms=400)
-    q5 = record(
-        id="q5", question="banana bread", expected_kind="no_guidance", category="out_of_scope"
-    )
+    q5 = record(id="q5", question="banana bread", expected_kind="no_guidance", category="out_of_scope")
     a5 = make_answer(q5["question"], "no_guidance", total_ms=500)
     return [(q1, a1), (q2, a2), (q3, a3), (q4, a4), (q5, a5)]
 
@@ -238,9 +229,7 @@ def test_text_matching_normalises_case_space_quotes_and_money() -> None:
     assert not contains("it is not protected", "is protected")
     assert contains("it is NOT protected", "not protected")
     assert not contains("price of 2.5", "2")  # whole numbers only, not digits inside numbers
-    assert supports(
-        "Crypto is not protected.", "Bitcoin may fall. Crypto is not protected. Be careful."
-    )
+    assert supports("Crypto is not protected.", "Bitcoin may fall. Crypto is not protected. Be careful.")
     assert supports(
         "Cryptoassets held on exchanges are not protected by the FSCS",
         "The FSCS does not cover cryptoassets held on exchanges; they are not protected.",
@@ -345,9 +334,7 @@ def test_a_labelled_proposal_is_temporally_correct() -> None:
 def test_an_error_counts_as_a_failure() -> None:
     q = record(id="e", question="x" * 3000, expected_kind="answer")
     result = score_question(q, None, "QuestionError: too long")
-    assert result["kind_correct"] is False and result["reasons"] == [
-        "error: QuestionError: too long"
-    ]
+    assert result["kind_correct"] is False and result["reasons"] == ["error: QuestionError: too long"]
     assert aggregate([result])["errors"] == 1
 
 
@@ -394,9 +381,7 @@ def test_thresholds_and_baseline_comparison() -> None:
     assert changes["new_questions"] == ["c"] and changes["dropped_questions"] == []
     status = {c["name"]: c["status"] for c in changes["metrics"]}
     assert status == {"recall_at_k": "improved", "latency_p50_ms": "regressed"}
-    assert [q["id"] for q in changes["regressed"]] == ["a"] and [
-        q["id"] for q in changes["improved"]
-    ] == ["b"]
+    assert [q["id"] for q in changes["regressed"]] == ["a"] and [q["id"] for q in changes["improved"]] == ["b"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,9 +442,7 @@ def test_end_to_end_run_with_malformed_line(fixture_bot: Bot, tmp_path: Path) ->
     assert saved["overall"]["questions"] == 7 and set(saved["category"]) >= {"protection", "tax"}
     assert set(saved["jurisdiction"]) >= {"UK", "US"}
     html = (out / "report.html").read_text()
-    assert (
-        "<svg" in html and "malformed.jsonl:2" in html and "http://" not in html.split("<main>")[0]
-    )
+    assert "<svg" in html and "malformed.jsonl:2" in html and "http://" not in html.split("<main>")[0]
 
 
 def test_resume_after_interruption(fixture_bot: Bot, tmp_path: Path) -> None:
@@ -483,9 +466,7 @@ def test_resume_after_interruption(fixture_bot: Bot, tmp_path: Path) -> None:
         return fixture_bot.ask(question, **kwargs)
 
     asked.clear()
-    metrics, _, run = run_eval(
-        counting_ask, [TINY], out, concurrency=2, as_of=AS_OF, progress=False
-    )
+    metrics, _, run = run_eval(counting_ask, [TINY], out, concurrency=2, as_of=AS_OF, progress=False)
     assert run.reused == 2 and run.computed == 3 and len(asked) == 3
     assert metrics["overall"]["questions"] == 5
     # a limited run leaves the rest for the next one
@@ -494,12 +475,7 @@ def test_resume_after_interruption(fixture_bot: Bot, tmp_path: Path) -> None:
     metrics, _, run = run_eval(counting_ask, [TINY], out2, limit=2, as_of=AS_OF, progress=False)
     assert run.computed == 2 and len(metrics["run"]["questions_missing"]) == 3
     metrics, _, run = run_eval(counting_ask, [TINY], out2, as_of=AS_OF, progress=False)
-    assert (
-        run.computed == 3
-        and run.reused == 2
-        and len(asked) == 5
-        and "questions_missing" not in metrics["run"]
-    )
+    assert run.computed == 3 and run.reused == 2 and len(asked) == 5 and "questions_missing" not in metrics["run"]
 
 
 def test_cli_gate_exit_status(fixture_settings: Settings, tmp_path: Path) -> None:
@@ -526,11 +502,7 @@ def test_cli_gate_exit_status(fixture_settings: Settings, tmp_path: Path) -> Non
         ],
     )
     assert ok.exit_code == 0, ok.output
-    assert (
-        "all 3 thresholds met" in ok.output
-        and "skipped" in ok.output
-        and "malformed.jsonl:2" in ok.output
-    )
+    assert "all 3 thresholds met" in ok.output and "skipped" in ok.output and "malformed.jsonl:2" in ok.output
     failed = runner.invoke(
         cli,
         [
@@ -549,9 +521,7 @@ def test_cli_gate_exit_status(fixture_settings: Settings, tmp_path: Path) -> Non
     assert failed.exit_code == 1
     assert "FAIL kind_accuracy = 1 is under 1.01" in failed.output
     assert "0 computed now, 5 reused" in failed.output  # resumed: nothing recomputed
-    bad = runner.invoke(
-        cli, [*base, "eval", str(TINY), "--out", str(out), "--fail-under", "nonsense=1"]
-    )
+    bad = runner.invoke(cli, [*base, "eval", str(TINY), "--out", str(out), "--fail-under", "nonsense=1"])
     assert bad.exit_code == 2
 
 
@@ -572,9 +542,7 @@ CHROMIUM_ARGS = [
 @pytest.mark.slow
 def test_report_renders_in_chromium(fixture_bot: Bot, tmp_path: Path, artifacts: Path) -> None:
     if not Path(CHROMIUM).exists():
-        pytest.skip(
-            "Debian's Chromium is missing: `apt-get install -y chromium` (or `make browser`)."
-        )
+        pytest.skip("Debian's Chromium is missing: `apt-get install -y chromium` (or `make browser`).")
     playwright_api = pytest.importorskip("playwright.sync_api")
     first, second = tmp_path / "first", tmp_path / "second"
     run_eval(fixture_bot.ask, [TINY, TINY_CSV], first, as_of=AS_OF, progress=False)
@@ -614,7 +582,5 @@ def test_report_renders_in_chromium(fixture_bot: Bot, tmp_path: Path, artifacts:
             page.screenshot(path=str(artifacts / "eval-report.png"), full_page=True)
         finally:
             browser.close()
-    assert all(url.startswith("file://") for url in requests), (
-        requests
-    )  # self-contained: no network
+    assert all(url.startswith("file://") for url in requests), requests  # self-contained: no network
     shutil.copy(report, artifacts / "eval-report.html")

@@ -46,7 +46,12 @@ def test_rebuild_embeds_only_changed_documents(workspace: Settings) -> None:
     again = build_index(workspace, embedder)
     assert again.unchanged and again.build_id == first.build_id
 
-    edit(workspace, "fscs-crypto-not-protected", "## ", "## Added note (test locator)\n\nThe FSCS test note is here.\n\n## ")
+    edit(
+        workspace,
+        "fscs-crypto-not-protected",
+        "## ",
+        "## Added note (test locator)\n\nThe FSCS test note is here.\n\n## ",
+    )
     second = build_index(workspace, embedder)
     fscs_chunks = [c for c in Index(workspace, embedder).chunks if c.doc_id == "fscs-crypto-not-protected"]
     assert second.embedded_chunks == len(fscs_chunks)
@@ -86,8 +91,13 @@ def test_an_interrupted_reindex_leaves_the_old_index_usable(workspace: Settings)
     for path in workspace.corpus.path.rglob("*.md"):  # change every document: a long re-embed
         path.write_text(path.read_text().replace("## ", "## Preface (test)\n\nThe test preface is here.\n\n## ", 1))
     env = {**os.environ, "BOT_CORPUS__PATH": str(workspace.corpus.path), "BOT_INDEX__PATH": str(workspace.index.path)}
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "index"], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "index"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and not list((workspace.index.path / "builds").glob("*.partial")):
         assert process.poll() is None, "bot index ended before it could be interrupted"

@@ -42,8 +42,11 @@ def llm_bot(fixture_bot: Bot, reply: str) -> tuple[Bot, RecordingModel]:
 
 def passage_numbers(prompt: str, label: str) -> list[int]:
     """Numbers of the passages whose label starts with e.g. '(UK) FSCS,'."""
-    return [int(line[1 : line.index("]")]) for line in prompt.splitlines()
-            if line.startswith("[") and line.split("] ", 1)[1].startswith(label)]
+    return [
+        int(line[1 : line.index("]")])
+        for line in prompt.splitlines()
+        if line.startswith("[") and line.split("] ", 1)[1].startswith(label)
+    ]
 
 
 def test_llm_sentences_keep_only_supported_cited_ones(fixture_bot: Bot) -> None:
