@@ -406,16 +406,26 @@ def analyse(question: str, previous: Profile | None = None) -> Profile:
         jurisdictions.add("INTL")
     if re.search(UK_CUES, lowered):
         jurisdictions.add("UK")
-    if re.search(US_CUES, lowered) or re.search(r"\bUS\b|\bU\.S\.", text):
+    # "a dollar stablecoin" names the coin, not where the investor or the platform is.
+    without_coin_names = re.sub(
+        r"\b(us )?dollar[- ](backed |denominated )?stable ?coins?|\busd[- ]?stable ?coins?", " ", lowered
+    )
+    if re.search(US_CUES, without_coin_names) or re.search(r"\bUS\b|\bU\.S\.", text):
         jurisdictions.add("US")
     place = _where(text)
     if place:
         jurisdictions.add(place)
         if _uk_place(text) and _us_match(text):
             jurisdictions.update({"UK", "US"})
-    for located in (profile.residence, profile.citizenship, profile.platform_location, profile.issuer_location):
+    for located in (profile.residence, profile.citizenship, profile.platform_location):
         if located:
             jurisdictions.add(located)
+    issuer_only = False
+    if profile.issuer_location:
+        # The coin's issuer alone does not say whose rules reach the investor: with no other signal,
+        # answer from both sides rather than guess the investor is where the issuer is.
+        issuer_only = not jurisdictions & {"UK", "US"}
+        jurisdictions.update({"UK", "US"} if issuer_only else {profile.issuer_location})
     profile.other_countries = sorted({m.group(0).strip().lower() for m in _OTHER_PLACE.finditer(lowered)})
 
     profile.injection_suspected = bool(INJECTION.search(text))
@@ -444,7 +454,7 @@ def analyse(question: str, previous: Profile | None = None) -> Profile:
         if not on_topic or (profile.other_countries and not jurisdictions - {"INTL"}):
             profile.intent = "out_of_scope"
     profile.jurisdictions = sorted(jurisdictions)
-    profile.cross_border = {"UK", "US"} <= jurisdictions
+    profile.cross_border = {"UK", "US"} <= jurisdictions and not issuer_only
     return profile
 
 

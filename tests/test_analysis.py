@@ -96,3 +96,20 @@ def test_a_new_question_with_its_own_jurisdiction_replaces_the_old_one() -> None
         ["Is my USDC on Coinbase protected?"], "What does the FCA say about staking rules for UK firms in detail?"
     )
     assert profile.jurisdictions == ["UK"] or "UK" in profile.jurisdictions
+
+
+@pytest.mark.parametrize(
+    ("question", "jurisdictions", "cross_border"),
+    [
+        ("do i have to pay tax when i swap ETH for USDC?", ["UK", "US"], False),  # residence unknown: both sides
+        ("I live in the UK and hold USDC", ["UK", "US"], True),
+        ("Is my USDC on a US exchange protected?", ["US"], False),
+        ("Is a dollar stablecoin covered by the FSCS?", ["UK"], False),
+    ],
+)
+def test_the_coin_issuer_alone_does_not_pick_the_investors_jurisdiction(
+    question: str, jurisdictions: list[str], cross_border: bool
+) -> None:
+    profile = analyse(question)
+    assert profile.jurisdictions == jurisdictions
+    assert profile.cross_border is cross_border
