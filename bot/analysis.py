@@ -447,6 +447,8 @@ def analyse(question: str, previous: Profile | None = None) -> Profile:
         if not profile.topics:
             profile.topics = list(previous.topics)
 
+    if profile.intent in ("personal_advice", "price_prediction") and "risk_warnings" not in profile.topics:
+        profile.topics.append("risk_warnings")  # a refusal still gives the official risk warnings
     if profile.intent == "information":
         on_topic = bool(CRYPTO.search(text) or profile.bodies or profile.topics or jurisdictions - {"INTL"})
         if profile.follow_up:
@@ -466,6 +468,30 @@ def merge_history(history: list[str], question: str) -> tuple[Profile, list[Prof
         profile = analyse(turn, profile)
         earlier.append(replace(profile))
     return analyse(question, profile), earlier
+
+
+TOPIC_NAMES = {
+    "protection": "protection if a firm fails",
+    "complaints": "complaints",
+    "tax": "tax",
+    "reporting": "reporting",
+    "promotions": "adverts and promotions",
+    "registration": "whether a firm is registered or authorised",
+    "custody": "custody",
+    "staking": "staking",
+    "lending": "lending and yield",
+    "scams": "scams",
+    "stablecoins": "stablecoins",
+    "derivatives": "derivatives",
+    "etps": "exchange-traded products",
+    "regime": "the new rules",
+    "mining": "mining",
+    "meme_coins": "meme coins",
+    "defi": "DeFi",
+    "aml": "anti-money-laundering checks",
+    "banking": "banks and deposits",
+    "risk_warnings": "risks",
+}
 
 
 def describe(profile: Profile) -> str:
@@ -493,10 +519,18 @@ def describe(profile: Profile) -> str:
     if profile.asset_types:
         parts.append("the asset is " + " and ".join(assets[a] for a in profile.asset_types[:2]))
     if profile.topics:
-        parts.append("the question is about " + ", ".join(t.replace("_", " ") for t in profile.topics[:4]))
+        parts.append(
+            "the question is about " + ", ".join(TOPIC_NAMES.get(t, t.replace("_", " ")) for t in profile.topics[:4])
+        )
     sentence = "; ".join(parts) if parts else "a general question"
+    sides = [j for j in profile.jurisdictions if j in ("UK", "US")] or ["UK", "US"]
     if profile.cross_border:
         sentence += ". Rules of both the UK and the US reach this"
-    elif profile.jurisdictions:
-        sentence += ". Sources: " + " and ".join(j for j in profile.jurisdictions)
+    else:
+        sentence += (
+            ". I looked at "
+            + " and ".join(sides)
+            + " sources"
+            + (" and international standards" if "INTL" in profile.jurisdictions else "")
+        )
     return sentence[0].upper() + sentence[1:] + "."

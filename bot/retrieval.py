@@ -47,6 +47,8 @@ EXPANSIONS: dict[tuple[str, str], str] = {
     ("regime", "UK"): "new cryptoasset regime authorisation 2027",
     ("regime", "US"): "GENIUS Act CLARITY Act",
     ("banking", "US"): "FDIC deposit insurance bank",
+    ("risk_warnings", "UK"): "high risk prepared to lose all your money FCA warning",
+    ("risk_warnings", "US"): "risky volatile investor alert lose money",
     ("banking", "UK"): "FSCS deposit bank",
 }
 
