@@ -249,6 +249,7 @@ ADVICE = re.compile(
     r"|\bwhich (coin|crypto|token|stablecoin|exchange|platform|etn|etf|wallet)s? (to buy|to use|to pick|should|would you|do you recommend)"
     r"|\bwhat would (you|u) do\b|\bgood idea (for me )?to (buy|sell|invest|put|move|swap|convert|hold)"
     r"|\b(best|top) (coin|crypto|token|stablecoin|investment|altcoin)s? (to|for)\b"
+    r"|\b(best|top|safest|cheapest) (hardware |crypto |cold )?(wallet|exchange|platform|broker|app|etn|etf)s?\b(?! rules)"
     r"|\brecommend (a|an|me|which|some)\b|\bhow much (of my|should i)\b.{0,40}(invest|put|buy|allocate)"
     r"|\b(buy|sell) (now|today|or (sell|hold|wait))\b|\bworth (buying|investing)\b|\bmy portfolio\b.{0,30}(should|rebalance|allocate)",
     re.I,
