@@ -314,7 +314,8 @@ def render(
                 status += f", applies from {citation.effective.isoformat()}"
             lines.append(
                 f'[{number}] {citation.publisher}: "{citation.title}", section "{citation.section}" '
-                f"({citation.locator}) ({status}; published {citation.published.isoformat()}; reviewed {citation.reviewed.isoformat()}) {citation.url}"
+                f"({citation.locator}) ({status}; published {citation.published.isoformat()}; "
+                f"reviewed {citation.reviewed.isoformat()}) {citation.url}"
             )
         lines.append("")
     lines.append(f"_{NOTICE}_")
