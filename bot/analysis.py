@@ -243,7 +243,7 @@ PRICE = re.compile(
     re.I,
 )
 ADVICE = re.compile(
-    r"\bshould (i|we)\b[^?.]{0,40}\b(buy|sell|invest|hold|hodl|put|move|swap|convert|cash out|dump|ape|allocate|get into|go all in|switch)\b"
+    r"\bshould (i|we)\b[^?.]{0,40}\b(buy|sell|invest|hold|hodl|put|move|swap|convert|cash out|dump|ape|allocate|get into|go all in|switch|stake|lend|deposit|bet)\b"
     r"|\b(is|would) it (be )?(a )?(good|wise|smart|safe) (idea|time|investment|move)?\s*(for me )?to (buy|invest|sell|put)"
     r"|\b(is|are) .{1,40} (a )?good (investment|buy)"
     r"|\bwhich (coin|crypto|token|stablecoin|exchange|platform|etn|etf|wallet)s? (to buy|to use|to pick|should|would you|do you recommend)"
