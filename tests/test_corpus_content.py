@@ -25,6 +25,7 @@ REQUIRED_PUBLISHERS = {
     "SEC",
     "CFTC",
     "US Congress",
+    "US Treasury",
     "FinCEN",
     "IRS",
     "FDIC",
