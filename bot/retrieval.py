@@ -142,7 +142,7 @@ def retrieve(
         kept = 0
         for row, score in ranked:
             chunk = index.chunks[row]
-            if per_doc.get(chunk.doc_id, 0) >= 2:
+            if per_doc.get(chunk.doc_id, 0) >= settings.max_chunks_per_document:
                 continue
             per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
             document = index.documents[chunk.doc_id]

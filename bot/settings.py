@@ -57,7 +57,12 @@ class RetrievalSettings(_Group):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
-    quota: int = Field(6, ge=1, description="Evidence chunks kept per jurisdiction involved.")
+    quota: int = Field(8, ge=1, description="Evidence chunks kept per jurisdiction involved.")
+    max_chunks_per_document: int = Field(
+        3,
+        ge=1,
+        description="Most evidence chunks from one document within a jurisdiction's quota (keeps sources varied).",
+    )
     intl_quota: int = Field(2, ge=0, description="Evidence chunks kept from international (INTL) sources.")
     statuses: list[str] = Field(
         ["in_force", "not_yet_in_force", "proposed", "consultation", "superseded"],
