@@ -107,6 +107,7 @@ PUBLISHERS: dict[str, str] = {
             "FBI",
             "FTC",
             "California DFPI",
+            "White House",
         )
     },
     **{p: "INTL" for p in ("OECD", "IOSCO", "FSB", "FATF", "BIS", "HM Treasury and US Treasury")},
