@@ -18,12 +18,20 @@ from bot.settings import AnswerSettings
 from bot.text import terms
 from bot.types import Answer, Citation, Evidence, Profile, Sentence
 
+# A "next step" sentence tells the reader something they can do: a modal + action verb, a
+# "report/complain to" phrase, or a named place to check or report.
 ACTION = re.compile(
-    r"\b(check|search|report|complain|contact|call|visit|use the|file|submit|look up|verify|refer|"
-    r"can ask|can take|can complain|can report|should check|should report|must report|must file|"
-    r"must tell|must declare|warning list|register|brokercheck|action fraud|ic3\.gov|reportfraud)\b",
+    r"\b(can|should|must|may|need to|needs to|has to|have to)\s+(first\s+|also\s+|still\s+)?"
+    r"(check|search|report|complain|contact|call|visit|use|file|submit|look up|verify|refer|ask|apply|"
+    r"tell|declare|claim|keep|get|seek|read|register)\b"
+    r"|\b(report|complain|refer)\w*\s+(it\s+|them\s+|the \w+\s+)?to\b"
+    r"|\b(warning list|brokercheck|reportfraud|report fraud|ic3\.gov|sec\.gov/tcr|cftc\.gov|consumerfinance\.gov|"
+    r"financial services register|firm checker|investor\.gov)\b",
     re.I,
 )
+NOT_ACTION = re.compile(
+    r"\b(found that|research|survey|believed|thought that|per cent)\b|%", re.I
+)  # findings, not steps
 NUMERIC_QUESTION = re.compile(
     r"\bhow (much|many|long|soon)\b|\bwhen\b|\blimit|\bthreshold|\bcap\b|\bdate|\bdeadline|\bmaximum|\bup to\b", re.I
 )
@@ -83,7 +91,11 @@ def _candidates(
             score += CHUNK_PRIOR * chunk_prior
             if numeric and HAS_NUMBER.search(text):
                 score += 0.05
-            found.append(_Candidate(item, text, vectors[position], score, bool(ACTION.search(text))))
+            found.append(
+                _Candidate(
+                    item, text, vectors[position], score, bool(ACTION.search(text)) and not NOT_ACTION.search(text)
+                )
+            )
     return found
 
 
