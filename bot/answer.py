@@ -13,7 +13,7 @@ import numpy as np
 from bot.analysis import describe
 from bot.index import Index
 from bot.prompts import ADVICE_POINTER, INJECTION_NOTE, NO_GUIDANCE, NOTICE, OUT_OF_SCOPE, REFUSAL
-from bot.retrieval import expansion_terms
+from bot.retrieval import expansion_terms, synonym_terms
 from bot.settings import AnswerSettings
 from bot.text import terms
 from bot.types import Answer, Citation, Evidence, Profile, Sentence
@@ -135,7 +135,8 @@ def compose(
     sections: dict[str, list[tuple[_Candidate, str]]] = {"UK": [], "US": [], "cross_border": [], "next_steps": []}
     if kind != "no_guidance":
         query_terms = set(terms(question))
-        expansions = {group: set(expansion_terms(profile, group)) for group in ("UK", "US", "INTL")}
+        synonyms = set(synonym_terms(question))
+        expansions = {group: set(expansion_terms(profile, group)) | synonyms for group in ("UK", "US", "INTL")}
         candidates = _candidates(
             index, evidence, query_vector, query_terms, bool(NUMERIC_QUESTION.search(question)), expansions
         )

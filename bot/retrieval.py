@@ -53,6 +53,38 @@ EXPANSIONS: dict[tuple[str, str], str] = {
 }
 
 
+# Investors' words for what official texts call something else; added to the lexical query.
+SYNONYMS: dict[str, str] = {
+    "allowance": "annual exempt amount",
+    "cgt": "capital gains tax",
+    "bust": "fails insolvent",
+    "bankrupt": "insolvent fails insolvency",
+    "collapse": "fails insolvent",
+    "refund": "reimbursement reimburse",
+    "money back": "reimbursement compensation",
+    "etf": "exchange-traded product etp",
+    "etfs": "exchange-traded products etps",
+    "etn": "exchange traded note cetn",
+    "etns": "exchange traded notes cetns",
+    "tax return": "self assessment",
+    "scammed": "scam fraud",
+    "hacked": "hack stolen",
+    "licensed": "authorised registered licence",
+    "legit": "authorised registered",
+    "insured": "insurance protected",
+    "fbar": "fincen form 114 foreign accounts",
+    "atm": "kiosk",
+    "atms": "kiosks",
+    "yield": "interest rewards",
+}
+
+
+def synonym_terms(text: str) -> list[str]:
+    """Official wording for the investor's own words in text."""
+    lowered = f" {text.lower()} "
+    return terms(" ".join(v for k, v in SYNONYMS.items() if f" {k} " in lowered or f" {k}?" in lowered))
+
+
 def expansion_terms(profile: Profile, group: str) -> list[str]:
     """The lexical expansion of a question's topics for one jurisdiction."""
     return terms(" ".join(EXPANSIONS.get((topic, group), "") for topic in profile.topics))
@@ -109,7 +141,7 @@ def retrieve(
         ],
         dtype=bool,
     )
-    base_terms = terms(query_text)
+    base_terms = terms(query_text) + synonym_terms(query_text)
     evidence: list[Evidence] = []
     dense_ms = bm25_ms = 0.0
     for group in quotas:

@@ -184,3 +184,21 @@ def test_reciprocal_rank_fusion(rankings: list[list[int]], expected_order: list[
     order = sorted(scores, key=lambda item: (-round(scores[item], 12), item))
     assert order[: len(expected_order)] == expected_order or set(order) == set(expected_order)
     assert scores[rankings[0][0]] >= 1 / 61
+
+
+@pytest.mark.parametrize(
+    ("question", "official"),
+    [
+        ("What's my CGT allowance?", {"annual", "exempt", "amount", "capital", "gains"}),
+        ("Can I get my money back if the exchange goes bust?", {"reimbursement", "insolvent"}),
+        ("Are crypto ATMs legit?", {"kiosk", "authorised"}),
+        ("Is staking covered?", set()),
+    ],
+)
+def test_investor_words_are_expanded_to_official_ones(question: str, official: set[str]) -> None:
+    from bot.retrieval import synonym_terms
+    from bot.text import terms
+
+    assert set(terms(" ".join(official))) <= set(synonym_terms(question))
+    if not official:
+        assert synonym_terms(question) == []
