@@ -160,7 +160,7 @@ def retrieve(
         lexical = [(int(rows[i]), float(group_scores[i])) for i in order if group_scores[i] > 0]
         bm25_ms += (time.perf_counter() - started) * 1000
         fused = fuse(
-            [[row for row, _ in dense], [row for row, _ in lexical]],
+            rankings_of(dense, lexical),
             [settings.dense_weight, settings.bm25_weight],
             settings.rrf_k,
         )
@@ -170,6 +170,11 @@ def retrieve(
             if wanted_topics & topics:
                 fused[row] += 0.2 / settings.rrf_k * len(wanted_topics & topics) / len(wanted_topics)
         ranked = sorted(fused.items(), key=lambda item: -item[1])
+        # The best hits of each retriever are kept even when the other retriever missed them
+        # (reciprocal rank fusion alone would rank them below chunks both found moderately).
+        top = settings.keep_top_per_retriever
+        leaders = list(dict.fromkeys(row for ranking in rankings_of(dense, lexical) for row in ranking[:top]))
+        ranked = [(row, fused[row]) for row in leaders] + [item for item in ranked if item[0] not in leaders]
         per_doc: dict[str, int] = {}
         kept = 0
         for row, score in ranked:
@@ -194,6 +199,11 @@ def retrieve(
     timings["dense"] = round(dense_ms, 2)
     timings["bm25"] = round(bm25_ms, 2)
     return evidence
+
+
+def rankings_of(*scored: list[tuple[int, float]]) -> list[list[int]]:
+    """The row order of each (row, score) list."""
+    return [[row for row, _ in ranking] for ranking in scored]
 
 
 def fuse(rankings: list[list[int]], weights: list[float], k: int) -> dict[int, float]:

@@ -58,6 +58,12 @@ class RetrievalSettings(_Group):
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
     quota: int = Field(8, ge=1, description="Evidence chunks kept per jurisdiction involved.")
+    keep_top_per_retriever: int = Field(
+        1,
+        ge=0,
+        description="The best N chunks of each retriever (dense, BM25) are kept in the evidence even when the "
+        "other retriever missed them; the rest of the quota is filled by fused rank.",
+    )
     max_chunks_per_document: int = Field(
         3,
         ge=1,
