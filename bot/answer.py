@@ -79,13 +79,13 @@ def _candidates(
         start = int(index.sentence_start[row])
         vectors = index.sentence_vectors[start : start + len(item.chunk.sentences)]
         similarities = vectors @ query_vector
+        # Topic expansion words (e.g. "FSCS" for a UK protection question) count half.
+        extra = (expansions or {}).get(item.group, set()) - query_terms
         for position, text in enumerate(item.chunk.sentences):
             if text in seen or len(text) < 25:
                 continue
             seen.add(text)
             sentence_terms = index.sentence_terms[row][position]
-            extra = (expansions or {}).get(item.group, set()) - query_terms
-            # Topic expansion words (e.g. "FSCS" for a UK protection question) count half.
             overlap = (len(query_terms & sentence_terms) + 0.5 * len(extra & sentence_terms)) / max(1, len(query_terms))
             score = float(similarities[position]) + 0.25 * overlap + 0.1 * item.dense_similarity
             score += CHUNK_PRIOR * chunk_prior

@@ -134,13 +134,9 @@ def retrieve(
     if settings.intl_quota and wants_intl and (not jurisdictions or "INTL" in {j.upper() for j in jurisdictions}):
         # A question about international standards gets a full quota of them.
         quotas["INTL"] = settings.quota if "INTL" in profile.jurisdictions else settings.intl_quota
-    available = np.array(
-        [
-            index.documents[c.doc_id].in_force_on(as_of) and index.documents[c.doc_id].status in settings.statuses
-            for c in index.chunks
-        ],
-        dtype=bool,
-    )
+    # Decide once per document, not once per chunk, which documents may be cited on as_of.
+    open_documents = {d.id for d in index.documents.values() if d.in_force_on(as_of) and d.status in settings.statuses}
+    available = np.fromiter((c.doc_id in open_documents for c in index.chunks), dtype=bool, count=len(index.chunks))
     base_terms = terms(query_text) + synonym_terms(query_text)
     evidence: list[Evidence] = []
     dense_ms = bm25_ms = 0.0

@@ -14,6 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
+from bot.answer import STATUS_LABELS  # noqa: E402
 from bot.api import ApiError, FeedbackStore, answer_lines, jurisdiction_param  # noqa: E402
 from bot.core import Bot  # noqa: E402
 from bot.errors import BotError  # noqa: E402
@@ -63,7 +64,7 @@ def sources_html(answer: Answer | None) -> str:
         return f'<div id="sources-panel"><h3>Sources</h3><p class="empty">{note}</p></div>'
     items = []
     for number, c in sorted(answer.citations.items()):
-        status = c.status.replace("_", " ")
+        status = STATUS_LABELS.get(c.status, c.status)  # the composer's labels: a proposal says so
         items.append(
             f'<div class="source" data-citation="{number}"><strong>[{number}]</strong> '
             f'<a href="{html.escape(c.url, quote=True)}" target="_blank" rel="noopener noreferrer">'
