@@ -178,6 +178,29 @@ def compose(
 Entry = tuple[str, list[tuple[Evidence, str]]]  # sentence text, and (evidence, quoted passage) per citation
 
 
+def citation_for(item: Evidence, number: int, quote: str) -> Citation:
+    """The citation of one evidence chunk's section."""
+    document = item.document
+    return Citation(
+        id=number,
+        doc_id=document.id,
+        title=document.title,
+        publisher=document.publisher,
+        jurisdiction=document.jurisdiction,
+        section=item.section.heading,
+        locator=item.section.locator,
+        anchor=item.section.anchor,
+        url=document.url,
+        status=document.status,
+        published=document.published,
+        effective=document.effective,
+        until=document.until,
+        reviewed=document.reviewed,
+        content_hash=document.content_hash,
+        quote=quote,
+    )
+
+
 def finish(
     question: str,
     profile: Profile,
@@ -188,10 +211,12 @@ def finish(
     index: Index,
     as_of: dt.date,
     timings: dict[str, float],
+    numbering: dict[tuple[str, str], int] | None = None,
+    diagnostics: dict[str, Any] | None = None,
 ) -> Answer:
-    """Number the citations in reading order and build the answer object."""
+    """Number the citations in reading order (or as already streamed) and build the answer object."""
     citations: dict[int, Citation] = {}
-    keys: dict[tuple[str, str], int] = {}
+    keys: dict[tuple[str, str], int] = dict(numbering or {})
     out_sections: dict[str, list[Sentence]] = {}
     for name in ("UK", "US", "cross_border", "next_steps"):
         out_sections[name] = []
@@ -200,31 +225,15 @@ def finish(
             for item, quote in supports:
                 key = (item.document.id, item.section.anchor)
                 if key not in keys:
-                    keys[key] = len(keys) + 1
-                    document = item.document
-                    citations[keys[key]] = Citation(
-                        id=keys[key],
-                        doc_id=document.id,
-                        title=document.title,
-                        publisher=document.publisher,
-                        jurisdiction=document.jurisdiction,
-                        section=item.section.heading,
-                        locator=item.section.locator,
-                        anchor=item.section.anchor,
-                        url=document.url,
-                        status=document.status,
-                        published=document.published,
-                        effective=document.effective,
-                        until=document.until,
-                        reviewed=document.reviewed,
-                        content_hash=document.content_hash,
-                        quote=quote,
-                    )
+                    keys[key] = max(keys.values(), default=0) + 1
+                if keys[key] not in citations:
+                    citations[keys[key]] = citation_for(item, keys[key], quote)
                 elif quote not in citations[keys[key]].quote:
                     citations[keys[key]].quote += " " + quote
                 if keys[key] not in numbers:
                     numbers.append(keys[key])
             out_sections[name].append(Sentence(text=text, citations=numbers))
+    citations = dict(sorted(citations.items()))
 
     if profile.injection_suspected and kind != "refusal":
         lead = (lead + " " + INJECTION_NOTE).strip()
@@ -242,6 +251,7 @@ def finish(
         corpus_version=index.corpus_version,
         index_build=index.build_id,
         notice=NOTICE,
+        diagnostics=diagnostics or {"composer": "extractive"},
         evidence=[
             {
                 "doc_id": e.document.id,
@@ -335,51 +345,63 @@ def render(
     return "\n".join(lines)
 
 
-def compose_with_llm(
-    question: str,
-    profile: Profile,
-    evidence: list[Evidence],
-    index: Index,
-    settings: AnswerSettings,
-    as_of: dt.date,
-    timings: dict[str, float],
-    model: Any,
-    prompt: str,
-    encode: Any,
-) -> Answer | None:
-    """Let an LLM write the answer from numbered passages; keep only citation-checked sentences.
+def answer_body(answer: Answer) -> str:
+    """The answer's Markdown without its plain Sources list and notice (interfaces render them)."""
+    body = answer.answer.split("\n**Sources**", 1)[0]
+    return body.replace(f"_{answer.notice}_", "").strip()
 
-    Returns None when nothing the LLM wrote survives the check, so the caller falls back to the
-    extractive composer instead of showing an unsupported answer.
-    """
-    from bot.analysis import describe
-    from bot.llm import Passage, ask_llm, parse_and_check, render_evidence
 
-    passages: dict[int, Passage] = {}
-    labels: list[str] = []
-    for number, item in enumerate(sorted(evidence, key=lambda e: -e.score), start=1):
+def answer_lines(answer: Answer) -> list[str]:
+    """The answer body line by line: one heading, paragraph or cited sentence each."""
+    return [line for line in answer_body(answer).splitlines() if line.strip()]
+
+
+def understood_line(profile: Profile) -> str:
+    return f"**What I understood:** {describe(profile)}"
+
+
+def section_heading(profile: Profile, name: str) -> str:
+    return f"**{HEADINGS[name]}{_reason(profile, name) if name in ('UK', 'US') else ''}**"
+
+
+def sentence_line(text: str, citations: list[Citation]) -> str:
+    markers = "".join(f"[{c.id}]" for c in citations)
+    return f"- {text} {markers}{''.join(_label(c) for c in citations)}"
+
+
+def llm_passages(evidence: list[Evidence], index: Index, limit: int) -> list[Any]:
+    """The evidence as numbered passages for the model: best first, taking turns between jurisdictions."""
+    from bot.llm import Passage
+
+    by_group: dict[str, list[Evidence]] = {}
+    for item in sorted(evidence, key=lambda e: -e.score):
+        by_group.setdefault(item.group, []).append(item)
+    order: list[Evidence] = []
+    while len(order) < limit and any(by_group.values()):
+        for group in ("UK", "US", "INTL"):
+            if by_group.get(group) and len(order) < limit:
+                order.append(by_group[group].pop(0))
+    passages = []
+    for number, item in enumerate(order, start=1):
         row = index.chunk_position[item.chunk.id]
         start = int(index.sentence_start[row])
-        vectors = index.sentence_vectors[start : start + len(item.chunk.sentences)]
-        passages[number] = Passage(
-            number, item.document.jurisdiction if item.group != "INTL" else "INTL", item.chunk.text, vectors, item
+        document = item.document
+        status = STATUS_LABELS.get(document.status, document.status)
+        if document.status == "not_yet_in_force" and document.effective:
+            status += f", applies from {document.effective.isoformat()}"
+        label = (
+            f"{document.publisher}: {document.title} > {item.section.heading} ({item.section.locator}); "
+            f"{status}; published {document.published.isoformat()}"
         )
-        status = STATUS_LABELS.get(item.document.status, item.document.status)
-        labels.append(f"{item.document.publisher}, {item.document.title} > {item.section.heading} ({status})")
-    filled = prompt.format(
-        question=question,
-        profile=describe(profile),
-        as_of=as_of.isoformat(),
-        cannot_answer=NO_GUIDANCE,
-        evidence=render_evidence(list(passages.values()), labels),
-    )
-    reply = ask_llm(model, filled)
-    checked, dropped = parse_and_check(reply, passages, encode, settings.min_llm_support)
-    timings["llm_sentences_dropped"] = float(len(dropped))
-    if not checked:
-        return None
-    entries: dict[str, list[Entry]] = {}
-    for sentence in checked:
-        supports = [(passages[n].key, passages[n].text) for n in sentence.passages]
-        entries.setdefault(sentence.section, []).append((sentence.text, supports))
-    return finish(question, profile, "answer", "", entries, evidence, index, as_of, timings)
+        passages.append(
+            Passage(
+                number=number,
+                jurisdiction="INTL" if item.group == "INTL" else document.jurisdiction,
+                label=label,
+                text=item.chunk.text,
+                sentences=list(item.chunk.sentences),
+                sentence_vectors=index.sentence_vectors[start : start + len(item.chunk.sentences)],
+                key=item,
+            )
+        )
+    return passages

@@ -7,7 +7,6 @@ settings); `serve(settings)` runs it with uvicorn. Every error is JSON of one sh
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import functools
@@ -23,7 +22,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -42,7 +41,8 @@ from pydantic import BaseModel, ConfigDict, Field  # noqa: E402
 from starlette.concurrency import run_in_threadpool  # noqa: E402
 from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 
-from bot.core import Bot  # noqa: E402
+from bot.answer import answer_body, answer_lines  # noqa: E402,F401
+from bot.core import Bot, StreamEvent  # noqa: E402
 from bot.errors import (  # noqa: E402
     BotError,
     CorpusError,
@@ -520,17 +520,6 @@ class FeedbackStore:
         return record
 
 
-def answer_body(answer: Answer) -> str:
-    """The answer's Markdown without its plain Sources list and notice (interfaces render them)."""
-    body = answer.answer.split("\n**Sources**", 1)[0]
-    return body.replace(f"_{answer.notice}_", "").strip()
-
-
-def answer_lines(answer: Answer) -> list[str]:
-    """The answer body line by line: one heading, paragraph or cited sentence each."""
-    return [line for line in answer_body(answer).splitlines() if line.strip()]
-
-
 @functools.cache
 def widget_source() -> str:
     """widget.js with the not-advice notice filled in."""
@@ -836,24 +825,38 @@ def _add_routes(app: FastAPI) -> None:
         responses={
             200: {
                 "content": {"text/event-stream": {}},
-                "description": "Events: `start` {id, kind}, one `chunk` {index, text, citations} "
-                "per line "
-                "(a heading or one cited sentence), then `answer` with the whole answer "
-                "object.",
+                "description": "Events: `start` {question}; one `chunk` {index, text, citations} per line "
+                "(a heading or one cited sentence; with an LLM backend, each sentence as soon as it has passed "
+                "citation verification); `reset` {reason} if an LLM answer is abandoned for the extractive one "
+                "(discard the chunks so far); then `answer` with the whole answer object, which is authoritative.",
             },
             **_errors(401, 403, 413, 422, 429, 503),
         },
     )
     async def answers_stream(body: AnswerRequest, _: CallerDep, services: ServicesDep) -> StreamingResponse:
-        answer = await _ask(services, body)
+        stream = _ask_stream(services, body)
+        first = await run_in_threadpool(next, stream)  # a bad question fails here, as a plain HTTP error
 
         async def events() -> AsyncIterator[bytes]:
-            yield _sse("start", {"id": answer.id, "kind": answer.kind, "question": answer.question}, 0)
-            for number, line in enumerate(answer_lines(answer), start=1):
-                citations = [int(n) for n in _MARKER.findall(line)]
-                yield _sse("chunk", {"index": number - 1, "text": line, "citations": citations}, number)
-                await asyncio.sleep(0)
-            yield _sse("answer", answer.model_dump_json(), len(answer_lines(answer)) + 1)
+            yield _sse("start", {"question": body.question.strip()}, 0)
+            number = 0
+            event: StreamEvent | None = first
+            while event is not None:
+                number += 1
+                if event.type == "line":
+                    citations = [int(n) for n in _MARKER.findall(event.text)]
+                    yield _sse("chunk", {"index": number - 1, "text": event.text, "citations": citations}, number)
+                elif event.type == "reset":
+                    yield _sse("reset", {"reason": event.text}, number)
+                elif event.answer is not None:
+                    yield _sse("answer", event.answer.model_dump_json(), number)
+                try:
+                    event = await run_in_threadpool(next, stream, None)
+                except Exception as exc:  # the stream has started: report the error as an event
+                    log.exception("answer stream failed")
+                    message = str(exc) if isinstance(exc, BotError) else "The answer stopped; please try again."
+                    yield _sse("error", {"error": {"code": "stream_failed", "message": message}}, number + 1)
+                    return
 
         return StreamingResponse(
             events(),
@@ -943,6 +946,17 @@ def _add_routes(app: FastAPI) -> None:
                 {"Allow": ", ".join(allowed)},
             )
         raise ApiError(404, "not_found", f"No endpoint {path}; see /docs for the API.")
+
+
+def _ask_stream(services: Services, body: AnswerRequest) -> Iterator[StreamEvent]:
+    bot = services.holder.get()
+    history = [turn if isinstance(turn, str) else turn.model_dump() for turn in body.history]
+    return bot.ask_stream(
+        body.question,
+        history or None,
+        list(body.jurisdictions) if body.jurisdictions else None,
+        body.as_of,
+    )
 
 
 async def _ask(services: Services, body: AnswerRequest) -> Answer:

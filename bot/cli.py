@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from bot.errors import BotError
-from bot.settings import Settings, iter_fields, with_overrides
+from bot.settings import Settings, iter_fields, lookup, with_overrides
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -100,8 +100,7 @@ def settings(ctx: click.Context) -> None:
     """Print the effective settings and what each one does."""
     current = _settings(ctx).model_dump(mode="json")
     for name, _default, description in iter_fields():
-        group, leaf = name.split(".", 1)
-        click.echo(f"{name} = {json.dumps(current[group][leaf])}")
+        click.echo(f"{name} = {json.dumps(lookup(current, name))}")
         click.echo(f"    {description}")
 
 

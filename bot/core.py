@@ -6,18 +6,31 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from bot.analysis import merge_history
-from bot.answer import compose, compose_with_llm, decide_kind
+from bot.analysis import describe, merge_history
+from bot.answer import (
+    Entry,
+    answer_lines,
+    citation_for,
+    compose,
+    decide_kind,
+    finish,
+    llm_passages,
+    section_heading,
+    sentence_line,
+    understood_line,
+)
 from bot.corpus import corpus_version, load_corpus
 from bot.embeddings import Embedder, shared_embedder
 from bot.errors import CorpusError, IndexMismatchError, IndexMissingError, QuestionError
 from bot.index import BuildReport, Index, build_index
+from bot.prompts import NO_GUIDANCE
 from bot.retrieval import retrieve
 from bot.settings import Settings
-from bot.types import Answer, Document
+from bot.types import Answer, Document, Evidence, Profile
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +49,29 @@ def _history_questions(history: Sequence[Any] | None) -> list[str]:
     return questions
 
 
+@dataclass
+class StreamEvent:
+    """One step of a streamed answer: a `line` of Markdown, a `reset` (discard the lines so far), or the
+    final `answer`."""
+
+    type: str
+    text: str = ""
+    answer: Answer | None = None
+
+
 class Bot:
     """Holds the model and the index; answers questions."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
+        from bot.llm import chat_model, load_prompts
+
+        self.prompts = load_prompts(settings.prompts_dir)  # a broken prompt fails at start-up, not mid-answer
+        self.llm: Any = None if settings.llm == "extractive" else chat_model(settings.llm, settings.answer)
         self.embedder = embedder or shared_embedder(settings.embedding.model, settings.embedding.batch_size)
         self._lock = threading.Lock()
         self.stale_reason: str | None = None
         self.index = self._open()
-        self.llm: Any = None
-        self.prompt = ""
-        if settings.answer.composer != "extractive":
-            from bot.llm import ANSWER_PROMPT_VARIABLES, chat_model, load_prompt
-
-            self.prompt = load_prompt("answer", ANSWER_PROMPT_VARIABLES)  # fails at start-up, not mid-answer
-            self.llm = chat_model(settings.answer.composer, settings.answer.llm_base_url, settings.answer.llm_api_key)
 
     def _open(self) -> Index:
         try:
@@ -104,6 +124,20 @@ class Bot:
         as_of: dt.date | None = None,
     ) -> Answer:
         """Answer a question from the corpus, with citations; never a guess."""
+        for event in self.ask_stream(question, history, jurisdictions, as_of):
+            if event.answer is not None:
+                return event.answer
+        raise AssertionError("ask_stream ended without an answer")  # pragma: no cover
+
+    def ask_stream(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        jurisdictions: Sequence[str] | None = None,
+        as_of: dt.date | None = None,
+    ) -> Iterator[StreamEvent]:
+        """The answer as it is written: `line` events (only verified sentences), a `reset` if an LLM
+        answer is abandoned for the extractive one, then one `answer` event with the whole answer."""
         started = time.perf_counter()
         if not isinstance(question, str) or not question.strip():
             raise QuestionError("The question is empty; type a question about crypto-assets or stablecoins.")
@@ -150,25 +184,96 @@ class Bot:
         timings["retrieve"] = round((time.perf_counter() - mark) * 1000, 2)
 
         mark = time.perf_counter()
-        answer = None
+        answer: Answer | None = None
+        diagnostics: dict[str, Any] = {"composer": "extractive"}
         if self.llm is not None and decide_kind(profile, evidence, self.settings.answer)[0] == "answer":
-            answer = compose_with_llm(
-                question,
-                profile,
-                evidence,
-                index,
-                self.settings.answer,
-                as_of,
-                timings,
-                self.llm,
-                self.prompt,
-                self.embedder.encode_query,
+            shown: list[str] = []
+            answer, diagnostics = yield from self._llm_answer(
+                question, earlier, profile, evidence, index, as_of, timings, shown
             )
+            if answer is None and shown:
+                yield StreamEvent("reset", text=diagnostics.get("fallback", ""))
         if answer is None:
             answer = compose(question, profile, evidence, query_vector, index, self.settings.answer, as_of, timings)
+            answer.diagnostics = diagnostics
+            for line in answer_lines(answer):
+                yield StreamEvent("line", text=line)
         answer.timings["compose"] = round((time.perf_counter() - mark) * 1000, 2)
         answer.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
-        return answer
+        yield StreamEvent("answer", answer=answer)
+
+    def _llm_answer(
+        self,
+        question: str,
+        earlier: list[str],
+        profile: Profile,
+        evidence: list[Evidence],
+        index: Index,
+        as_of: dt.date,
+        timings: dict[str, float],
+        shown: list[str],
+    ) -> Generator[StreamEvent, None, tuple[Answer | None, dict[str, Any]]]:
+        """Stream an LLM answer, verified sentence by sentence; (None, diagnostics) means fall back."""
+        from bot.llm import Outcome, Verifier, build_messages, stream_verified
+
+        settings = self.settings.answer
+        passages = {p.number: p for p in llm_passages(evidence, index, settings.llm_passages)}
+        messages = build_messages(
+            self.prompts, question, describe(profile), list(passages.values()), earlier, as_of.isoformat()
+        )
+        verifier = Verifier(passages, self.embedder.encode_query, settings)
+        outcome = Outcome()
+        numbering: dict[tuple[str, str], int] = {}
+        entries: dict[str, list[Entry]] = {}
+        section: str | None = None
+        for verdict in stream_verified(self.llm, messages, verifier, settings.llm_retries, outcome):
+            if not shown:
+                shown.append(understood_line(profile))
+                yield StreamEvent("line", text=shown[-1])
+            supports = [(passages[n].key, passages[n].text) for n in verdict.passages]
+            cited = []
+            for item, quote in supports:
+                key = (item.document.id, item.section.anchor)
+                numbering.setdefault(key, len(numbering) + 1)
+                cited.append(citation_for(item, numbering[key], quote))
+            if verdict.section != section:
+                section = verdict.section
+                shown.append(section_heading(profile, section))
+                yield StreamEvent("line", text=shown[-1])
+            shown.append(sentence_line(verdict.text, cited))
+            entries.setdefault(section, []).append((verdict.text, supports))
+            yield StreamEvent("line", text=shown[-1])
+        kept, total = len(outcome.kept), len(outcome.verdicts)
+        diagnostics: dict[str, Any] = {
+            "composer": "llm",
+            "llm": self.settings.llm,
+            "attempts": outcome.attempts,
+            "llm_seconds": outcome.seconds,
+            "sentences_written": total,
+            "sentences_kept": kept,
+            "dropped": [v.as_dict() for v in outcome.verdicts if not v.ok],
+            "removed_markers": [
+                {"sentence": v.sentence, "markers": v.removed_markers} for v in outcome.verdicts if v.removed_markers
+            ],
+        }
+        timings["llm"] = round(outcome.seconds * 1000, 2)
+        if outcome.error:
+            diagnostics |= {"fallback": "llm_error", "error": outcome.error}
+        elif outcome.cannot_answer and not kept:
+            diagnostics["fallback"] = None
+            answer = finish(question, profile, "no_guidance", NO_GUIDANCE, {}, evidence, index, as_of, timings)
+            answer.diagnostics = diagnostics | {"llm_said": "cannot answer from the passages"}
+            return answer, answer.diagnostics
+        elif kept < settings.min_llm_sentences or kept < settings.min_llm_kept_share * total:
+            diagnostics["fallback"] = "too_little_supported"
+        if "fallback" in diagnostics:
+            diagnostics["composer"] = "extractive"
+            return None, diagnostics
+        diagnostics["fallback"] = None
+        answer = finish(
+            question, profile, "answer", "", entries, evidence, index, as_of, timings, numbering, diagnostics
+        )
+        return answer, diagnostics
 
 
 def load(settings: Settings | None = None, **overrides: Any) -> Bot:

@@ -1113,7 +1113,7 @@ def eval_command(
         info = {
             "corpus_version": bot.index.corpus_version,
             "index_build": bot.index.build_id,
-            "composer": settings.answer.composer,
+            "composer": settings.llm,
             "embedding_model": settings.embedding.model,
         }
     try:

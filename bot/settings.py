@@ -78,19 +78,46 @@ class RetrievalSettings(_Group):
 
 
 class AnswerSettings(_Group):
-    composer: str = Field(
-        "extractive",
-        description="Answer composer: 'extractive' (offline, default) or an LLM backend such as "
-        "'openai:gpt-4.1-mini' or 'ollama:llama3.1'.",
-    )
-    llm_base_url: str | None = Field(
-        None, description="Base URL of the OpenAI-compatible endpoint for an LLM composer (default per provider)."
-    )
-    llm_api_key: str | None = Field(None, description="API key sent to the LLM endpoint, if it needs one.")
     min_llm_support: float = Field(
-        0.6,
-        description="Lowest similarity between an LLM-written sentence and the best sentence of a passage it "
-        "cites; below it the sentence is dropped as unsupported.",
+        0.76,
+        ge=0,
+        le=1,
+        description="LLM composer: lowest cosine similarity between a written sentence and the best sentence (or "
+        "pair of adjacent sentences) of the passages it cites; below it the sentence is dropped as unsupported. "
+        "Chosen with min_llm_coverage on eval/support/pairs.jsonl by scripts/calibrate_support.py.",
+    )
+    min_llm_coverage: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="LLM composer: lowest share of a written sentence's content words found in the passages it "
+        "cites; below it the sentence is dropped as unsupported (catches added claims).",
+    )
+    min_llm_sentences: int = Field(
+        1,
+        ge=1,
+        description="LLM composer: fewest verified sentences for an LLM answer; fewer and the extractive "
+        "composer answers instead.",
+    )
+    min_llm_kept_share: float = Field(
+        0.34,
+        ge=0,
+        le=1,
+        description="LLM composer: lowest share of the LLM's sentences that must pass verification; below it "
+        "the whole LLM answer is distrusted and the extractive composer answers instead.",
+    )
+    llm_passages: int = Field(12, ge=1, description="LLM composer: most evidence passages sent to the model.")
+    llm_max_tokens: int = Field(700, ge=16, description="LLM composer: most tokens the model may write.")
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="LLM composer: sampling temperature.")
+    llm_timeout_seconds: float = Field(
+        60.0, gt=0, description="LLM composer: seconds to wait for the model before the attempt counts as failed."
+    )
+    llm_retries: int = Field(
+        1,
+        ge=0,
+        le=5,
+        description="LLM composer: retries after a timeout, provider error or rate limit (then the "
+        "extractive composer answers).",
     )
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted, in characters.")
     sentences_per_section: int = Field(
@@ -175,6 +202,16 @@ class Settings(BaseSettings):
         env_prefix="BOT_", env_nested_delimiter="__", extra="forbid", validate_default=True
     )
 
+    llm: str = Field(
+        "extractive",
+        description="Answer backend: 'extractive' (offline, no model) or a langchain provider string such as "
+        "'openai:gpt-4.1-mini' or 'ollama:llama3.1' (OPENAI_BASE_URL and OPENAI_API_KEY are honoured, so any "
+        "OpenAI-compatible server works). Needs the extra of the provider: pip install -e '.[openai]'.",
+    )
+    prompts_dir: Path | None = Field(
+        None,
+        description="Folder with the prompt templates system.md and answer.md (empty: the bundled prompts/).",
+    )
     corpus: CorpusSettings = Field(default_factory=CorpusSettings, description="Where the corpus is.")
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="Embedding model.")
     index: IndexSettings = Field(default_factory=IndexSettings, description="Index storage.")
@@ -196,12 +233,28 @@ def iter_fields(model: type[BaseModel] = Settings, prefix: str = "") -> list[tup
     return rows
 
 
+def env_name(dotted: str) -> str:
+    """The environment variable of a setting: llm -> BOT_LLM, retrieval.quota -> BOT_RETRIEVAL__QUOTA."""
+    group, _, leaf = dotted.partition(".")
+    return f"BOT_{group.upper()}" + (f"__{leaf.upper()}" if leaf else "")
+
+
+def lookup(data: dict[str, object], dotted: str) -> object:
+    """The value of a dotted setting name in a model_dump()."""
+    group, _, leaf = dotted.partition(".")
+    value = data[group]
+    return value[leaf] if leaf and isinstance(value, dict) else value
+
+
 def with_overrides(settings: Settings, overrides: dict[str, str]) -> Settings:
     """Return a copy of settings with dotted-name overrides applied (as from CLI flags)."""
     data = settings.model_dump()
     for dotted, value in overrides.items():
         group, _, leaf = dotted.partition(".")
-        if group not in data or not leaf or leaf not in data[group]:
+        if not leaf and group in data and not isinstance(data[group], dict):
+            data[group] = value if value != "" else None
+            continue
+        if group not in data or not leaf or not isinstance(data[group], dict) or leaf not in data[group]:
             from bot.errors import SettingsError
 
             raise SettingsError(f"Unknown setting '{dotted}'; see `bot settings` for the names.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -141,6 +141,11 @@ class Answer(BaseModel):
     corpus_version: str
     index_build: str
     notice: str
+    diagnostics: dict[str, Any] = Field(
+        default_factory=dict,
+        description="How the answer was made: the composer, and for an LLM answer the attempts, the "
+        "sentences dropped by citation verification (with reasons) and any fallback to the extractive composer.",
+    )
     evidence: list[dict[str, object]] = Field(
         default_factory=list, description="Retrieved chunks (doc id, section, scores), for audit."
     )

@@ -14,8 +14,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
-from bot.answer import STATUS_LABELS  # noqa: E402
-from bot.api import ApiError, FeedbackStore, answer_lines, jurisdiction_param  # noqa: E402
+from bot.answer import STATUS_LABELS, answer_lines  # noqa: E402
+from bot.api import ApiError, FeedbackStore, jurisdiction_param  # noqa: E402
 from bot.core import Bot  # noqa: E402
 from bot.errors import BotError  # noqa: E402
 from bot.prompts import NOTICE  # noqa: E402
@@ -98,27 +98,36 @@ def build_web_chat(get_bot: Callable[[], Bot], feedback: FeedbackStore) -> gr.Bl
             yield messages, "", gr.skip(), turns
             return
         messages.append({"role": "user", "content": question})
+        messages.append(_message("Checking the official sources…"))
+        yield messages, "", gr.skip(), turns
+        shown: list[str] = []
+        answer: Answer | None = None
         try:
-            answer = get_bot().ask(
+            stream = get_bot().ask_stream(
                 question,
                 history=[t["question"] for t in turns] or None,
                 jurisdictions=jurisdiction_param(JURISDICTIONS.get(jurisdiction, "both")),
             )
+            for event in stream:
+                if event.type == "line":
+                    shown.append(event.text)
+                elif event.type == "reset":
+                    shown = []  # an LLM answer was abandoned for the extractive one
+                elif event.answer is not None:
+                    answer = event.answer
+                    break
+                messages[-1] = _message("\n\n".join(shown) or "Checking the official sources…")
+                yield messages, "", gr.skip(), turns
+                time.sleep(STREAM_PAUSE)
         except (BotError, ApiError) as exc:
-            messages.append(_message(f"⚠️ {exc}"))
+            messages[-1] = _message(f"⚠️ {exc}")
             turns.append({"question": question, "answer_id": ""})
             yield messages, question, gr.skip(), turns
             return
+        assert answer is not None
         turns.append({"question": question, "answer_id": answer.id})
-        shown: list[str] = []
-        messages.append(_message(""))
-        for line in answer_lines(answer):
-            shown.append(line)
-            messages[-1] = _message("\n\n".join(shown))
-            yield messages, "", gr.skip(), turns
-            time.sleep(STREAM_PAUSE)
         tail = [part for part in (sources_markdown(answer), f"_{NOTICE}_") if part]
-        messages[-1] = _message("\n\n".join(shown + tail))
+        messages[-1] = _message("\n\n".join([*answer_lines(answer), *tail]))
         yield messages, "", sources_html(answer), turns
 
     def on_feedback(data: gr.LikeData, turns: list[dict[str, str]] | None) -> None:

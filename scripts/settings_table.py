@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.settings import iter_fields  # noqa: E402
+from bot.settings import env_name, iter_fields  # noqa: E402
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -17,11 +17,8 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def table() -> str:
     rows = ["| setting | env var | default | what it does |", "|---|---|---|---|"]
     for name, default, description in iter_fields():
-        group, leaf = name.split(".", 1)
         shown = json.dumps(str(default) if isinstance(default, Path) else default)
-        rows.append(
-            f"| `{name}` | `BOT_{group.upper()}__{leaf.upper()}` | `{shown}` | {description.replace('|', '/')} |"
-        )
+        rows.append(f"| `{name}` | `{env_name(name)}` | `{shown}` | {description.replace('|', '/')} |")
     return "\n".join(rows)
 
 

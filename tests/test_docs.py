@@ -8,16 +8,15 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.settings import iter_fields
+from bot.settings import env_name, iter_fields
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
 @pytest.mark.parametrize("name", [name for name, _, _ in iter_fields()])
 def test_every_setting_is_documented(name: str) -> None:
-    group, leaf = name.split(".", 1)
     assert f"`{name}`" in README
-    assert f"BOT_{group.upper()}__{leaf.upper()}" in README
+    assert f"`{env_name(name)}`" in README
 
 
 @pytest.mark.parametrize("command", sorted(cli.commands))
