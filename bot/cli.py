@@ -165,8 +165,22 @@ def ask(
     )
     if as_json:
         click.echo(answer.model_dump_json(indent=2))
-    else:
-        click.echo(answer.answer)
+        return
+    click.echo(answer.answer)
+    diagnostics = answer.diagnostics
+    if "sentences_written" in diagnostics:  # an LLM backend was asked: say what verification did
+        click.echo(
+            f"[{diagnostics['llm']}: {diagnostics['sentences_kept']} of {diagnostics['sentences_written']} sentences "
+            f"passed citation verification"
+            + (
+                f"; answered by the extractive composer ({diagnostics['fallback']})"
+                if diagnostics.get("fallback")
+                else ""
+            )
+            + (f"; error: {diagnostics['error']}" if diagnostics.get("error") else "")
+            + "]",
+            err=True,
+        )
 
 
 @cli.command()

@@ -376,7 +376,7 @@ class Verifier:
                 return verdict
         # Coverage is measured per clause, so a supported clause cannot carry an added, unsupported one.
         known = set().union(*(p.words for p in cited))
-        shares = []
+        shares: list[float] = []
         for clause in CLAUSE.split(text):
             words = set(terms(clause)) - FRAME_WORDS
             if len(words) >= 3 or not shares:

@@ -259,6 +259,10 @@
         if (event === "chunk") {
           if (!started) { reply.textContent = ""; started = true; }
           appendLine(reply, data.text, msgId);
+        } else if (event === "reset") {
+          // an LLM answer was abandoned for the extractive one: drop the lines shown so far
+          reply.textContent = "";
+          started = false;
         } else if (event === "answer") {
           reply.textContent = "";
           reply.setAttribute("data-answer-id", data.id);
