@@ -68,6 +68,8 @@ METRICS: dict[str, tuple[str, bool, str]] = {
     "refusal_precision": ("Abstention precision (refusal)", True, "ratio"),
     "refusal_recall": ("Abstention recall (refusal)", True, "ratio"),
     "pass_rate": ("Questions passing every check", True, "ratio"),
+    "llm_answer_share": ("LLM answers kept (no fallback to extractive)", True, "ratio"),
+    "llm_sentences_kept": ("LLM sentences passing citation verification", True, "ratio"),
     "latency_p50_ms": ("Latency p50", False, "ms"),
     "latency_p95_ms": ("Latency p95", False, "ms"),
     "latency_max_ms": ("Latency max", False, "ms"),
@@ -330,6 +332,11 @@ def score_question(
 
     result["kind"] = answer.kind
     result["latency_ms"] = float(answer.timings.get("total", 0.0))
+    diagnostics = answer.diagnostics or {}
+    if "sentences_written" in diagnostics:  # an LLM backend wrote (or tried to write) this answer
+        result["llm_used"] = diagnostics.get("composer") == "llm"
+        result["llm_written"] = int(diagnostics["sentences_written"])
+        result["llm_kept"] = int(diagnostics.get("sentences_kept", 0))
     if expected_kind:
         result["kind_correct"] = answer.kind == expected_kind
         if not result["kind_correct"]:
@@ -499,6 +506,9 @@ def aggregate(
         m[f"{kind}_precision"] = _share(hits, len(predicted))
         m[f"{kind}_recall"] = _share(hits, len(expected))
     m["pass_rate"] = _mean(0.0 if x["reasons"] else 1.0 for x in r)
+    attempted = [x for x in r if "llm_used" in x]
+    m["llm_answer_share"] = _share(sum(1 for x in attempted if x["llm_used"]), len(attempted))
+    m["llm_sentences_kept"] = _share(sum(x["llm_kept"] for x in attempted), sum(x["llm_written"] for x in attempted))
     latencies = [x["latency_ms"] for x in r if x.get("latency_ms") is not None]
     m["latency_p50_ms"] = percentile(latencies, 0.50)
     m["latency_p95_ms"] = percentile(latencies, 0.95)

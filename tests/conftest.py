@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -53,3 +56,19 @@ def fixture_bot(fixture_settings: Settings) -> Bot:
 def artifacts() -> Iterator[Path]:
     ARTIFACTS.mkdir(exist_ok=True)
     yield ARTIFACTS
+
+
+def wait_until_up(process: subprocess.Popen[bytes], url: str, name: str, log: Path, seconds: float = 240) -> None:
+    """Wait until GET url answers 200; fail with the process's log if it exits or takes too long."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name} was not ready in {seconds:.0f} s:\n{log.read_text()[-4000:]}")
+        time.sleep(0.5)

@@ -20,11 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from bot.prompts import NOTICE
-from tests.conftest import FIXTURE_CORPUS, ROOT
+from tests.conftest import FIXTURE_CORPUS, ROOT, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -130,18 +129,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 240
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"`bot serve` exited with {process.returncode}:\n{log_path.read_text()}")
-                try:
-                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"`bot serve` was not ready in 240 s:\n{log_path.read_text()}")
-                time.sleep(0.5)
+            wait_until_up(process, f"{url}/readyz", "`bot serve`", log_path)
             yield {
                 "url": url,
                 "demo_port": demo_port,

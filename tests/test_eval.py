@@ -584,3 +584,21 @@ def test_report_renders_in_chromium(fixture_bot: Bot, tmp_path: Path, artifacts:
             browser.close()
     assert all(url.startswith("file://") for url in requests), requests  # self-contained: no network
     shutil.copy(report, artifacts / "eval-report.html")
+
+
+def test_llm_backend_figures_come_from_the_answers_diagnostics() -> None:
+    record = {"id": "q", "question": "Is my crypto protected?"}
+    written = make_answer("Is my crypto protected?", "answer")
+    written.diagnostics = {"composer": "llm", "sentences_written": 4, "sentences_kept": 3, "fallback": None}
+    fell_back = make_answer("Is my crypto protected?", "answer")
+    fell_back.diagnostics = {
+        "composer": "extractive",
+        "sentences_written": 4,
+        "sentences_kept": 0,
+        "fallback": "too_little_supported",
+    }
+    extractive = make_answer("Is my crypto protected?", "answer")
+    results = [score_question(record, a) for a in (written, fell_back, extractive)]
+    m = aggregate(results)
+    assert m["llm_answer_share"] == 0.5 and m["llm_sentences_kept"] == 3 / 8
+    assert aggregate(results[2:])["llm_answer_share"] is None  # the extractive backend: not measured

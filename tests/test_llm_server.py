@@ -12,12 +12,10 @@ import os
 import re
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -27,7 +25,7 @@ from bot.llm import Passage, Verifier, figures
 from bot.settings import Settings
 from bot.text import split_sentences
 from bot.types import Answer
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_until_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm_server]
 
@@ -77,17 +75,7 @@ def llama_server() -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        for _ in range(240):
-            if process.poll() is not None:
-                pytest.fail(f"llama server exited with {process.returncode}; see {log}")
-            try:
-                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail(f"llama server did not start in 120 s; see {log}")
+        wait_until_up(process, f"{url}/models", "llama server", log)
         yield url
     finally:
         process.terminate()
