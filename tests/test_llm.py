@@ -451,3 +451,26 @@ def test_openai_backend_timeout_falls_back(openai_env: Any, fixture_bot: Bot) ->
     answer = bot.ask(QUESTION)
     assert answer.diagnostics["fallback"] == "llm_error" and answer.diagnostics["attempts"] == 2
     assert "Timeout" in answer.diagnostics["error"] and answer.citations
+
+
+def test_web_chat_streams_verified_lines_and_replaces_them_on_fallback(
+    fixture_bot: Bot, probe_prompt: str, tmp_path: Path
+) -> None:
+    from bot.api import FeedbackStore
+    from bot.web import build_web_chat
+
+    fscs = number_of(probe_prompt, "does not protect cryptoassets")
+    good = f"## UK\n- The FSCS does not protect cryptoassets held with a crypto exchange [{fscs}].\n"
+    mostly_bad = good + "".join(f"- Bitcoin is likely to rise in {y} [{fscs}].\n" for y in (2027, 2028, 2029))
+    for reply, composer in ((good, "llm"), (mostly_bad, "extractive")):
+        bot = with_model(fixture_bot, RecordingModel([reply]))
+        blocks = build_web_chat(lambda bot=bot: bot, FeedbackStore(tmp_path))  # type: ignore[misc]
+        respond = next(f.fn for f in blocks.fns.values() if getattr(f.fn, "__name__", "") == "respond")
+        shown = [str(out[0][-1]["content"]) for out in respond(QUESTION, "UK and US", [], [])]
+        assert all("likely to rise" not in text for text in shown)
+        final = shown[-1]
+        assert "**Sources**" in final or "[1]" in final
+        if composer == "llm":
+            assert any("The FSCS does not protect cryptoassets held with a crypto exchange. [1]" in t for t in shown)
+        else:  # the abandoned LLM line was replaced by the extractive answer
+            assert "held with a crypto exchange, broker or wallet provider" in final
