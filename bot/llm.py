@@ -400,14 +400,10 @@ class Verifier:
 # Reading a reply, streamed or whole
 
 HEADINGS = (
-    ("across", "cross_border"),
-    ("border", "cross_border"),
-    ("next", "next_steps"),
-    ("check", "next_steps"),
-    ("uk", "UK"),
-    ("united kingdom", "UK"),
-    ("us", "US"),
-    ("united states", "US"),
+    (re.compile(r"\b(?:across|border|cross-border)\b"), "cross_border"),
+    (re.compile(r"\b(?:next|check|what you can)\b"), "next_steps"),
+    (re.compile(r"^(?:the )?(?:uk|united kingdom|britain)\b"), "UK"),
+    (re.compile(r"^(?:the )?(?:us|u\.s\.|united states|usa)\b"), "US"),
 )
 
 
@@ -436,8 +432,8 @@ class ReplyReader:
         heading = re.fullmatch(r"(?:#+\s*|\*\*)(.+?)(?:\*\*)?:?", line)
         if heading and not _MARKER.search(line):
             title = heading.group(1).strip(" *:").lower()
-            for start, name in HEADINGS:
-                if title.startswith(start) or (len(start) > 2 and start in title):
+            for pattern, name in HEADINGS:
+                if pattern.search(title):
                     self.section = name
                     break
             return []

@@ -474,3 +474,23 @@ def test_web_chat_streams_verified_lines_and_replaces_them_on_fallback(
             assert any("The FSCS does not protect cryptoassets held with a crypto exchange. [1]" in t for t in shown)
         else:  # the abandoned LLM line was replaced by the extractive answer
             assert "held with a crypto exchange, broker or wallet provider" in final
+
+
+def test_reply_reader_follows_headings_and_marker_styles() -> None:
+    from bot.llm import ReplyReader
+
+    reader = ReplyReader()
+    items = reader.feed("## UK rules\n- One fact. [2]\n1. Two facts [1, 3]. Three [4]\n## Useful links\n")
+    items += reader.feed("- Four [5].\n**Across the border**\nFive [6]")
+    items += reader.close()
+    assert items == [
+        ("UK", "One fact [2]."),
+        ("UK", "Two facts [1, 3]."),
+        ("UK", "Three [4]"),
+        ("UK", "Four [5]."),
+        ("cross_border", "Five [6]"),
+    ]
+    assert not reader.cannot_answer and reader.sentences == 5
+    reader = ReplyReader()
+    reader.feed(NO_GUIDANCE + "\n")
+    assert reader.close() == [] and reader.cannot_answer
