@@ -226,7 +226,16 @@ class Bot:
         numbering: dict[tuple[str, str], int] = {}
         entries: dict[str, list[Entry]] = {}
         section: str | None = None
-        for verdict in stream_verified(self.llm, messages, verifier, settings.llm_retries, outcome):
+        stream = stream_verified(
+            self.llm,
+            messages,
+            verifier,
+            settings.llm_retries,
+            outcome,
+            deadline_seconds=settings.llm_timeout_seconds * (settings.llm_retries + 1),
+            max_chars=settings.llm_max_tokens * 8,  # a token is about 4 characters: twice the room, then cut
+        )
+        for verdict in stream:
             if not shown:
                 shown.append(understood_line(profile))
                 yield StreamEvent("line", text=shown[-1])
@@ -250,6 +259,7 @@ class Bot:
             "attempts": outcome.attempts,
             "llm_seconds": outcome.seconds,
             "sentences_written": total,
+            "reply_cut": outcome.truncated,
             "sentences_kept": kept,
             "dropped": [v.as_dict() for v in outcome.verdicts if not v.ok],
             "removed_markers": [

@@ -99,8 +99,13 @@ def chat_model(spec: str, settings: AnswerSettings) -> BaseChatModel:
     else:
         # Our own bounded retry (llm_retries) decides when to give up, so the client must not retry too.
         kwargs |= {"timeout": settings.llm_timeout_seconds, "max_retries": 0, "max_tokens": settings.llm_max_tokens}
-    if provider == "openai" and os.environ.get("OPENAI_BASE_URL") and not os.environ.get("OPENAI_API_KEY"):
-        kwargs["api_key"] = "unused"  # a local OpenAI-compatible server needs no key, but the client wants one
+    base_url = os.environ.get("OPENAI_BASE_URL", "")
+    if provider == "openai" and base_url and "api.openai.com" not in base_url:
+        # langchain-openai sends the limit as max_completion_tokens, which OpenAI-compatible servers such as
+        # llama.cpp's ignore: send the older max_tokens too, or a small model may write until its context is full.
+        kwargs["extra_body"] = {"max_tokens": settings.llm_max_tokens}
+        if not os.environ.get("OPENAI_API_KEY"):
+            kwargs["api_key"] = "unused"  # a local server needs no key, but the client wants one
     from langchain.chat_models import init_chat_model
 
     try:
@@ -111,7 +116,7 @@ def chat_model(spec: str, settings: AnswerSettings) -> BaseChatModel:
         raise SettingsError(f"llm '{spec}' needs the package {package}, which is not installed: {how}") from exc
     except Exception as exc:  # unknown provider, missing API key, bad option: all are settings problems
         hint = " Set OPENAI_API_KEY (and OPENAI_BASE_URL for a local server)." if provider == "openai" else ""
-        raise SettingsError(f"llm '{spec}' could not be set up: {exc}.{hint}") from exc
+        raise SettingsError(f"llm '{spec}' could not be set up: {str(exc).rstrip('.')}.{hint}") from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -466,6 +471,7 @@ class Outcome:
     attempts: int = 0
     error: str = ""
     cannot_answer: bool = False
+    truncated: bool = False
     seconds: float = 0.0
 
     @property
@@ -480,11 +486,15 @@ def stream_verified(
     retries: int,
     outcome: Outcome,
     sleep: Callable[[float], None] = time.sleep,
+    deadline_seconds: float = 120.0,
+    max_chars: int = 8000,
 ) -> Iterator[Verdict]:
     """Stream the model's reply and yield each sentence that passes verification as soon as it is complete.
 
     A failed attempt (timeout, provider error, rate limit) is retried up to `retries` times while
     nothing has been shown yet; after that the outcome records the error and the caller falls back.
+    Whatever the server does with its own limits, reading stops after `max_chars` characters (the
+    reply is cut there) or `deadline_seconds` in all (an error: the caller falls back).
     """
     started = time.perf_counter()
     while True:
@@ -492,9 +502,16 @@ def stream_verified(
         outcome.verdicts = []
         reader = ReplyReader()
         shown = False
+        received = 0
         try:
             for chunk in model.stream(messages):
                 piece = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
+                received += len(piece)
+                if time.perf_counter() - started > deadline_seconds:
+                    raise TimeoutError(f"the model took longer than {deadline_seconds:g} s in all")
+                if received > max_chars:
+                    outcome.truncated = True
+                    break
                 for section, sentence in reader.feed(piece):
                     verdict = verifier.check(section, sentence)
                     outcome.verdicts.append(verdict)

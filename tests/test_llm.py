@@ -432,6 +432,8 @@ def test_openai_backend_honours_base_url_and_key(openai_env: Any, fixture_bot: B
     request = server.received[0]
     assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer sk-test"
     assert request["body"]["model"] == "test-model" and request["body"]["stream"] is True
+    # llama.cpp-style servers ignore max_completion_tokens: the older max_tokens is sent too
+    assert request["body"]["max_tokens"] == request["body"]["max_completion_tokens"] == settings.answer.llm_max_tokens
     assert [m["role"] for m in request["body"]["messages"]] == ["system", "user"]
 
 
@@ -494,3 +496,11 @@ def test_reply_reader_follows_headings_and_marker_styles() -> None:
     reader = ReplyReader()
     reader.feed(NO_GUIDANCE + "\n")
     assert reader.close() == [] and reader.cannot_answer
+
+
+def test_a_runaway_reply_is_cut(fixture_bot: Bot, probe_prompt: str) -> None:
+    fscs = number_of(probe_prompt, "does not protect cryptoassets")
+    reply = f"## UK\n- {FSCS_SENTENCE} [{fscs}]\n" + "- Crypto is exciting and new.\n" * 500
+    answer = with_model(fixture_bot, RecordingModel([reply]), llm_max_tokens=40, min_llm_kept_share=0).ask(QUESTION)
+    assert answer.diagnostics["reply_cut"] is True and answer.diagnostics["sentences_written"] < 20
+    assert answer.diagnostics["composer"] == "llm" and answer.sections["UK"][0].text == FSCS_SENTENCE
