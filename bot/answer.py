@@ -130,6 +130,19 @@ def compose(
     timings: dict[str, float],
 ) -> Answer:
     """Build the answer object: kind, cited sentences per section, rendered Markdown."""
+    kind, lead, entries = select(question, profile, evidence, query_vector, index, settings)
+    return finish(question, profile, kind, lead, entries, evidence, index, as_of, timings)
+
+
+def select(
+    question: str,
+    profile: Profile,
+    evidence: list[Evidence],
+    query_vector: np.ndarray,
+    index: Index,
+    settings: AnswerSettings,
+) -> tuple[str, str, dict[str, list[Entry]]]:
+    """The extractive choice: kind, lead, and the quoted sentences per section with their evidence."""
     kind, lead = decide_kind(profile, evidence, settings)
 
     sections: dict[str, list[tuple[_Candidate, str]]] = {"UK": [], "US": [], "cross_border": [], "next_steps": []}
@@ -172,7 +185,7 @@ def compose(
             sections = {name: [] for name in sections}
 
     entries = {name: [(c.text, [(c.evidence, c.text)]) for c, _ in picked] for name, picked in sections.items()}
-    return finish(question, profile, kind, lead, entries, evidence, index, as_of, timings)
+    return kind, lead, entries
 
 
 Entry = tuple[str, list[tuple[Evidence, str]]]  # sentence text, and (evidence, quoted passage) per citation

@@ -10,6 +10,8 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from bot.analysis import describe, merge_history
 from bot.answer import (
     Entry,
@@ -20,6 +22,7 @@ from bot.answer import (
     finish,
     llm_passages,
     section_heading,
+    select,
     sentence_line,
     understood_line,
 )
@@ -30,7 +33,7 @@ from bot.index import BuildReport, Index, build_index
 from bot.prompts import NO_GUIDANCE
 from bot.retrieval import retrieve
 from bot.settings import Settings
-from bot.types import Answer, Document, Evidence, Profile
+from bot.types import Answer, Citation, Document, Evidence, Profile
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +192,7 @@ class Bot:
         if self.llm is not None and decide_kind(profile, evidence, self.settings.answer)[0] == "answer":
             shown: list[str] = []
             answer, diagnostics = yield from self._llm_answer(
-                question, earlier, profile, evidence, index, as_of, timings, shown
+                question, earlier, profile, evidence, query_vector, index, as_of, timings, shown
             )
             if answer is None and shown:
                 yield StreamEvent("reset", text=diagnostics.get("fallback", ""))
@@ -208,6 +211,7 @@ class Bot:
         earlier: list[str],
         profile: Profile,
         evidence: list[Evidence],
+        query_vector: np.ndarray,
         index: Index,
         as_of: dt.date,
         timings: dict[str, float],
@@ -226,6 +230,16 @@ class Bot:
         numbering: dict[tuple[str, str], int] = {}
         entries: dict[str, list[Entry]] = {}
         section: str | None = None
+
+        def cite(supports: list[tuple[Evidence, str]]) -> list[Citation]:
+            """Citations numbered in the order the reader first sees them (as finish() will number them)."""
+            cited = []
+            for item, quote in supports:
+                key = (item.document.id, item.section.anchor)
+                numbering.setdefault(key, len(numbering) + 1)
+                cited.append(citation_for(item, numbering[key], quote))
+            return cited
+
         stream = stream_verified(
             self.llm,
             messages,
@@ -240,11 +254,7 @@ class Bot:
                 shown.append(understood_line(profile))
                 yield StreamEvent("line", text=shown[-1])
             supports = [(passages[n].key, passages[n].text) for n in verdict.passages]
-            cited = []
-            for item, quote in supports:
-                key = (item.document.id, item.section.anchor)
-                numbering.setdefault(key, len(numbering) + 1)
-                cited.append(citation_for(item, numbering[key], quote))
+            cited = cite(supports)
             if verdict.section != section:
                 section = verdict.section
                 shown.append(section_heading(profile, section))
@@ -280,6 +290,19 @@ class Bot:
             diagnostics["composer"] = "extractive"
             return None, diagnostics
         diagnostics["fallback"] = None
+        if not entries.get("next_steps") and settings.next_steps:
+            # The model wrote no "what you can check or do next": quote the extractive composer's steps.
+            _, _, extractive = select(question, profile, evidence, query_vector, index, settings)
+            written = {text for group in entries.values() for text, _ in group}
+            steps = [entry for entry in extractive.get("next_steps", []) if entry[0] not in written]
+            if steps:
+                diagnostics["next_steps"] = "extractive"
+                entries["next_steps"] = steps
+                shown.append(section_heading(profile, "next_steps"))
+                yield StreamEvent("line", text=shown[-1])
+                for text, step_supports in steps:
+                    shown.append(sentence_line(text, cite(step_supports)))
+                    yield StreamEvent("line", text=shown[-1])
         answer = finish(
             question, profile, "answer", "", entries, evidence, index, as_of, timings, numbering, diagnostics
         )
