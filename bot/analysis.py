@@ -242,6 +242,22 @@ PRICE = re.compile(
     r"|\bwill\b[^?.]{0,30}\b(lose (its|their|the) peg|de-?peg|go to zero|collapse)",
     re.I,
 )
+# A question about one firm's own commercial terms or service (its fees, limits, app, support), which
+# official guidance does not set or publish. Regulatory words keep a question in scope.
+_FIRMS = "|".join(re.escape(p) for p in US_PLATFORMS + UK_PLATFORMS + ("binance", "bybit", "okx", "etoro", "kucoin"))
+FIRM_SERVICE = re.compile(
+    rf"\b(?:{_FIRMS})(?:'s)?\b.{{0,60}}\b(?:trading fees?|fees?|spreads?|commissions?|withdrawal limits?|deposit limits?"
+    r"|minimum deposit|customer (?:service|support)|support team|phone number|opening hours|app (?:not working|crash\w*|down)"
+    r"|sign[- ]?up bonus|referral|which coins|list(?:s|ing)? (?:new )?coins?|interest rate (?:they|it) pays?)\b"
+    rf"|\b(?:trading fees?|fees?|spreads?|withdrawal limits?|customer (?:service|support)|minimum deposit)\b.{{0,40}}\b(?:{_FIRMS})\b",
+    re.I,
+)
+REGULATORY = re.compile(
+    r"\b(?:regulat\w*|registered|authori[sz]ed|licen[sc]\w*|legal|illegal|law|rules?|protect\w*|compensat\w*|complain\w*"
+    r"|ombudsman|fca|sec|cftc|finra|fscs|sipc|fdic|tax\w*|hmrc|irs|report\w*|scam\w*|fraud\w*|safe|collapse|fail\w*|bankrupt\w*"
+    r"|insolven\w*|frozen|freeze|hack\w*|stolen|cap|capped|banned?|allowed)\b",
+    re.I,
+)
 ADVICE = re.compile(
     r"\bshould (i|we)\b[^?.]{0,40}\b(buy|sell|invest|hold|hodl|put|move|swap|convert|cash out|dump|ape|allocate|get into|go all in|switch|stake|lend|deposit|bet)\b"
     r"|\b(is|would) it (be )?(a )?(good|wise|smart|safe) (idea|time|investment|move)?\s*(for me )?to (buy|invest|sell|put)"
@@ -456,6 +472,8 @@ def analyse(question: str, previous: Profile | None = None) -> Profile:
             on_topic = True
         if not on_topic or (profile.other_countries and not jurisdictions - {"INTL"}):
             profile.intent = "out_of_scope"
+        elif FIRM_SERVICE.search(text) and not REGULATORY.search(text):
+            profile.intent = "firm_service"
     profile.jurisdictions = sorted(jurisdictions)
     profile.cross_border = {"UK", "US"} <= jurisdictions and not issuer_only
     return profile

@@ -12,7 +12,7 @@ import numpy as np
 
 from bot.analysis import describe
 from bot.index import Index
-from bot.prompts import ADVICE_POINTER, INJECTION_NOTE, NO_GUIDANCE, NOTICE, OUT_OF_SCOPE, REFUSAL
+from bot.prompts import ADVICE_POINTER, FIRM_SERVICE, INJECTION_NOTE, NO_GUIDANCE, NOTICE, OUT_OF_SCOPE, REFUSAL
 from bot.retrieval import expansion_terms, synonym_terms
 from bot.settings import AnswerSettings
 from bot.text import terms
@@ -283,6 +283,8 @@ def decide_kind(profile: Profile, evidence: list[Evidence], settings: AnswerSett
     best = max((e.dense_similarity for e in evidence), default=0.0)
     if profile.intent == "out_of_scope":
         return "no_guidance", OUT_OF_SCOPE
+    if profile.intent == "firm_service":
+        return "no_guidance", FIRM_SERVICE
     if profile.intent in ("personal_advice", "price_prediction"):
         return "refusal", REFUSAL
     if best < settings.min_relevance:

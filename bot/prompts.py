@@ -20,3 +20,9 @@ ADVICE_POINTER = (
     "For a personal recommendation, use a firm or adviser authorised to give advice: check the FCA "
     "Register in the UK, or FINRA BrokerCheck and the SEC's adviser search in the US."
 )
+FIRM_SERVICE = (
+    "Official UK and US guidance doesn't set or publish a firm's own fees, limits or customer service details, "
+    "so my sources can't answer that; the firm's own terms and fee pages are where to look. What official "
+    "sources can tell you is whether the firm is authorised or registered: check the FCA Register in the UK, "
+    "or FINRA BrokerCheck, the SEC and FinCEN's MSB search in the US."
+)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 Jurisdiction = Literal["UK", "US", "INTL"]
 Kind = Literal["answer", "refusal", "no_guidance"]
-Intent = Literal["information", "personal_advice", "price_prediction", "out_of_scope"]
+Intent = Literal["information", "personal_advice", "price_prediction", "out_of_scope", "firm_service"]
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,10 @@ from bot.analysis import analyse, merge_history
         ("How do I make pancakes?", [], None, None, "out_of_scope"),
         ("What are the crypto tax rules in Australia?", [], None, None, "out_of_scope"),
         ("I moved to Manchester from New York and still use Kraken", ["UK", "US"], "UK", "US", "information"),
+        ("What is the withdrawal limit on Kraken?", ["US"], None, "US", "firm_service"),
+        ("Revolut customer support phone number?", ["UK"], None, "UK", "firm_service"),
+        ("Is Coinbase registered with the FCA?", ["UK", "US"], None, "US", "information"),
+        ("Does Revolut charge fees on crypto and is it FCA authorised?", ["UK"], None, "UK", "information"),
     ],
 )
 def test_profile(

@@ -9,7 +9,7 @@ import pytest
 
 from bot.core import Bot
 from bot.errors import QuestionError
-from bot.prompts import NO_GUIDANCE, NOTICE, OUT_OF_SCOPE, REFUSAL
+from bot.prompts import FIRM_SERVICE, NO_GUIDANCE, NOTICE, OUT_OF_SCOPE, REFUSAL
 from bot.retrieval import fuse
 from bot.types import Answer
 
@@ -99,6 +99,7 @@ def test_advice_and_price_prediction_are_refused_with_pointers(fixture_bot: Bot,
     [
         ("What is a good recipe for banana bread?", OUT_OF_SCOPE),
         ("What are the crypto tax rules in Australia?", OUT_OF_SCOPE),
+        ("What are Coinbase's trading fees for UK customers?", FIRM_SERVICE),  # a firm's own terms
     ],
 )
 def test_out_of_scope_gets_no_guidance_and_no_citations(fixture_bot: Bot, question: str, lead: str) -> None:
