@@ -205,11 +205,31 @@ _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
 _MONTH = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?=\s+\d|\s*,?\s*\d{4})", re.I)
 
 
+_MONTH_NAME = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DATES = (
+    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_NAME},?\s+(\d{{4}})\b", re.I), (3, 2, 1)),
+    (re.compile(rf"\b{_MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I), (3, 1, 2)),
+    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), (1, 2, 3)),
+)
+
+
+def _dates(text: str) -> set[str]:
+    """Whole dates as one figure each, so '31 January 2027' is not matched by '1 January 2026' and '31 May 2027'."""
+    found = set()
+    for pattern, (y, m, d) in _DATES:
+        for match in pattern.finditer(text):
+            month = match.group(m)
+            number = int(month) if month.isdigit() else _MONTHS.index(month.lower()[:3]) + 1
+            found |= {f"date:{int(match.group(y))}-{number}-{int(match.group(d))}", f"month:{number}"}
+    return found
+
+
 def figures(text: str) -> set[str]:
     """Amounts, dates, percentages, rule numbers and month names, normalised: '£85k' and '£85,000' -> '85000',
-    'five' -> '5', '1 May 2026' -> {'1', 'month:5', '2026'}."""
+    'five' -> '5', '1 May 2026' -> {'1', 'month:5', '2026', 'date:2026-5-1'}."""
     found: set[str] = {_WORD_NUMBERS[m.group(1).lower()] for m in _NUMBER_WORD.finditer(text)}
     found |= {f"month:{_MONTHS.index(m.group(1).lower()[:3]) + 1}" for m in _MONTH.finditer(text)}
+    found |= _dates(text)
     for match in _NUMBER.finditer(text):
         digits, scale, bare = match.group(1), match.group(2), match.group(3)
         raw = (digits or bare or "").replace(",", "")
@@ -266,11 +286,9 @@ ADVICE = re.compile(
     re.I,
 )
 INJECTION = re.compile(QUESTION_INJECTION.pattern + r"|\boverride\b|\binstructions?\b.{0,20}\b(?:ignore|follow)", re.I)
-CLAUSE = re.compile(
-    r";\s*|,\s*(?:and|but|so|while|which|although)\s+|\s+(?:and|but)\s+(?=(?:the|it|they|you|a|an|no)\b)"
-)
+CLAUSE = re.compile(r"[;,:]\s+|\s+(?:and|but|while|whereas)\s+(?=(?:the|it|they|you|a|an|no|its|their)\b)")
 NEGATION = re.compile(
-    r"\b(?:not|no|never|cannot|none|neither|nor|without|outside|prohibit\w*|bans?|banned|no longer|instead of"
+    r"\b(?:no longer|not|no|never|cannot|none|neither|nor|without|outside|prohibit\w*|bans?|banned|instead of"
     r"|rather than)\b|n't\b",
     re.I,
 )
@@ -370,13 +388,14 @@ class Verifier:
         if missing:
             verdict.reason = f"figure(s) {missing} not in the cited passage(s)"
             return verdict
-        near_source = near_text + " " + " ".join(p.label for p in cited)
+        near_source = near_text + " " + " ".join(p.label.split(":", 1)[0] for p in cited)  # windows + publishers
         for name, pattern in _BODY_PATTERNS.items():
             if pattern.search(text) and not pattern.search(near_source):
                 verdict.reason = f"names {name}, which the cited passage(s) do not"
                 return verdict
         for country, pattern in COUNTRIES.items():
-            if pattern.search(text) and not any(p.jurisdiction == country or pattern.search(p.text) for p in cited):
+            named = any(p.jurisdiction == country for p in cited) or pattern.search(near_text)
+            if pattern.search(text) and not named:
                 verdict.reason = f"speaks of the {country}, which the cited passage(s) do not"
                 return verdict
         # Coverage is measured per clause, so a supported clause cannot carry an added, unsupported one.
@@ -388,7 +407,8 @@ class Verifier:
                 shares.append(len(words & known) / len(words) if words else 1.0)
         verdict.coverage = min(shares)
         best_window = windows[0][1].windows[windows[0][2]]
-        if self.check_negation and bool(NEGATION.search(text)) != bool(NEGATION.search(best_window)):
+        # Polarity by the parity of negation cues: "decided not to propose a ban" (two) is not "proposed a ban" (one).
+        if self.check_negation and len(NEGATION.findall(text)) % 2 != len(NEGATION.findall(best_window)) % 2:
             verdict.reason = "negation differs from the closest passage sentence"
             return verdict
         if verdict.support < self.min_support:

@@ -28,7 +28,8 @@ from bot.core import Bot  # noqa: E402
 from bot.llm import Passage, Verifier  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
-PAIRS = Path(__file__).resolve().parent.parent / "eval" / "support" / "pairs.jsonl"
+SUPPORT = Path(__file__).resolve().parent.parent / "eval" / "support"
+PAIRS = [SUPPORT / "pairs.jsonl", SUPPORT / "holdout.jsonl"]
 
 
 def load_pairs(path: Path) -> list[dict[str, Any]]:
@@ -102,7 +103,7 @@ def rates(rows: list[dict[str, Any]], support: float, coverage: float, negation:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", type=Path, default=PAIRS)
+    parser.add_argument("--pairs", type=Path, nargs="+", default=PAIRS, help="Labelled claim files (JSONL).")
     parser.add_argument("--max-leak", type=float, default=0.05, help="Most unsupported claims let through.")
     parser.add_argument(
         "--check", nargs=2, type=float, metavar=("MAX_LEAK", "MIN_KEPT"), help="Check the current settings only."
@@ -110,10 +111,10 @@ def main() -> int:
     args = parser.parse_args()
     settings = Settings()
     bot = Bot(settings)
-    rows = measure(bot, load_pairs(args.pairs))
+    rows = measure(bot, [pair for path in args.pairs for pair in load_pairs(path)])
     current = (settings.answer.min_llm_support, settings.answer.min_llm_coverage)
     kept, leaked = rates(rows, *current, True)
-    print(f"{len(rows)} pairs from {args.pairs}")
+    print(f"{len(rows)} pairs from {', '.join(str(p) for p in args.pairs)}")
     print(
         f"current settings: min_llm_support={current[0]} min_llm_coverage={current[1]}: "
         f"supported kept {kept:.1%}, unsupported let through {leaked:.1%}"

@@ -228,7 +228,10 @@ def test_api_streams_the_llm_answer(fixture_bot: Bot, fixture_settings: Settings
 def test_figures_are_normalised() -> None:
     assert figures("£85k") == figures("£85,000") == {"85000"}
     assert figures("$1.5 million") == {"1500000"}
-    assert figures("from 18 January 2027") == figures("from 18 Jan 2027") == {"18", "month:1", "2027"}
+    assert figures("from 18 January 2027") == figures("from January 18, 2027")
+    assert "date:2027-1-18" in figures("from 18 January 2027") & figures("applies from 2027-01-18")
+    assert figures("from 18 Jan 2027") == {"18", "month:1", "2027", "date:2027-1-18"}
+    assert "date:2027-1-31" not in figures("by 31 May 2027, covering 1 January 2026")
     assert figures("closed on 1 May 2026") != figures("closed on 1 June 2026")
     assert figures("only fifteen jurisdictions") == {"15"} and figures("one-for-one") == set()
     assert figures("PS23/6 and 20%") == {"23", "6", "20"}
@@ -510,3 +513,22 @@ def test_a_runaway_reply_is_cut(fixture_bot: Bot, probe_prompt: str) -> None:
     answer = with_model(fixture_bot, RecordingModel([reply]), llm_max_tokens=40, min_llm_kept_share=0).ask(QUESTION)
     assert answer.diagnostics["reply_cut"] is True and answer.diagnostics["sentences_written"] < 20
     assert answer.diagnostics["composer"] == "llm" and answer.sections["UK"][0].text == FSCS_SENTENCE
+
+
+def test_a_date_written_out_matches_the_labels_iso_date(fixture_bot: Bot) -> None:
+    from bot.llm import Passage
+
+    text = "The GENIUS Act's main provisions take effect on the earlier of two dates set in the Act."
+    passage = Passage(
+        1,
+        "US",
+        "U.S. Congress: GENIUS Act; not yet in force, applies from 2027-01-18; published 2025-07-18",
+        text,
+        [text],
+        fixture_bot.embedder.encode_query(text)[None, :],
+    )
+    verifier = Verifier({1: passage}, fixture_bot.embedder.encode_query, AnswerSettings(min_llm_support=0.5))
+    assert verifier.check("US", "The GENIUS Act's main provisions take effect on 18 January 2027 [1].").ok
+    assert verifier.check("US", "The GENIUS Act's main provisions take effect on 18 July 2025 [1].").reason.startswith(
+        "figure"
+    )  # the publication date is not the date a rule applies
