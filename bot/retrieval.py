@@ -36,7 +36,7 @@ EXPANSIONS: dict[tuple[str, str], str] = {
     ("registration", "US"): "registration FinCEN money services business state licence",
     ("promotions", "UK"): "financial promotion cryptoassets cooling-off risk warning",
     ("promotions", "US"): "advertising fraud",
-    ("staking", "UK"): "staking income HMRC",
+    ("staking", "UK"): "staking income HMRC staking providers FCA authorisation",
     ("staking", "US"): "protocol staking SEC statement",
     ("custody", "UK"): "custody safeguarding client cryptoassets",
     ("custody", "US"): "custody crypto asset broker",
@@ -76,6 +76,10 @@ SYNONYMS: dict[str, str] = {
     "atm": "kiosk",
     "atms": "kiosks",
     "yield": "interest rewards",
+    "allowed": "regulated authorisation permitted",
+    "permitted": "regulated authorisation",
+    "legal": "regulated authorised lawful",
+    "banned": "ban prohibited",
 }
 
 
