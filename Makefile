@@ -14,7 +14,7 @@ export ANONYMIZED_TELEMETRY := False
 
 # The quality gate: the development question set must stay at or above these figures (set just
 # under the latest measured ones, see README "Evaluation"); a change that lowers quality fails.
-GATE := recall=0.84,mrr=0.73,citation_precision=0.99,citation_recall=0.86,facts=0.73,must_not_say_hits=0,kind=0.98,coverage=0.90,groundedness=0.99,attribution=0.99,temporal=0.99,no_guidance_precision=0.95,no_guidance_recall=0.95,refusal_precision=0.95,refusal_recall=0.95,pass=0.63
+GATE := recall=0.85,mrr=0.74,citation_precision=0.99,citation_recall=0.865,facts=0.74,must_not_say_hits=0,kind=0.98,coverage=0.91,groundedness=0.99,attribution=0.99,temporal=0.99,no_guidance_precision=0.95,no_guidance_recall=0.95,refusal_precision=0.95,refusal_recall=0.95,pass=0.64
 EVAL_AS_OF := 2026-11-24
 
 install: $(STAMP)
