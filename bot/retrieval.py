@@ -80,6 +80,7 @@ SYNONYMS: dict[str, str] = {
     "permitted": "regulated authorisation",
     "legal": "regulated authorised lawful",
     "banned": "ban prohibited",
+    "security": "securities digital commodity commodities",
 }
 
 
