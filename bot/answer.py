@@ -16,7 +16,7 @@ from bot.prompts import ADVICE_POINTER, FIRM_SERVICE, INJECTION_NOTE, NO_GUIDANC
 from bot.retrieval import expansion_terms, synonym_terms
 from bot.settings import AnswerSettings
 from bot.text import terms
-from bot.types import Answer, Citation, Evidence, Profile, Sentence
+from bot.types import Answer, Chunk, Citation, Evidence, Profile, Sentence
 
 # A "next step" sentence tells the reader something they can do: a modal + action verb, a
 # "report/complain to" phrase, or a named place to check or report.
@@ -347,9 +347,7 @@ def render(
     if citations:
         lines.append("**Sources**")
         for number, citation in citations.items():
-            status = STATUS_LABELS.get(citation.status, citation.status)
-            if citation.status == "not_yet_in_force" and citation.effective:
-                status += f", applies from {citation.effective.isoformat()}"
+            status = status_text(citation.status, citation.effective)
             lines.append(
                 f'[{number}] {citation.publisher}: "{citation.title}", section "{citation.section}" '
                 f"({citation.locator}) ({status}; published {citation.published.isoformat()}; "
@@ -358,17 +356,6 @@ def render(
         lines.append("")
     lines.append(f"_{NOTICE}_")
     return "\n".join(lines)
-
-
-def answer_body(answer: Answer) -> str:
-    """The answer's Markdown without its plain Sources list and notice (interfaces render them)."""
-    body = answer.answer.split("\n**Sources**", 1)[0]
-    return body.replace(f"_{answer.notice}_", "").strip()
-
-
-def answer_lines(answer: Answer) -> list[str]:
-    """The answer body line by line: one heading, paragraph or cited sentence each."""
-    return [line for line in answer_body(answer).splitlines() if line.strip()]
 
 
 def understood_line(profile: Profile) -> str:
@@ -384,10 +371,39 @@ def sentence_line(text: str, citations: list[Citation]) -> str:
     return f"- {text} {markers}{''.join(_label(c) for c in citations)}"
 
 
-def llm_passages(evidence: list[Evidence], index: Index, limit: int) -> list[Any]:
-    """The evidence as numbered passages for the model: best first, taking turns between jurisdictions."""
+def status_text(status: str, effective: dt.date | None) -> str:
+    """A source's status for a reader: 'proposal, not law', 'not yet in force, applies from 2027-01-18'..."""
+    text = STATUS_LABELS.get(status, status)
+    if status == "not_yet_in_force" and effective:
+        text += f", applies from {effective.isoformat()}"
+    return text
+
+
+def chunk_passage(index: Index, chunk: Chunk, number: int, jurisdiction: str, key: Any = None) -> Any:
+    """One indexed chunk as a numbered passage for the model, labelled with its source, status and dates."""
     from bot.llm import Passage
 
+    row = index.chunk_position[chunk.id]
+    start = int(index.sentence_start[row])
+    document = index.documents[chunk.doc_id]
+    section = index.sections[(chunk.doc_id, chunk.section_anchor)]
+    label = (
+        f"{document.publisher}: {document.title} > {section.heading} ({section.locator}); "
+        f"{status_text(document.status, document.effective)}; published {document.published.isoformat()}"
+    )
+    return Passage(
+        number=number,
+        jurisdiction=jurisdiction,
+        label=label,
+        text=chunk.text,
+        sentences=list(chunk.sentences),
+        sentence_vectors=index.sentence_vectors[start : start + len(chunk.sentences)],
+        key=key,
+    )
+
+
+def llm_passages(evidence: list[Evidence], index: Index, limit: int) -> list[Any]:
+    """The evidence as numbered passages for the model: best first, taking turns between jurisdictions."""
     by_group: dict[str, list[Evidence]] = {}
     for item in sorted(evidence, key=lambda e: -e.score):
         by_group.setdefault(item.group, []).append(item)
@@ -398,25 +414,6 @@ def llm_passages(evidence: list[Evidence], index: Index, limit: int) -> list[Any
                 order.append(by_group[group].pop(0))
     passages = []
     for number, item in enumerate(order, start=1):
-        row = index.chunk_position[item.chunk.id]
-        start = int(index.sentence_start[row])
-        document = item.document
-        status = STATUS_LABELS.get(document.status, document.status)
-        if document.status == "not_yet_in_force" and document.effective:
-            status += f", applies from {document.effective.isoformat()}"
-        label = (
-            f"{document.publisher}: {document.title} > {item.section.heading} ({item.section.locator}); "
-            f"{status}; published {document.published.isoformat()}"
-        )
-        passages.append(
-            Passage(
-                number=number,
-                jurisdiction="INTL" if item.group == "INTL" else document.jurisdiction,
-                label=label,
-                text=item.chunk.text,
-                sentences=list(item.chunk.sentences),
-                sentence_vectors=index.sentence_vectors[start : start + len(item.chunk.sentences)],
-                key=item,
-            )
-        )
+        jurisdiction = "INTL" if item.group == "INTL" else item.document.jurisdiction
+        passages.append(chunk_passage(index, item.chunk, number, jurisdiction, key=item))
     return passages

@@ -41,7 +41,6 @@ from pydantic import BaseModel, ConfigDict, Field  # noqa: E402
 from starlette.concurrency import run_in_threadpool  # noqa: E402
 from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 
-from bot.answer import answer_body, answer_lines  # noqa: E402,F401
 from bot.core import Bot, StreamEvent  # noqa: E402
 from bot.errors import (  # noqa: E402
     BotError,

@@ -15,7 +15,6 @@ import numpy as np
 from bot.analysis import describe, merge_history
 from bot.answer import (
     Entry,
-    answer_lines,
     citation_for,
     compose,
     decide_kind,
@@ -33,7 +32,7 @@ from bot.index import BuildReport, Index, build_index
 from bot.prompts import NO_GUIDANCE
 from bot.retrieval import retrieve
 from bot.settings import Settings
-from bot.types import Answer, Citation, Document, Evidence, Profile
+from bot.types import Answer, Citation, Document, Evidence, Profile, answer_lines
 
 log = logging.getLogger(__name__)
 

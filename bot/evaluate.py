@@ -23,7 +23,7 @@ from typing import Any
 import click
 
 from bot.text import terms
-from bot.types import Answer
+from bot.types import Answer, answer_body
 
 KINDS = ("answer", "refusal", "no_guidance")
 JURISDICTIONS = ("UK", "US", "INTL")
@@ -246,12 +246,6 @@ def normalise(text: str) -> str:
     text = re.sub(r"[*_`]+", "", text)  # Markdown emphasis
     text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)  # cooling-off == cooling off
     return re.sub(r"\s+", " ", text).strip()
-
-
-def answer_body(answer: Answer) -> str:
-    """What the answer says: the rendered Markdown without its Sources list and standing notice."""
-    body = answer.answer.split("\n**Sources**", 1)[0]
-    return body.replace(answer.notice, "")
 
 
 def contains(haystack: str, needle: str) -> bool:

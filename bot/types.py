@@ -149,3 +149,14 @@ class Answer(BaseModel):
     evidence: list[dict[str, object]] = Field(
         default_factory=list, description="Retrieved chunks (doc id, section, scores), for audit."
     )
+
+
+def answer_body(answer: Answer) -> str:
+    """The answer's Markdown without its plain Sources list and notice (interfaces render them)."""
+    body = answer.answer.split("\n**Sources**", 1)[0]
+    return body.replace(f"_{answer.notice}_", "").strip()
+
+
+def answer_lines(answer: Answer) -> list[str]:
+    """The answer body line by line: one heading, paragraph or cited sentence each."""
+    return [line for line in answer_body(answer).splitlines() if line.strip()]

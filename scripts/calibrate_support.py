@@ -24,6 +24,7 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.answer import chunk_passage  # noqa: E402
 from bot.core import Bot  # noqa: E402
 from bot.llm import Passage, Verifier  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -44,20 +45,12 @@ def load_pairs(path: Path) -> list[dict[str, Any]]:
 
 
 def passage_for(bot: Bot, pair: dict[str, Any]) -> Passage:
-    index = bot.index
-    for row, chunk in enumerate(index.chunks):
+    """The indexed chunk holding the pair's passage, labelled exactly as the bot labels it for the model."""
+    for chunk in bot.index.chunks:
         if chunk.doc_id == pair["doc_id"] and pair["passage"] in chunk.text:
-            document = index.documents[chunk.doc_id]
-            section = index.sections[(chunk.doc_id, chunk.section_anchor)]
-            start = int(index.sentence_start[row])
-            return Passage(
-                number=1,
-                jurisdiction=document.jurisdiction,
-                label=f"{document.publisher}: {document.title} > {section.heading} ({section.locator})",
-                text=chunk.text,
-                sentences=list(chunk.sentences),
-                sentence_vectors=index.sentence_vectors[start : start + len(chunk.sentences)],
-            )
+            jurisdiction = bot.index.documents[chunk.doc_id].jurisdiction
+            passage: Passage = chunk_passage(bot.index, chunk, 1, jurisdiction)
+            return passage
     raise SystemExit(f"{pair['doc_id']}: no indexed chunk holds the passage {pair['passage'][:60]!r}")
 
 
