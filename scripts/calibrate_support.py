@@ -24,9 +24,9 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.answer import chunk_passage  # noqa: E402
+from bot.compose.llm import chunk_passage  # noqa: E402
+from bot.compose.verify import Passage, Verifier  # noqa: E402
 from bot.core import Bot  # noqa: E402
-from bot.llm import Passage, Verifier  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
 SUPPORT = Path(__file__).resolve().parent.parent / "eval" / "support"
