@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -37,6 +38,22 @@ QUESTIONS = [
     "Can I complain to the Financial Ombudsman about a crypto scam?",
     "Is USDC covered by FDIC deposit insurance?",
 ]
+
+
+_SERVER: dict[str, Any] = {}  # the running llama server's process and log, for failure messages
+
+
+def server_state() -> str:
+    """'' while the llama server runs; else how it ended (exit status or signal) and its log's tail."""
+    process: subprocess.Popen[bytes] | None = _SERVER.get("process")
+    if process is None or process.poll() is None:
+        return ""
+    status = process.returncode
+    how = f"killed by {signal.Signals(-status).name}" if status < 0 else f"exit status {status}"
+    if status in (-signal.SIGILL, 132):
+        how += " (Illegal instruction: the build does not suit this CPU; see LLAMA_CMAKE_ARGS in the Makefile)"
+    log: Path = _SERVER["log"]
+    return f"the llama server died, {how}; the tail of {log}:\n{log.read_text(errors='replace')[-3000:]}"
 
 
 def _free_port() -> int:
@@ -74,6 +91,7 @@ def llama_server() -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}/v1"
+    _SERVER.update(process=process, log=log)
     try:
         wait_until_up(process, f"{url}/models", "llama server", log)
         yield url
@@ -102,6 +120,7 @@ def assert_only_verified(bot: Bot, answer: Answer) -> None:
     """Every sentence shown is cited; an LLM sentence passes verification again against its citations'
     passages, an extractive one is quoted word for word from them."""
     diagnostics = answer.diagnostics
+    assert not server_state(), server_state()
     assert diagnostics.get("fallback") != "llm_error", diagnostics.get("error")
     for section, sentences in answer.sections.items():
         for sentence in sentences:
@@ -144,6 +163,7 @@ def test_streaming_through_the_api_with_a_real_model(llm_bot: Bot, fixture_setti
     app = create_app(fixture_settings, llm_bot, web_chat=False)
     with TestClient(app) as client:
         response = client.post("/v1/answers/stream", json={"question": QUESTIONS[0]})
+    assert not server_state(), server_state()
     assert response.status_code == 200
     events = [(name, json.loads(data)) for name, data in re.findall(r"event: (\w+)\ndata: (.*)", response.text)]
     names = [name for name, _ in events]
