@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
 import math
 import re
@@ -248,14 +249,59 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{_MONTH},? (\d{{4}})\b")
+_MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?,? (\d{{4}})\b")
+_MONTH_DAY = re.compile(rf"\b{_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?\b(?!,? \d{{4}})")
+
+
+def _month_number(name: str) -> int:
+    return next(n for n, month in enumerate(_MONTHS, start=1) if month.startswith(name[:3]))
+
+
+def canonical_dates(text: str) -> str:
+    """Whole dates in any common style as ISO (18 January 2027, January 18, 2027 -> 2027-01-18);
+    'January 31' as '31 january'. Applied to normalised text."""
+    text = _DAY_MONTH_YEAR.sub(lambda m: f"{m[3]}-{_month_number(m[2]):02d}-{int(m[1]):02d}", text)
+    text = _MONTH_DAY_YEAR.sub(lambda m: f"{m[3]}-{_month_number(m[1]):02d}-{int(m[2]):02d}", text)
+    return _MONTH_DAY.sub(lambda m: f"{int(m[2])} {_MONTHS[_month_number(m[1]) - 1]}", text)
+
+
 def contains(haystack: str, needle: str) -> bool:
-    """Case/space/quote-insensitive phrase match on word boundaries."""
-    wanted = normalise(needle)
+    """Case/space/quote-insensitive phrase match on word boundaries; dates match in any style, and
+    'A | B' matches either alternative."""
+    alternatives = [part for part in needle.split(" | ") if part.strip()]
+    if len(alternatives) > 1:
+        return any(contains(haystack, part) for part in alternatives)
+    wanted = canonical_dates(normalise(needle))
     if not wanted:
         return False
     pattern = (r"(?<![a-z0-9])(?<!\d[.,])" if wanted[0].isalnum() else "") + re.escape(wanted)
     pattern += r"(?![a-z0-9]|[.,]\d)" if wanted[-1].isalnum() else ""
-    return re.search(pattern, normalise(haystack)) is not None
+    return re.search(pattern, canonical_dates(normalise(haystack))) is not None
+
+
+VALIDATION_SHARE = 0.3  # of the development questions, held out from tuning (by a hash of the id)
+
+
+def split_of(question_id: str) -> str:
+    """'validation' or 'tune': a stable split of the development set by a hash of the question's id."""
+    digest = int(hashlib.sha256(question_id.encode("utf-8")).hexdigest()[:8], 16)
+    return "validation" if digest / 0xFFFFFFFF < VALIDATION_SHARE else "tune"
 
 
 def supports(sentence: str, quote: str) -> bool:
@@ -961,9 +1007,12 @@ def run_eval(
     as_of: dt.date | None = None,
     progress: bool = True,
     info: dict[str, Any] | None = None,
+    split: str = "all",
 ) -> tuple[dict[str, Any], list[Problem], RunResult]:
     """Load, run (resuming), score and report; returns (metrics, problems, run)."""
     records, problems = load_questions(inputs)
+    if split != "all":
+        records = [r for r in records if split_of(r["id"]) == split]
     out.mkdir(parents=True, exist_ok=True)
     answers_path = out / "answers.jsonl"
     if ask is None:  # score an existing run only
@@ -982,6 +1031,7 @@ def run_eval(
         "errors_this_run": run.errors,
         "seconds_this_run": round(run.seconds, 3),
         "concurrency": concurrency,
+        "split": split,
         "k": k,
         "as_of": (as_of or dt.date.today()).isoformat(),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -1073,6 +1123,14 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
     type=click.IntRange(0),
     help="Ask at most this many new questions (the rest on a rerun).",
 )
+@click.option(
+    "--split",
+    type=click.Choice(["all", "tune", "validation"]),
+    default="all",
+    show_default=True,
+    help="Only the questions of one split of the development set (a stable hash of each id puts "
+    "30% in 'validation'): tune on 'tune', check on 'validation'.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option(
     "--rescore",
@@ -1090,6 +1148,7 @@ def eval_command(
     k: int,
     as_of: dt.datetime | None,
     limit: int | None,
+    split: str,
     no_progress: bool,
     rescore: bool,
 ) -> None:
@@ -1132,6 +1191,7 @@ def eval_command(
             as_of=as_of.date() if as_of else None,
             progress=not no_progress,
             info=info,
+            split=split,
         )
     except KeyboardInterrupt:
         saved = len(read_answers(out / "answers.jsonl"))
