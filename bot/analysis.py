@@ -252,6 +252,7 @@ FIRM_SERVICE = re.compile(
     rf"|\b(?:trading fees?|fees?|spreads?|withdrawal limits?|customer (?:service|support)|minimum deposit)\b.{{0,40}}\b(?:{_FIRMS})\b",
     re.I,
 )
+_NAMED_FIRM = re.compile(rf"\b(?:{_FIRMS})\b", re.I)
 REGULATORY = re.compile(
     r"\b(?:regulat\w*|registered|authori[sz]ed|licen[sc]\w*|legal|illegal|law|rules?|protect\w*|compensat\w*|complain\w*"
     r"|ombudsman|fca|sec|cftc|finra|fscs|sipc|fdic|tax\w*|hmrc|irs|report\w*|scam\w*|fraud\w*|safe|collapse|fail\w*|bankrupt\w*"
@@ -281,9 +282,13 @@ CRYPTO = re.compile(
     r"digital asset|virtual (currency|asset)|\betns?\b|\betps?\b|\betfs?\b|airdrop|web3|\bdao\b|ledger|binance|coinbase|kraken|scam|fraud|invest",
     re.I,
 )
-FOLLOW_UP = re.compile(
-    r"^\s*(and|also|what about|how about|but|same|ok|okay|so|then)\b|\b(that|this|it|they|them|those)\b", re.I
+# A turn that opens like this continues the previous question ("and what about tax on it?").
+CONNECTIVE = re.compile(
+    r"^\s*(and|also|what about|how about|but what|same|ok so|okay so|so what|so who|so how|so can|then what|what if)\b",
+    re.I,
 )
+CLASSIFIER_CONFIDENCE = 0.5  # the learned intent overrides the hand-written patterns from this confidence
+NARROWING_CONFIDENCE = 0.7  # ... and may take a question out of scope only from this one
 
 INTL_BODIES = {
     "OECD": r"\boecd\b|\bcarf\b|crypto-?asset reporting framework",
@@ -317,6 +322,16 @@ _CITIZEN = re.compile(
     re.I,
 )
 
+
+_MOVED = re.compile(
+    r"\b(?:moved|moving|relocated|relocating|emigrated|emigrating)\s+(?:back\s+)?(?:from\s+(?:the\s+)?[a-z .']{2,30}?\s+)"
+    r"to\s+(?:the\s+)?([a-z .']{2,30})",
+    re.I,
+)
+_NEGATED = re.compile(
+    r"\b(?:not|no|never|without|don't|dont|do not|doesn't|isn't|aren't|am not|'m not)\b[^.?!,]*$", re.I
+)
+_FORMER = re.compile(r"\b(?:used to|previously|formerly|until)\b", re.I)
 
 _US_NAMES_WITH_UK_WORDS = re.compile(r"new (york|england|hampshire|jersey)|cambridge,? (ma|massachusetts)", re.I)
 
@@ -369,22 +384,33 @@ def _location_before(text: str, nouns: str) -> str | None:
     return "UK" if word.lower() in ("uk", "u.k.", "british", "english", "london", "united kingdom", "britain") else "US"
 
 
-def analyse(question: str, previous: Profile | None = None) -> Profile:
-    """Read what a question is about; a follow-up keeps the earlier profile where it is silent."""
+def analyse(question: str, previous: Profile | None = None, predicted: tuple[str, float] | None = None) -> Profile:
+    """Read what a question is about. Facts about the investor (residence, citizenship) carry over from
+    earlier turns unless restated; the rest carries over only to a follow-up, a question with no subject
+    of its own. `predicted` is the intent classifier's (label, confidence) for this question."""
     text = question.strip()
     lowered = text.lower()
     profile = Profile()
 
-    for m in _RESIDENCE.finditer(text.replace("’", "'")):
-        place = _where(m.group(1) or m.group(2))
-        if place:
-            profile.residence = place
-            break
+    plain = text.replace("’", "'")
+    moved = _MOVED.search(plain)
+    if moved:  # "moved from Leeds to Texas": where the investor lives now
+        profile.residence = _where(moved.group(1))
+    position = 0
+    while profile.residence is None and (m := _RESIDENCE.search(plain, position)):
+        position = m.start() + 3  # the next match may start inside this one's greedy place words
+        if _NEGATED.search(plain[max(0, m.start() - 25) : m.start()]) or _FORMER.search(
+            plain[max(0, m.start() - 12) : m.start() + 8]
+        ):
+            continue  # "I don't live in the UK any more", "I used to live in London"
+        profile.residence = _where(m.group(1) or m.group(2))
     if profile.residence is None and re.search(r"\b(uk|british) (tax )?resident\b", lowered):
         profile.residence = "UK"
     elif profile.residence is None and re.search(r"\b(us|u\.s\.) (tax )?resident\b", lowered):
         profile.residence = "US"
     for m in _CITIZEN.finditer(text):
+        if _NEGATED.search(text[max(0, m.start() - 25) : m.start()]):
+            continue  # "I don't have a US passport", "not a US citizen"
         word = (m.group(1) or m.group(3) or "").lower()
         profile.citizenship = "UK" if word in ("uk", "british") else "US"
         break
@@ -450,13 +476,27 @@ def analyse(question: str, previous: Profile | None = None) -> Profile:
         profile.intent = "price_prediction"
     elif ADVICE.search(text):
         profile.intent = "personal_advice"
+    label, confidence = predicted or ("", 0.0)
+    if label == "injection":
+        profile.injection_suspected = True
 
-    is_follow_up = previous is not None and (not jurisdictions or len(text) < 80 or bool(FOLLOW_UP.search(text)))
+    own_subject = bool(profile.topics or profile.asset_types or profile.bodies or profile.platform_location)
+    elsewhere = label in ("off_topic", "other_country") and confidence >= CLASSIFIER_CONFIDENCE
+    is_follow_up = previous is not None and (
+        bool(CONNECTIVE.search(text)) or (not own_subject and not elsewhere and not profile.other_countries)
+    )
+    stated = set(jurisdictions)
+    if previous is not None:
+        for attribute in ("residence", "citizenship"):  # facts about the investor hold for the conversation
+            if getattr(profile, attribute) is None and getattr(previous, attribute):
+                setattr(profile, attribute, getattr(previous, attribute))
+                if is_follow_up or own_subject:
+                    jurisdictions.add(getattr(previous, attribute))
     if previous is not None and is_follow_up:
         profile.follow_up = True
-        if not jurisdictions:
-            jurisdictions = set(previous.jurisdictions)
-        for attribute in ("residence", "citizenship", "platform_location", "issuer_location"):
+        if not stated - {"INTL"}:
+            jurisdictions |= set(previous.jurisdictions)
+        for attribute in ("platform_location", "issuer_location"):
             if getattr(profile, attribute) is None:
                 setattr(profile, attribute, getattr(previous, attribute))
         if not profile.asset_types:
@@ -464,29 +504,63 @@ def analyse(question: str, previous: Profile | None = None) -> Profile:
         if not profile.topics:
             profile.topics = list(previous.topics)
 
-    if profile.intent in ("personal_advice", "price_prediction") and "risk_warnings" not in profile.topics:
-        profile.topics.append("risk_warnings")  # a refusal still gives the official risk warnings
     if profile.intent == "information":
         on_topic = bool(CRYPTO.search(text) or profile.bodies or profile.topics or jurisdictions - {"INTL"})
         if profile.follow_up:
             on_topic = True
-        if not on_topic or (profile.other_countries and not jurisdictions - {"INTL"}):
+        if not on_topic:
             profile.intent = "out_of_scope"
+        elif profile.other_countries and not jurisdictions - {"INTL"}:
+            profile.intent = "other_country"
         elif FIRM_SERVICE.search(text) and not REGULATORY.search(text):
             profile.intent = "firm_service"
+    profile.intent = _learned_intent(profile, text, label, confidence, jurisdictions)
+    if profile.intent in ("personal_advice", "price_prediction") and "risk_warnings" not in profile.topics:
+        profile.topics.append("risk_warnings")  # a refusal still gives the official risk warnings
     profile.jurisdictions = sorted(jurisdictions)
     profile.cross_border = {"UK", "US"} <= jurisdictions and not issuer_only
     return profile
 
 
-def merge_history(history: list[str], question: str) -> tuple[Profile, list[Profile]]:
-    """Analyse earlier user turns in order, then the question as their follow-up."""
+def _learned_intent(profile: Profile, text: str, label: str, confidence: float, jurisdictions: set[str]) -> str:
+    """The intent, where the classifier may overrule the patterns. It decides requests for advice or a
+    price call (which patterns miss when naturally phrased); it may only narrow the scope (firm service,
+    another country, off topic, injection) when the question carries no sign of being in scope."""
+    if confidence < CLASSIFIER_CONFIDENCE:
+        return profile.intent
+    in_scope_words = bool(REGULATORY.search(text) or profile.bodies)
+    ours = bool(jurisdictions - {"INTL"}) or "INTL" in jurisdictions
+    if label in ("personal_advice", "price_prediction", "information"):
+        if label == "information" and profile.intent in ("out_of_scope", "other_country") and not CRYPTO.search(text):
+            return profile.intent
+        return label
+    if label == "injection":
+        if profile.intent in ("personal_advice", "price_prediction"):
+            return profile.intent
+        # An injection wrapped round a real question: answer the question (with a note), refuse the rest.
+        return "information" if CRYPTO.search(text) or profile.topics or profile.bodies else "injection"
+    if confidence < NARROWING_CONFIDENCE:
+        return profile.intent
+    named_firm = bool(_NAMED_FIRM.search(text) or FIRM_SERVICE.search(text))
+    if label == "firm_service" and named_firm and not in_scope_words and not profile.follow_up:
+        return "firm_service"
+    if label == "other_country" and not ours:
+        return "other_country"
+    if label == "off_topic" and not CRYPTO.search(text) and not profile.topics:
+        return "out_of_scope"
+    return profile.intent
+
+
+def merge_history(
+    history: list[str], question: str, predicted: tuple[str, float] | None = None
+) -> tuple[Profile, list[Profile]]:
+    """Analyse earlier user turns in order, then the question in their light."""
     profile: Profile | None = None
     earlier: list[Profile] = []
     for turn in history:
         profile = analyse(turn, profile)
         earlier.append(replace(profile))
-    return analyse(question, profile), earlier
+    return analyse(question, profile, predicted), earlier
 
 
 TOPIC_NAMES = {
@@ -513,8 +587,9 @@ TOPIC_NAMES = {
 }
 
 
-def describe(profile: Profile) -> str:
-    """One plain sentence of what the analysis understood."""
+def describe(profile: Profile, answered: list[str] | None = None) -> str:
+    """One plain sentence of what the analysis understood and, given the sides an answer quotes
+    (`answered`), which countries' sources it answered from."""
     parts: list[str] = []
     names = {"UK": "the UK", "US": "the US"}
     if profile.residence:
@@ -543,7 +618,16 @@ def describe(profile: Profile) -> str:
         )
     sentence = "; ".join(parts) if parts else "a general question"
     sides = [j for j in profile.jurisdictions if j in ("UK", "US")] or ["UK", "US"]
-    if profile.cross_border:
+    if answered is not None and len(answered) == 1:
+        other = "US" if answered[0] == "UK" else "UK"
+        sentence += f". I answered from {answered[0]} sources"
+        if other in sides:
+            sentence += f"; my {other} sources hold nothing specific on this"
+    elif answered is not None and profile.cross_border and len(answered) == 2:
+        sentence += ". Rules of both the UK and the US reach this"
+    elif answered is not None and not answered and "INTL" in profile.jurisdictions:
+        sentence += ". I answered from international standards"
+    elif profile.cross_border:
         sentence += ". Rules of both the UK and the US reach this"
     else:
         sentence += (

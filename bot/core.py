@@ -20,6 +20,7 @@ from bot.corpus import corpus_version, load_corpus
 from bot.embeddings import Embedder, shared_embedder
 from bot.errors import CorpusError, IndexMismatchError, IndexMissingError, QuestionError
 from bot.index import BuildReport, Index, build_index
+from bot.intent import bundled_classifier
 from bot.prompts import NO_GUIDANCE
 from bot.render import section_heading, sentence_line, understood_line
 from bot.retrieval import retrieve
@@ -29,8 +30,17 @@ from bot.types import Answer, Citation, Document, Evidence, Profile, answer_line
 log = logging.getLogger(__name__)
 
 
-def _history_questions(history: Sequence[Any] | None) -> list[str]:
-    """Earlier user turns from [str], [{'role','content'}] or [(user, bot)] history."""
+MAX_HISTORY_TURNS = 6  # earlier user turns read; older ones no longer shape the answer
+
+
+def _history_questions(history: Sequence[Any] | None, max_chars: int) -> list[str]:
+    """Earlier user turns from [str], [{'role','content'}] or [(user, bot)] history: the last few that
+    the bot accepted (an empty or over-long turn was rejected, so it is not part of the conversation)."""
+    questions = [q.strip() for q in _user_turns(history) if q.strip() and len(q.strip()) <= max_chars]
+    return questions[-MAX_HISTORY_TURNS:]
+
+
+def _user_turns(history: Sequence[Any] | None) -> list[str]:
     questions: list[str] = []
     for turn in history or []:
         if isinstance(turn, str):
@@ -154,19 +164,28 @@ class Bot:
         timings: dict[str, float] = {}
 
         mark = time.perf_counter()
-        earlier = _history_questions(history)
-        profile, _ = merge_history(earlier, question)
-        timings["analyse"] = round((time.perf_counter() - mark) * 1000, 2)
+        question_vector = self.embedder.encode_query(question)
+        timings["embed"] = round((time.perf_counter() - mark) * 1000, 2)
 
         mark = time.perf_counter()
+        earlier = _history_questions(history, limit)
+        classifier = bundled_classifier()
+        predicted = classifier.predict(question, question_vector) if classifier else None
+        profile, _ = merge_history(earlier, question, (predicted.label, predicted.confidence) if predicted else None)
+        timings["analyse"] = round((time.perf_counter() - mark) * 1000, 2)
+
         query_text = question if not profile.follow_up or not earlier else f"{earlier[-1]} {question}"
-        query_vector = self.embedder.encode_query(query_text)
-        timings["embed"] = round((time.perf_counter() - mark) * 1000, 2)
+        if query_text != question:
+            mark = time.perf_counter()
+            query_vector = self.embedder.encode_query(query_text)
+            timings["embed"] += round((time.perf_counter() - mark) * 1000, 2)
+        else:
+            query_vector = question_vector
 
         mark = time.perf_counter()
         evidence = (
             []
-            if profile.intent == "out_of_scope"
+            if profile.intent in ("out_of_scope", "other_country", "injection")
             else retrieve(
                 index,
                 query_vector,

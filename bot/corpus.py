@@ -347,11 +347,27 @@ def _parse_sections(lines: list[str], body_start: int, problem: Any) -> list[Sec
     def close() -> None:
         if current is None:
             return
-        text = "\n".join(body).strip()
+        kept: list[str] = []
+        questions: list[str] = []
+        status = None
+        for offset, line in enumerate(body, start=current["line"] + 1):
+            stripped = line.strip()
+            if stripped.startswith("Q:"):  # an investor question the section answers: indexed, never quoted
+                question = stripped[2:].strip()
+                if not question:
+                    problem(offset, "empty 'Q:' line; write the investor question after 'Q: '")
+                questions.append(question)
+            elif stripped.startswith("Status:") and not any(k.strip() for k in kept):
+                status = stripped[len("Status:") :].strip()
+                if status not in STATUSES:
+                    problem(offset, f"unknown section status '{status}' (use {', '.join(STATUSES)})")
+            else:
+                kept.append(line)
+        text = "\n".join(kept).strip()
         if not text:
             problem(current["line"], f"section '{current['heading']}' is empty")
             return
-        sections.append(Section(text=text, **{k: v for k, v in current.items()}))
+        sections.append(Section(text=text, questions=tuple(questions), status=status, **current))
 
     in_fence = False
     for index in range(body_start, len(lines)):

@@ -92,7 +92,9 @@ def _doc_from_json(data: dict[str, Any]) -> Document:
     for key in ("published", "effective", "until", "reviewed"):
         data[key] = dt.date.fromisoformat(data[key]) if data[key] else None
     data["topics"] = tuple(data["topics"])
-    data["sections"] = tuple(Section(**{**s, "path": tuple(s["path"])}) for s in data["sections"])
+    data["sections"] = tuple(
+        Section(**{**s, "path": tuple(s["path"]), "questions": tuple(s.get("questions", ()))}) for s in data["sections"]
+    )
     return Document(**data)
 
 
@@ -160,6 +162,27 @@ def build_index(
         for chunk in chunks:
             if chunk.id in reuse:
                 vectors[chunk.id] = reuse[chunk.id]
+
+        # Investor questions ('Q:' lines) are embedded once per distinct text; a rebuild reuses them.
+        question_rows = [(d.id, sec.anchor, q) for d in documents for sec in d.sections for q in sec.questions]
+        known_questions = (
+            dict(zip(previous["question_texts"], previous["question_matrix"], strict=True))
+            if (previous is not None and _compatible(previous["manifest"], embedder, settings))
+            else {}
+        )
+        new_questions = sorted({q for _, _, q in question_rows if q not in known_questions})
+        if new_questions:
+            known_questions |= dict(zip(new_questions, embedder.encode(new_questions), strict=True))
+        dimension = len(next(iter(vectors.values()))[0]) if vectors else 0
+        question_matrix = (
+            np.stack([known_questions[q] for _, _, q in question_rows]).astype(np.float32)
+            if question_rows
+            else np.zeros((0, dimension), dtype=np.float32)
+        )
+        np.save(partial / "question_vectors.npy", question_matrix)
+        with (partial / "questions.jsonl").open("w") as out:
+            for doc_id, anchor, question in question_rows:
+                out.write(json.dumps({"doc_id": doc_id, "anchor": anchor, "question": question}) + "\n")
 
         by_id = {d.id: d for d in documents}
         chunk_matrix = np.stack([vectors[c.id][0] for c in chunks]).astype(np.float32)
@@ -252,6 +275,11 @@ def _read_build(build_dir: Path) -> dict[str, Any] | None:
     except (OSError, ValueError, KeyError) as exc:
         log.warning("ignoring unreadable index build %s: %s", build_dir, exc)
         return None
+    try:  # builds made before investor questions were indexed have none
+        question_rows = [json.loads(line) for line in (build_dir / "questions.jsonl").read_text().splitlines()]
+        question_matrix = np.load(build_dir / "question_vectors.npy")
+    except (OSError, ValueError):
+        question_rows, question_matrix = [], np.zeros((0, chunk_matrix.shape[1]), dtype=np.float32)
     chunks = [Chunk(**{**row, "sentences": tuple(row["sentences"])}) for row in chunk_rows]
     vectors: dict[Chunk, tuple[np.ndarray, np.ndarray]] = {}
     offset = 0
@@ -266,6 +294,9 @@ def _read_build(build_dir: Path) -> dict[str, Any] | None:
         "documents": documents,
         "chunk_matrix": chunk_matrix,
         "sentence_matrix": sentence_matrix,
+        "question_rows": [(q["doc_id"], q["anchor"]) for q in question_rows],
+        "question_texts": [q["question"] for q in question_rows],
+        "question_matrix": question_matrix,
     }
 
 
@@ -325,7 +356,18 @@ class Index:
         self.sections: dict[tuple[str, str], Section] = {
             (d.id, s.anchor): s for d in self.documents.values() for s in d.sections
         }
-        self.chunk_terms = [terms(c.embed_text) for c in self.chunks]
+        # Investor questions: one row per 'Q:' line, and the chunk rows of the section each belongs to.
+        self.question_vectors: np.ndarray = build["question_matrix"]
+        self.question_sections: list[tuple[str, str]] = build["question_rows"]
+        rows_of_section: dict[tuple[str, str], list[int]] = {}
+        for row, chunk in enumerate(self.chunks):
+            rows_of_section.setdefault((chunk.doc_id, chunk.section_anchor), []).append(row)
+        self.section_rows = rows_of_section
+        # The lexical index also reads each section's investor questions, so investors' words match.
+        self.chunk_terms = [
+            terms(c.embed_text + " " + " ".join(self.sections[(c.doc_id, c.section_anchor)].questions))
+            for c in self.chunks
+        ]
         self.sentence_terms = [[set(terms(s)) for s in c.sentences] for c in self.chunks]
         self.bm25 = BM25Okapi(self.chunk_terms)
         self.jurisdiction_rows: dict[str, np.ndarray] = {}

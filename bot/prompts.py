@@ -26,3 +26,12 @@ FIRM_SERVICE = (
     "sources can tell you is whether the firm is authorised or registered: check the FCA Register in the UK, "
     "or FINRA BrokerCheck, the SEC and FinCEN's MSB search in the US."
 )
+OTHER_COUNTRY = (
+    "I cover official guidance from two countries only, the United Kingdom and the United States, so my "
+    "sources hold nothing on the rules of {countries}; that country's own regulator and tax authority are "
+    "where to look."
+)
+INJECTION_REFUSAL = (
+    "I only answer from official UK and US sources, and I don't follow instructions that ask me to change "
+    "how I work, reveal my instructions or give personal recommendations. Ask me what the rules say instead."
+)

@@ -38,8 +38,9 @@ def status_text(status: str, effective: dt.date | None) -> str:
 def _label(citation: Citation) -> str:
     if citation.status in ("proposed", "consultation"):
         return " _(proposal, not law)_"
-    if citation.status == "not_yet_in_force" and citation.effective:
-        return f" _(not yet in force: applies from {citation.effective:%-d %B %Y})_"
+    if citation.status == "not_yet_in_force":
+        when = f": applies from {citation.effective:%-d %B %Y}" if citation.effective else ""
+        return f" _(not yet in force{when})_"
     return ""
 
 
@@ -66,8 +67,9 @@ def render(
 ) -> str:
     """The answer as Markdown for a person."""
     lines: list[str] = []
-    if kind != "no_guidance" or profile.intent != "out_of_scope":
-        lines.append(f"**What I understood:** {describe(profile)}")
+    if kind != "no_guidance" or profile.intent not in ("out_of_scope", "other_country"):
+        answered = [name for name in ("UK", "US") if sections.get(name)] if kind == "answer" else None
+        lines.append(f"**What I understood:** {describe(profile, answered)}")
         lines.append("")
     if lead:
         lines.append(lead)

@@ -160,9 +160,10 @@ def retrieve(
         order = np.argsort(-group_scores)[: settings.bm25_k]
         lexical = [(int(rows[i]), float(group_scores[i])) for i in order if group_scores[i] > 0]
         bm25_ms += (time.perf_counter() - started) * 1000
+        asked = question_ranking(index, query_vector, rows, settings.dense_k) if settings.question_weight else []
         fused = fuse(
-            rankings_of(dense, lexical),
-            [settings.dense_weight, settings.bm25_weight],
+            rankings_of(dense, lexical, asked),
+            [settings.dense_weight, settings.bm25_weight, settings.question_weight],
             settings.rrf_k,
         )
         wanted_topics = set(profile.topics)
@@ -174,7 +175,7 @@ def retrieve(
         # The best hits of each retriever are kept even when the other retriever missed them
         # (reciprocal rank fusion alone would rank them below chunks both found moderately).
         top = settings.keep_top_per_retriever
-        leaders = list(dict.fromkeys(row for ranking in rankings_of(dense, lexical) for row in ranking[:top]))
+        leaders = list(dict.fromkeys(row for ranking in rankings_of(dense, lexical, asked) for row in ranking[:top]))
         ranked = [(row, fused[row]) for row in leaders] + [item for item in ranked if item[0] not in leaders]
         per_doc: dict[str, int] = {}
         kept = 0
@@ -200,6 +201,29 @@ def retrieve(
     timings["dense"] = round(dense_ms, 2)
     timings["bm25"] = round(bm25_ms, 2)
     return evidence
+
+
+def question_similarity(index: Index, query_vector: np.ndarray) -> dict[tuple[str, str], float]:
+    """For each section with investor questions, the cosine similarity of its closest one to the query."""
+    if not len(index.question_vectors):
+        return {}
+    similarities = index.question_vectors @ query_vector
+    best: dict[tuple[str, str], float] = {}
+    for key, similarity in zip(index.question_sections, similarities.tolist(), strict=True):
+        if similarity > best.get(key, -1.0):
+            best[key] = similarity
+    return best
+
+
+def question_ranking(index: Index, query_vector: np.ndarray, rows: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """Chunk rows (among rows) ranked by how close their section's investor questions are to the query."""
+    allowed = set(rows.tolist())
+    ranked: list[tuple[int, float]] = []
+    for key, similarity in sorted(question_similarity(index, query_vector).items(), key=lambda item: -item[1]):
+        ranked.extend((row, similarity) for row in index.section_rows.get(key, []) if row in allowed)
+        if len(ranked) >= k:
+            break
+    return ranked[:k]
 
 
 def rankings_of(*scored: list[tuple[int, float]]) -> list[list[int]]:

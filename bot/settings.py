@@ -57,6 +57,12 @@ class RetrievalSettings(_Group):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    question_weight: float = Field(
+        1.0,
+        ge=0,
+        description="Weight in fusion of the ranking by the investor questions ('Q:' lines) of each section "
+        "closest to the question; 0 turns it off.",
+    )
     quota: int = Field(8, ge=1, description="Evidence chunks kept per jurisdiction involved.")
     keep_top_per_retriever: int = Field(
         1,
@@ -121,11 +127,14 @@ class AnswerSettings(_Group):
     )
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted, in characters.")
     sentences_per_section: int = Field(
-        5,
+        3,
         ge=1,
-        description="Most sentences under each jurisdiction heading (two more when only one jurisdiction answers).",
+        description="Most sentences under each jurisdiction heading (see single_side_extra).",
     )
-    next_steps: int = Field(3, ge=0, description="Most sentences under 'What you can check or do next'.")
+    single_side_extra: int = Field(
+        1, ge=0, description="Extra sentences under the one jurisdiction heading when only one side answers."
+    )
+    next_steps: int = Field(2, ge=0, description="Most sentences under 'What you can check or do next'.")
     min_relevance: float = Field(
         0.30,
         description="Lowest cosine similarity between the question and its best evidence for an answer; "

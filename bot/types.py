@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field
 
 Jurisdiction = Literal["UK", "US", "INTL"]
 Kind = Literal["answer", "refusal", "no_guidance"]
-Intent = Literal["information", "personal_advice", "price_prediction", "out_of_scope", "firm_service"]
+Intent = Literal[
+    "information", "personal_advice", "price_prediction", "out_of_scope", "other_country", "firm_service", "injection"
+]
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class Section:
     anchor: str  # stable slug, unique within the document
     text: str
     line: int  # 1-based line of the heading in the file
+    questions: tuple[str, ...] = ()  # investor questions the section answers ('Q:' lines), indexed, never quoted
+    status: str | None = None  # the section's own status when it differs from the document's ('Status:' line)
 
     @property
     def is_cross_border(self) -> bool:

@@ -10,8 +10,8 @@ import numpy as np
 
 from bot.compose.citations import Entry, finish
 from bot.index import Index
-from bot.prompts import FIRM_SERVICE, NO_GUIDANCE, OUT_OF_SCOPE, REFUSAL
-from bot.retrieval import expansion_terms, synonym_terms
+from bot.prompts import FIRM_SERVICE, INJECTION_REFUSAL, NO_GUIDANCE, OTHER_COUNTRY, OUT_OF_SCOPE, REFUSAL
+from bot.retrieval import expansion_terms, question_similarity, synonym_terms
 from bot.settings import AnswerSettings
 from bot.text import terms
 from bot.types import Answer, Evidence, Profile
@@ -34,7 +34,22 @@ NUMERIC_QUESTION = re.compile(
     r"\bhow (much|many|long|soon)\b|\bwhen\b|\blimit|\bthreshold|\bcap\b|\bdate|\bdeadline|\bmaximum|\bup to\b", re.I
 )
 HAS_NUMBER = re.compile(r"\d")
+# A yes/no question ("is my ether covered?") is answered by a sentence that says yes or no.
+YES_NO_QUESTION = re.compile(
+    r"^\s*(?:\w+,\s*)?(is|are|am|was|were|do|does|did|can|could|will|would|should|must|has|have|may|might)\b", re.I
+)
+POLAR = re.compile(
+    r"\b(not|no|never|cannot|can't|does not|do not|is not|are not|isn't|aren't|doesn't|don't|only|must|"
+    r"covered|protected|protects|allowed|banned|illegal|required|applies|exempt)\b",
+    re.I,
+)
 CHUNK_PRIOR = 0.3  # weight of the chunk's fused rank (hybrid agreement) in a sentence's score
+QUESTION_PRIOR = 0.3  # weight of how close the section's investor questions ('Q:' lines) are to the question
+TYPE_BONUS = 0.06  # a sentence of the kind the question asks for: a figure or date, or a yes or no
+# A sentence is on the question's subject when it shares a word with it (or its official wording),
+# when it is close in meaning, or when its section answers an investor question close to this one.
+MIN_ON_TOPIC_SIMILARITY = 0.45
+MIN_ON_TOPIC_QUESTION = 0.6
 
 
 @dataclass
@@ -44,6 +59,7 @@ class _Candidate:
     vector: np.ndarray
     score: float
     is_action: bool
+    on_topic: bool = True
 
 
 def _candidates(
@@ -51,14 +67,18 @@ def _candidates(
     evidence: list[Evidence],
     query_vector: np.ndarray,
     query_terms: set[str],
-    numeric: bool,
+    question: str,
     expansions: dict[str, set[str]] | None = None,
 ) -> list[_Candidate]:
     found: list[_Candidate] = []
     seen: set[str] = set()
+    numeric = bool(NUMERIC_QUESTION.search(question))
+    yes_no = bool(YES_NO_QUESTION.search(question)) and not numeric
+    asked = question_similarity(index, query_vector)
     top = {g: max(e.score for e in evidence if e.group == g) for g in {e.group for e in evidence}}
     for item in sorted(evidence, key=lambda e: -e.score):
         chunk_prior = item.score / top[item.group]
+        section_match = asked.get((item.document.id, item.section.anchor), 0.0)
         row = index.chunk_position[item.chunk.id]
         start = int(index.sentence_start[row])
         vectors = index.sentence_vectors[start : start + len(item.chunk.sentences)]
@@ -70,14 +90,22 @@ def _candidates(
                 continue
             seen.add(text)
             sentence_terms = index.sentence_terms[row][position]
-            overlap = (len(query_terms & sentence_terms) + 0.5 * len(extra & sentence_terms)) / max(1, len(query_terms))
-            score = float(similarities[position]) + 0.25 * overlap + 0.1 * item.dense_similarity
-            score += CHUNK_PRIOR * chunk_prior
-            if numeric and HAS_NUMBER.search(text):
-                score += 0.05
+            shared = len(query_terms & sentence_terms) + 0.5 * len(extra & sentence_terms)
+            overlap = shared / max(1, len(query_terms))
+            similarity = float(similarities[position])
+            score = similarity + 0.25 * overlap + 0.1 * item.dense_similarity
+            score += CHUNK_PRIOR * chunk_prior + QUESTION_PRIOR * max(0.0, section_match - 0.3)
+            if (numeric and HAS_NUMBER.search(text)) or (yes_no and POLAR.search(text)):
+                score += TYPE_BONUS
+            on_topic = shared > 0 or similarity >= MIN_ON_TOPIC_SIMILARITY or section_match >= MIN_ON_TOPIC_QUESTION
             found.append(
                 _Candidate(
-                    item, text, vectors[position], score, bool(ACTION.search(text)) and not NOT_ACTION.search(text)
+                    item,
+                    text,
+                    vectors[position],
+                    score,
+                    bool(ACTION.search(text)) and not NOT_ACTION.search(text),
+                    on_topic,
                 )
             )
     return found
@@ -101,6 +129,37 @@ def _mmr(
         picked.append(best)
         chosen_vectors.append(best.vector)
     return picked
+
+
+def question_parts(question: str) -> list[str]:
+    """The separate questions in a message ("Is X covered? And how is it taxed?"), when there are several."""
+    parts = [p.strip() for p in re.split(r"(?<=\?)\s+", question) if p.strip()]
+    parts = [p for p in parts if p.endswith("?") and len(p.split()) >= 4]
+    return parts if len(parts) >= 2 else []
+
+
+def _answer_each_part(
+    question: str,
+    candidates: list[_Candidate],
+    sections: dict[str, list[tuple[_Candidate, str]]],
+    chosen: list[np.ndarray],
+) -> None:
+    """Make sure each part of a several-part question has its best sentence in the answer."""
+    used = {c.text for picked in sections.values() for c, _ in picked}
+    for part in question_parts(question):
+        wanted = set(terms(part))
+        scored = [(c.score + 0.5 * len(wanted & set(terms(c.text))) / max(1, len(wanted)), c) for c in candidates]
+        scored = [(value, c) for value, c in scored if wanted & set(terms(c.text))]
+        if not scored:
+            continue
+        _, best = max(scored, key=lambda pair: pair[0])
+        if best.text in used:
+            continue
+        group = best.evidence.group
+        name = "cross_border" if group == "INTL" else group
+        sections[name].append((best, name))
+        chosen.append(best.vector)
+        used.add(best.text)
 
 
 def compose(
@@ -130,13 +189,13 @@ def select(
     kind, lead = decide_kind(profile, evidence, settings)
 
     sections: dict[str, list[tuple[_Candidate, str]]] = {"UK": [], "US": [], "cross_border": [], "next_steps": []}
-    if kind != "no_guidance":
+    if kind == "answer" or (kind == "refusal" and profile.intent != "injection"):
         query_terms = set(terms(question))
         synonyms = set(synonym_terms(question))
         expansions = {group: set(expansion_terms(profile, group)) | synonyms for group in ("UK", "US", "INTL")}
-        candidates = _candidates(
-            index, evidence, query_vector, query_terms, bool(NUMERIC_QUESTION.search(question)), expansions
-        )
+        candidates = [
+            c for c in _candidates(index, evidence, query_vector, query_terms, question, expansions) if c.on_topic
+        ]
         per_section = settings.sentences_per_section if kind == "answer" else 2
 
         def floor_for(pool: list[_Candidate]) -> float:
@@ -157,9 +216,10 @@ def select(
         for name in ("UK", "US", "cross_border"):
             limit = per_section if name != "cross_border" else max(2, per_section - 1)
             if single and name in ("UK", "US") and kind == "answer":
-                limit += 2  # one jurisdiction: room for more of its facts
+                limit += settings.single_side_extra  # one jurisdiction: room for more of its facts
             for picked in _mmr(routed[name], limit, chosen, settings.mmr_lambda, floor_for(routed[name])):
                 sections[name].append((picked, name))
+        _answer_each_part(question, candidates, sections, chosen)
         used = {c.text for entries in sections.values() for c, _ in entries}
         actions = [c for c in candidates if c.is_action and c.text not in used]
         for picked in _mmr(actions, settings.next_steps, chosen, settings.mmr_lambda, floor_for(candidates)):
@@ -179,6 +239,11 @@ def decide_kind(profile: Profile, evidence: list[Evidence], settings: AnswerSett
         return "no_guidance", OUT_OF_SCOPE
     if profile.intent == "firm_service":
         return "no_guidance", FIRM_SERVICE
+    if profile.intent == "other_country":
+        named = [c.upper() if len(c) <= 3 else c.title() for c in profile.other_countries]
+        return "no_guidance", OTHER_COUNTRY.format(countries=" or ".join(named) or "other countries")
+    if profile.intent == "injection":
+        return "refusal", INJECTION_REFUSAL
     if profile.intent in ("personal_advice", "price_prediction"):
         return "refusal", REFUSAL
     if best < settings.min_relevance:

@@ -307,7 +307,8 @@ def chunk_passage(index: Index, chunk: Chunk, number: int, jurisdiction: str, ke
     section = index.sections[(chunk.doc_id, chunk.section_anchor)]
     label = (
         f"{document.publisher}: {document.title} > {section.heading} ({section.locator}); "
-        f"{status_text(document.status, document.effective)}; published {document.published.isoformat()}"
+        f"{status_text(section.status or document.status, document.effective)}; "
+        f"published {document.published.isoformat()}"
     )
     return Passage(
         number=number,

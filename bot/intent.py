@@ -1,0 +1,118 @@
+"""What a question asks for, learned: a small softmax classifier over the question's sentence embedding
+plus today's hand-written patterns as features.
+
+Regular expressions alone miss naturally phrased requests ("SOL or XRP with my bonus?"), so the
+patterns are features and the weights are learned from labelled questions (bot/data/intent_train.jsonl,
+written apart from the evaluation sets). `scripts/train_intent.py` trains the weights into
+bot/data/intent_model.npz; a test fails when the training data changed and the model was not retrained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from bot import analysis
+
+LABELS = (
+    "information",
+    "personal_advice",
+    "price_prediction",
+    "other_country",
+    "firm_service",
+    "injection",
+    "off_topic",
+)
+PATTERN_WEIGHT = 3.0  # a pattern feature counts as much as a strong embedding direction
+MIN_CONFIDENCE = 0.5  # below it, the hand-written patterns decide
+
+
+def _data_path(name: str) -> Path:
+    return Path(str(resources.files("bot") / "data" / name))
+
+
+TRAINING_DATA = _data_path("intent_train.jsonl")
+MODEL_PATH = _data_path("intent_model.npz")
+
+
+def pattern_features(text: str) -> np.ndarray:
+    """Today's hand-written signals, each 0 or 1."""
+    lowered = text.lower()
+    uk_or_us = bool(analysis._uk_place(text) or analysis._us_match(text) or re.search(analysis.UK_CUES, lowered))
+    flags = [
+        analysis.PRICE.search(text),
+        analysis.ADVICE.search(text),
+        analysis.FIRM_SERVICE.search(text) and not analysis.REGULATORY.search(text),
+        analysis.INJECTION.search(text),
+        analysis._OTHER_PLACE.search(lowered) and not uk_or_us,
+        analysis.CRYPTO.search(text),
+        analysis.REGULATORY.search(text),
+        any(re.search(pattern, lowered) for pattern in analysis.TOPICS.values()),
+    ]
+    return np.array([1.0 if flag else 0.0 for flag in flags], dtype=np.float32) * PATTERN_WEIGHT
+
+
+def features(text: str, vector: np.ndarray) -> np.ndarray:
+    return np.concatenate([np.asarray(vector, dtype=np.float32), pattern_features(text), [1.0]]).astype(np.float32)
+
+
+def data_hash(path: Path = TRAINING_DATA) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def train(x: np.ndarray, y: np.ndarray, l2: float = 1e-4, steps: int = 2000, rate: float = 4.0) -> np.ndarray:
+    """Softmax regression by full-batch gradient descent: deterministic, no extra dependency."""
+    weights = np.zeros((x.shape[1], len(LABELS)), dtype=np.float64)
+    targets = np.eye(len(LABELS))[y]
+    # Classes weighted by inverse frequency, so the many 'information' questions do not drown the rest.
+    counts = np.bincount(y, minlength=len(LABELS)).astype(np.float64)
+    sample_weight = (len(y) / (len(LABELS) * np.maximum(counts, 1)))[y][:, None]
+    for _ in range(steps):
+        probabilities = softmax(x @ weights)
+        gradient = x.T @ ((probabilities - targets) * sample_weight) / len(y) + l2 * weights
+        weights -= rate * gradient
+    return weights.astype(np.float32)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return np.asarray(shifted / shifted.sum(axis=-1, keepdims=True))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    confidence: float
+
+
+class IntentClassifier:
+    """Predicts one of LABELS for a question and its embedding."""
+
+    def __init__(self, weights: np.ndarray, trained_on: str = "") -> None:
+        self.weights = weights
+        self.trained_on = trained_on
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> IntentClassifier:
+        with np.load(path) as saved:
+            return cls(saved["weights"], str(saved["data_hash"]))
+
+    def save(self, path: Path = MODEL_PATH) -> None:
+        np.savez(path, weights=self.weights, data_hash=np.array(self.trained_on))
+
+    def predict(self, text: str, vector: np.ndarray) -> Prediction:
+        probabilities = softmax(features(text, vector) @ self.weights)
+        best = int(np.argmax(probabilities))
+        return Prediction(LABELS[best], float(probabilities[best]))
+
+
+@lru_cache(maxsize=1)
+def bundled_classifier() -> IntentClassifier | None:
+    """The shipped model, or None when it is missing (the hand-written patterns then decide alone)."""
+    return IntentClassifier.load() if MODEL_PATH.exists() else None
