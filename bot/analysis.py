@@ -551,6 +551,21 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
     return profile.intent
 
 
+_ABOUT_THE_FIRM = re.compile(
+    r"\b(?:sec|cftc|ftc|doj|case|cases|lawsuit|sued|sue|suing|charged|settle\w*|dismiss\w*|enforcement|fined|fine|"
+    r"penalt\w*|registered|authori[sz]ed|licen[sc]ed|regulated|approved|legit|register|warning list)\b",
+    re.I,
+)
+
+
+def generic_firms(question: str) -> str:
+    """The question with named platforms read as the kind of firm they are ("Coinbase" -> "the crypto
+    exchange"), unless it asks about that firm itself (a case against it, its registration)."""
+    if not _NAMED_FIRM.search(question) or _ABOUT_THE_FIRM.search(question):
+        return question
+    return _NAMED_FIRM.sub("the crypto exchange", question)
+
+
 def merge_history(
     history: list[str], question: str, predicted: tuple[str, float] | None = None
 ) -> tuple[Profile, list[Profile]]:

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from bot.analysis import describe, merge_history
+from bot.analysis import describe, generic_firms, merge_history
 from bot.compose.citations import Entry, citation_for, finish
-from bot.compose.extractive import compose, decide_kind, select
+from bot.compose.extractive import decide_kind, select
 from bot.compose.llm import llm_passages
 from bot.corpus import corpus_version, load_corpus
 from bot.embeddings import Embedder, shared_embedder
@@ -174,7 +174,10 @@ class Bot:
         profile, _ = merge_history(earlier, question, (predicted.label, predicted.confidence) if predicted else None)
         timings["analyse"] = round((time.perf_counter() - mark) * 1000, 2)
 
-        query_text = question if not profile.follow_up or not earlier else f"{earlier[-1]} {question}"
+        # Official guidance is about kinds of firm, not one firm: "Coinbase" would pull in the SEC's Coinbase
+        # case for a question about what happens if an exchange fails.
+        search_question = generic_firms(question)
+        query_text = search_question if not profile.follow_up or not earlier else f"{earlier[-1]} {search_question}"
         if query_text != question:
             mark = time.perf_counter()
             query_vector = self.embedder.encode_query(query_text)
@@ -210,7 +213,8 @@ class Bot:
             if answer is None and shown:
                 yield StreamEvent("reset", text=diagnostics.get("fallback", ""))
         if answer is None:
-            answer = compose(question, profile, evidence, query_vector, index, self.settings.answer, as_of, timings)
+            kind, lead, entries = select(search_question, profile, evidence, query_vector, index, self.settings.answer)
+            answer = finish(question, profile, kind, lead, entries, evidence, index, as_of, timings)
             answer.diagnostics = diagnostics
             for line in answer_lines(answer):
                 yield StreamEvent("line", text=line)
@@ -305,7 +309,7 @@ class Bot:
         diagnostics["fallback"] = None
         if not entries.get("next_steps") and settings.next_steps:
             # The model wrote no "what you can check or do next": quote the extractive composer's steps.
-            _, _, extractive = select(question, profile, evidence, query_vector, index, settings)
+            _, _, extractive = select(generic_firms(question), profile, evidence, query_vector, index, settings)
             written = {text for group in entries.values() for text, _ in group}
             steps = [entry for entry in extractive.get("next_steps", []) if entry[0] not in written]
             if steps:

@@ -142,7 +142,7 @@ class AnswerSettings(_Group):
     )
     min_sentence_score: float = Field(0.25, description="Lowest score for a sentence to be quoted.")
     relative_sentence_score: float = Field(
-        0.7,
+        0.8,
         ge=0,
         le=1,
         description="Lowest score for a sentence to be quoted, as a share of the best sentence's score.",

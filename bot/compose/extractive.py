@@ -44,7 +44,7 @@ POLAR = re.compile(
     re.I,
 )
 CHUNK_PRIOR = 0.3  # weight of the chunk's fused rank (hybrid agreement) in a sentence's score
-QUESTION_PRIOR = 0.3  # weight of how close the section's investor questions ('Q:' lines) are to the question
+QUESTION_PRIOR = 2.0  # weight of how close the section's investor questions ('Q:' lines) are to the question
 TYPE_BONUS = 0.06  # a sentence of the kind the question asks for: a figure or date, or a yes or no
 # A sentence is on the question's subject when it shares a word with it (or its official wording),
 # when it is close in meaning, or when its section answers an investor question close to this one.
