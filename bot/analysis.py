@@ -469,6 +469,13 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
         # answer from both sides rather than guess the investor is where the issuer is.
         issuer_only = not jurisdictions & {"UK", "US"}
         jurisdictions.update({"UK", "US"} if issuer_only else {profile.issuer_location})
+    if _tax_only(profile.topics) and (profile.residence or profile.citizenship):
+        # Tax follows the person (residence, citizenship), not where the platform or the coin's issuer is:
+        # only those sides, and any side whose body the question names (the IRS, HMRC), are asked about.
+        named = {_BODY_PATTERNS[body][0] for body in profile.bodies if body in _BODY_PATTERNS}
+        person = {side for side in (profile.residence, profile.citizenship) if side}
+        jurisdictions = person | named | (jurisdictions & {"INTL"})
+        issuer_only = False
     profile.other_countries = sorted({m.group(0).strip().lower() for m in _OTHER_PLACE.finditer(lowered)})
 
     profile.injection_suspected = bool(INJECTION.search(text))
@@ -522,6 +529,28 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
     return profile
 
 
+# Topics that make a question about more than tax (where the platform is matters for these).
+NOT_TAX = frozenset(
+    {
+        "protection",
+        "complaints",
+        "registration",
+        "scams",
+        "promotions",
+        "custody",
+        "derivatives",
+        "etps",
+        "regime",
+        "banking",
+        "aml",
+    }
+)
+
+
+def _tax_only(topics: list[str]) -> bool:
+    return "tax" in topics and not NOT_TAX & set(topics)
+
+
 def _learned_intent(profile: Profile, text: str, label: str, confidence: float, jurisdictions: set[str]) -> str:
     """The intent, where the classifier may overrule the patterns. It decides requests for advice or a
     price call (which patterns miss when naturally phrased); it may only narrow the scope (firm service,
@@ -546,7 +575,7 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
         return "firm_service"
     if label == "other_country" and not ours:
         return "other_country"
-    if label == "off_topic" and not CRYPTO.search(text) and not profile.topics:
+    if label == "off_topic" and not CRYPTO.search(text) and not profile.topics and not profile.bodies:
         return "out_of_scope"
     return profile.intent
 

@@ -131,10 +131,7 @@ def retrieve(
     groups = groups_for(profile, jurisdictions)
     quotas = {g: settings.quota for g in groups}
     wants_intl = (
-        profile.cross_border
-        or "INTL" in profile.jurisdictions
-        or not profile.jurisdictions
-        or bool({"reporting", "aml"} & set(profile.topics))
+        profile.cross_border or "INTL" in profile.jurisdictions or not profile.jurisdictions or "aml" in profile.topics
     )
     if settings.intl_quota and wants_intl and (not jurisdictions or "INTL" in {j.upper() for j in jurisdictions}):
         # A question about international standards gets a full quota of them.

@@ -139,10 +139,22 @@ def test_residence_and_citizenship_read_literally(question: str, residence: str,
 @pytest.mark.parametrize(
     ("history", "question", "follow_up", "topics_include", "topics_exclude"),
     [
-        (["How is crypto taxed in the UK when I sell?"], "Is that ad even legal in the UK?", False, "promotions", "tax"),
+        (
+            ["How is crypto taxed in the UK when I sell?"],
+            "Is that ad even legal in the UK?",
+            False,
+            "promotions",
+            "tax",
+        ),
         (["How is crypto taxed in the UK when I sell?"], "and what about staking rewards?", True, "staking", None),
         (["What is the GENIUS Act?"], "when does it actually start applying?", True, "regime", None),
-        (["Can I complain to the Financial Ombudsman about my exchange?"], "ok so who else can I complain to?", True, "complaints", None),
+        (
+            ["Can I complain to the Financial Ombudsman about my exchange?"],
+            "ok so who else can I complain to?",
+            True,
+            "complaints",
+            None,
+        ),
     ],
 )
 def test_a_follow_up_is_a_question_without_a_subject_of_its_own(

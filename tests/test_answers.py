@@ -9,7 +9,7 @@ import pytest
 
 from bot.core import Bot
 from bot.errors import QuestionError
-from bot.prompts import FIRM_SERVICE, NO_GUIDANCE, NOTICE, OUT_OF_SCOPE, REFUSAL
+from bot.prompts import FIRM_SERVICE, NO_GUIDANCE, NOTICE, OTHER_COUNTRY, OUT_OF_SCOPE, REFUSAL
 from bot.retrieval import fuse
 from bot.types import Answer
 
@@ -98,7 +98,7 @@ def test_advice_and_price_prediction_are_refused_with_pointers(fixture_bot: Bot,
     ("question", "lead"),
     [
         ("What is a good recipe for banana bread?", OUT_OF_SCOPE),
-        ("What are the crypto tax rules in Australia?", OUT_OF_SCOPE),
+        ("What are the crypto tax rules in Australia?", OTHER_COUNTRY.format(countries="Australia")),
         ("What are Coinbase's trading fees for UK customers?", FIRM_SERVICE),  # a firm's own terms
     ],
 )

@@ -73,6 +73,12 @@ def test_a_good_document_parses_with_sections_and_anchors(tmp_path: Path) -> Non
         (("status: in_force", "status: superseded"), 10, "needs 'until'"),
         (("status: in_force", "status: not_yet_in_force"), 10, "needs 'effective'"),
         (("reference: TEST/1", "colour: blue"), 7, "unknown field 'colour'"),
+        (
+            ("## What the rule says (paragraph 1.1)\n", "## What the rule says (paragraph 1.1)\nStatus: draft\n"),
+            16,
+            "unknown section status 'draft'",
+        ),
+        (("something exact about scams.", "something exact about scams.\nQ:"), 18, "empty 'Q:' line"),
     ],
 )
 def test_malformed_documents_name_file_line_and_problem(
@@ -89,6 +95,26 @@ def test_malformed_documents_name_file_line_and_problem(
     assert hit.path.endswith("uk/bad-doc.md")
     assert f"bad-doc.md:{line}:" in str(raised.value)
     assert path.exists()
+
+
+def test_investor_questions_and_section_status_are_read_not_quoted(tmp_path: Path) -> None:
+    text = (
+        GOOD.format(id="q-doc")
+        .replace(
+            "## What the rule says (paragraph 1.1)\n",
+            "## What the rule says (paragraph 1.1)\nStatus: consultation\n",
+        )
+        .replace(
+            "something exact about scams.\n",
+            "something exact about scams.\n\nQ: Is this scam rule real?\nQ: Who does the scam rule cover?\n",
+        )
+    )
+    write(tmp_path, "q-doc", text)
+    (document,) = load_corpus(tmp_path, TODAY)
+    first, second = document.sections
+    assert first.questions == ("Is this scam rule real?", "Who does the scam rule cover?")
+    assert first.status == "consultation" and second.status is None
+    assert "Q:" not in first.text and "Status:" not in first.text
 
 
 def test_missing_front_matter_and_non_utf8(tmp_path: Path) -> None:

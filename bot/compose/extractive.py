@@ -49,6 +49,14 @@ TYPE_BONUS = 0.06  # a sentence of the kind the question asks for: a figure or d
 # A sentence is on the question's subject when it shares a word with it (or its official wording),
 # when it is close in meaning, or when its section answers an investor question close to this one.
 MIN_ON_TOPIC_SIMILARITY = 0.45
+# Words every sentence of this corpus shares with every question; sharing only these says nothing.
+GENERIC_TERMS = frozenset(
+    terms(
+        "crypto cryptoasset cryptoassets cryptocurrency cryptocurrencies asset assets digital uk us united kingdom "
+        "states firm firms exchange exchanges platform platforms investor investors rule rules money people customer "
+        "customers"
+    )
+)
 MIN_ON_TOPIC_QUESTION = 0.6
 
 
@@ -91,13 +99,14 @@ def _candidates(
             seen.add(text)
             sentence_terms = index.sentence_terms[row][position]
             shared = len(query_terms & sentence_terms) + 0.5 * len(extra & sentence_terms)
+            specific = (query_terms | extra) & sentence_terms - GENERIC_TERMS
             overlap = shared / max(1, len(query_terms))
             similarity = float(similarities[position])
             score = similarity + 0.25 * overlap + 0.1 * item.dense_similarity
             score += CHUNK_PRIOR * chunk_prior + QUESTION_PRIOR * max(0.0, section_match - 0.3)
             if (numeric and HAS_NUMBER.search(text)) or (yes_no and POLAR.search(text)):
                 score += TYPE_BONUS
-            on_topic = shared > 0 or similarity >= MIN_ON_TOPIC_SIMILARITY or section_match >= MIN_ON_TOPIC_QUESTION
+            on_topic = bool(specific) or similarity >= MIN_ON_TOPIC_SIMILARITY or section_match >= MIN_ON_TOPIC_QUESTION
             found.append(
                 _Candidate(
                     item,
@@ -240,7 +249,8 @@ def decide_kind(profile: Profile, evidence: list[Evidence], settings: AnswerSett
     if profile.intent == "firm_service":
         return "no_guidance", FIRM_SERVICE
     if profile.intent == "other_country":
-        named = [c.upper() if len(c) <= 3 else c.title() for c in profile.other_countries]
+        names = {"eu": "the EU", "european union": "the EU", "mica": "the EU (MiCA)", "uae": "the UAE"}
+        named = list(dict.fromkeys(names.get(c, c.title()) for c in profile.other_countries))
         return "no_guidance", OTHER_COUNTRY.format(countries=" or ".join(named) or "other countries")
     if profile.intent == "injection":
         return "refusal", INJECTION_REFUSAL
