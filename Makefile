@@ -10,11 +10,14 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run index test test-fast lint bench browser eval eval-gate support-gate llm-server clean
+.PHONY: install run index test test-fast lint bench browser eval eval-gate eval-blind support-gate llm-server clean
 
 # The quality gate: the development question set must stay at or above these figures (set just
-# under the latest measured ones, see README "Evaluation"); a change that lowers quality fails.
-GATE := recall=0.85,mrr=0.74,citation_precision=0.99,citation_recall=0.865,facts=0.74,must_not_say_hits=0,kind=0.98,coverage=0.91,groundedness=0.99,attribution=0.99,temporal=0.99,no_guidance_precision=0.95,no_guidance_recall=0.95,refusal_precision=0.95,refusal_recall=0.95,pass=0.64
+# under the latest measured ones, see README "Evaluation"); a change that lowers quality fails. The
+# validation split (30% of the development set, never tuned on) must also keep its facts figure.
+# The blind set (eval/blind) is reported apart by `make eval-blind` and never gates or tunes anything.
+GATE := recall=0.85,mrr=0.76,citation_precision=0.99,citation_recall=0.80,facts=0.735,must_not_say_hits=0,kind=0.98,coverage=0.78,groundedness=0.99,attribution=0.99,temporal=0.99,no_guidance_precision=0.85,no_guidance_recall=0.95,refusal_precision=0.95,refusal_recall=0.95,pass=0.63
+VALIDATION_GATE := facts=0.775,kind=0.98,must_not_say_hits=0,groundedness=0.99
 EVAL_AS_OF := 2026-11-24
 
 install: $(STAMP)
@@ -79,6 +82,13 @@ support-gate: index
 eval-gate: index
 	rm -rf runs/gate
 	$(BIN)/bot eval eval/questions --out runs/gate --as-of $(EVAL_AS_OF) --concurrency 2 --no-progress --fail-under $(GATE)
+	$(BIN)/bot eval eval/questions --out runs/gate --as-of $(EVAL_AS_OF) --rescore --split validation --no-progress --fail-under $(VALIDATION_GATE)
+
+# The blind set: questions written from official pages by someone who never read corpus/ or
+# eval/questions/. Reported apart (runs/blind/report.html); never a gate, never tuned on.
+eval-blind: index
+	rm -rf runs/blind
+	$(BIN)/bot eval eval/blind --out runs/blind --as-of 2026-11-28 --concurrency 2 --no-progress
 
 # A full evaluation run with its HTML report (runs/latest/report.html).
 eval: index

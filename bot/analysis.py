@@ -143,7 +143,7 @@ UK_BODIES = {
     "Bank of England": r"bank of england|\bboe\b",
     "HM Treasury": r"hm treasury|\bhmt\b",
     "PSR": r"\bpsr\b|payment systems regulator",
-    "Action Fraud": r"action fraud|report fraud",
+    "Report Fraud": r"action fraud|report fraud",
 }
 US_BODIES = {
     "SEC": r"\bsec\b|securities and exchange commission",

@@ -30,7 +30,7 @@ EXPANSIONS: dict[tuple[str, str], str] = {
     ("stablecoins", "UK"): "stablecoin redemption backing Bank of England FCA",
     ("stablecoins", "US"): "GENIUS Act payment stablecoin reserves redemption",
     ("stablecoins", "INTL"): "stablecoin",
-    ("scams", "UK"): "scam fraud FCA warning list ScamSmart Action Fraud",
+    ("scams", "UK"): "scam fraud FCA warning list ScamSmart Report Fraud",
     ("scams", "US"): "fraud scam CFTC advisory IC3 report",
     ("registration", "UK"): "FCA register authorised registered cryptoasset firm",
     ("registration", "US"): "registration FinCEN money services business state licence",
