@@ -165,6 +165,8 @@ US_BODIES = {
 UK_CUES = r"£|\bgbp\b|\bpounds?\b|sterling|\bisa\b|\bsipp\b|self[- ]assessment|national insurance|\bhmrc\b|\bbrit(ish|on)\b|\bscottish\b|\bwelsh\b|\benglish\b"
 US_CUES = r"\busd\b|\$|\bdollars?\b|\b1099(-da)?\b|\bfbar\b|\b8938\b|\b1040\b|\bfatca\b|\bamerican\b|\bu\.?s\.? (citizen|person|taxpayer|resident|green card)|green card|\b401\(?k\)?|\bira\b|social security number|\bssn\b"
 
+US_TAX_CUES = r"\b1099(-da)?\b|\bfbar\b|\b8938\b|\b8949\b|\b1040\b|\bfatca\b|\bu\.?s\.? (citizen|person|taxpayer|resident|green card)|green card|\b401\(?k\)?|\bira\b|\bschedule d\b|\bamerican\b|\bfederal\b"
+
 US_PLATFORMS = (
     "coinbase",
     "kraken",
@@ -469,13 +471,17 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
         # answer from both sides rather than guess the investor is where the issuer is.
         issuer_only = not jurisdictions & {"UK", "US"}
         jurisdictions.update({"UK", "US"} if issuer_only else {profile.issuer_location})
-    if _tax_only(profile.topics) and (profile.residence or profile.citizenship):
+    if _tax_only(profile.topics):
         # Tax follows the person (residence, citizenship), not where the platform or the coin's issuer is:
-        # only those sides, and any side whose body the question names (the IRS, HMRC), are asked about.
+        # only those sides, any side whose body the question names (the IRS, HMRC) and the side of any
+        # tax word it uses (Self Assessment, Form 8949) are asked about; with none of these, both.
         named = {_BODY_PATTERNS[body][0] for body in profile.bodies if body in _BODY_PATTERNS}
         person = {side for side in (profile.residence, profile.citizenship) if side}
-        jurisdictions = person | named | (jurisdictions & {"INTL"})
-        issuer_only = False
+        cued = {side for side, cues in (("UK", UK_CUES), ("US", US_TAX_CUES)) if re.search(cues, without_coin_names)}
+        jurisdictions = person | named | cued | (jurisdictions & {"INTL"})
+        issuer_only = not jurisdictions - {"INTL"}  # whose tax it is is unknown: both sides, not cross-border
+        if issuer_only and not _OTHER_PLACE.search(lowered):
+            jurisdictions |= {"UK", "US"}
     profile.other_countries = sorted({m.group(0).strip().lower() for m in _OTHER_PLACE.finditer(lowered)})
 
     profile.injection_suspected = bool(INJECTION.search(text))

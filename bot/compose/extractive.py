@@ -49,6 +49,7 @@ TYPE_BONUS = 0.06  # a sentence of the kind the question asks for: a figure or d
 # A sentence is on the question's subject when it shares a word with it (or its official wording),
 # when it is close in meaning, or when its section answers an investor question close to this one.
 MIN_ON_TOPIC_SIMILARITY = 0.45
+NEAR_REPEAT = 0.92  # cosine above which a sentence repeats one already quoted
 # Words every sentence of this corpus shares with every question; sharing only these says nothing.
 GENERIC_TERMS = frozenset(
     terms(
@@ -58,6 +59,28 @@ GENERIC_TERMS = frozenset(
     )
 )
 MIN_ON_TOPIC_QUESTION = 0.6
+
+
+# Sentences written for one kind of investor. When the question says who the investor is and they are
+# not that kind, such a sentence answers someone else's question.
+FOR_US_CITIZENS = re.compile(
+    r"\b(?:US|U\.S\.) (?:citizens?|persons?|taxpayers?|expats?)\b|\bAmericans?\b|\bgreen card", re.I
+)
+FOR_UK_RESIDENTS = re.compile(r"\bUK[- ](?:residents?|taxpayers?)\b|\b(?:resident|living) in the UK\b", re.I)
+FOR_US_RESIDENTS = re.compile(r"\bUS[- ]residents?\b|\b(?:resident|living) in the (?:US|United States)\b", re.I)
+
+
+def written_for_someone_else(text: str, profile: Profile) -> bool:
+    """The sentence is about US citizens, UK residents or US residents, and the investor said they are not."""
+    known = profile.residence is not None or profile.citizenship is not None
+    if not known:
+        return False
+    us_citizen = profile.citizenship == "US" or profile.residence == "US"
+    if FOR_US_CITIZENS.search(text) and not us_citizen and not FOR_UK_RESIDENTS.search(text):
+        return True
+    if FOR_UK_RESIDENTS.search(text) and profile.residence not in (None, "UK") and not FOR_US_CITIZENS.search(text):
+        return True
+    return bool(FOR_US_RESIDENTS.search(text) and profile.residence not in (None, "US"))
 
 
 @dataclass
@@ -133,7 +156,7 @@ def _mmr(
 
         best = max(pool, key=value)
         pool.remove(best)
-        if any(float(best.vector @ v) > 0.92 for v in chosen_vectors):
+        if any(float(best.vector @ v) > NEAR_REPEAT for v in chosen_vectors):
             continue  # a near-repeat of a sentence already quoted
         picked.append(best)
         chosen_vectors.append(best.vector)
@@ -203,7 +226,12 @@ def select(
         synonyms = set(synonym_terms(question))
         expansions = {group: set(expansion_terms(profile, group)) | synonyms for group in ("UK", "US", "INTL")}
         candidates = [
-            c for c in _candidates(index, evidence, query_vector, query_terms, question, expansions) if c.on_topic
+            c
+            for c in _candidates(index, evidence, query_vector, query_terms, question, expansions)
+            if c.on_topic
+            and not written_for_someone_else(c.text, profile)
+            # International standards only when the question asks about them (CARF, FATF, IOSCO...).
+            and (c.evidence.group != "INTL" or "INTL" in profile.jurisdictions)
         ]
         per_section = settings.sentences_per_section if kind == "answer" else 2
 
