@@ -1,6 +1,6 @@
 """Summarise a blind review (docs/review-rubric.md): useful share, off-topic share, misleading count.
 
-    .venv/bin/python scripts/review_summary.py eval/review/blind-v4.jsonl
+.venv/bin/python scripts/review_summary.py eval/review/blind-v4.jsonl
 """
 
 from __future__ import annotations
