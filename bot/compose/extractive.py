@@ -108,6 +108,8 @@ def _candidates(
     asked = question_similarity(index, query_vector)
     top = {g: max(e.score for e in evidence if e.group == g) for g in {e.group for e in evidence}}
     for item in sorted(evidence, key=lambda e: -e.score):
+        if item.section.status in ("superseded", "withdrawn"):
+            continue  # background kept for the record (an earlier draft), never quoted as a rule
         chunk_prior = item.score / top[item.group]
         section_match = asked.get((item.document.id, item.section.anchor), 0.0)
         row = index.chunk_position[item.chunk.id]
