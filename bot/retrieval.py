@@ -140,6 +140,7 @@ def retrieve(
     open_documents = {d.id for d in index.documents.values() if d.in_force_on(as_of) and d.status in settings.statuses}
     available = np.fromiter((c.doc_id in open_documents for c in index.chunks), dtype=bool, count=len(index.chunks))
     base_terms = terms(query_text) + synonym_terms(query_text)
+    asked = question_similarity(index, query_vector) if settings.question_weight else {}
     evidence: list[Evidence] = []
     dense_ms = bm25_ms = 0.0
     for group in quotas:
@@ -157,9 +158,9 @@ def retrieve(
         order = np.argsort(-group_scores)[: settings.bm25_k]
         lexical = [(int(rows[i]), float(group_scores[i])) for i in order if group_scores[i] > 0]
         bm25_ms += (time.perf_counter() - started) * 1000
-        asked = question_ranking(index, query_vector, rows, settings.dense_k) if settings.question_weight else []
+        by_question = question_ranking(index, asked, rows, settings.dense_k)
         fused = fuse(
-            rankings_of(dense, lexical, asked),
+            rankings_of(dense, lexical, by_question),
             [settings.dense_weight, settings.bm25_weight, settings.question_weight],
             settings.rrf_k,
         )
@@ -172,7 +173,9 @@ def retrieve(
         # The best hits of each retriever are kept even when the other retriever missed them
         # (reciprocal rank fusion alone would rank them below chunks both found moderately).
         top = settings.keep_top_per_retriever
-        leaders = list(dict.fromkeys(row for ranking in rankings_of(dense, lexical, asked) for row in ranking[:top]))
+        leaders = list(
+            dict.fromkeys(row for ranking in rankings_of(dense, lexical, by_question) for row in ranking[:top])
+        )
         ranked = [(row, fused[row]) for row in leaders] + [item for item in ranked if item[0] not in leaders]
         per_doc: dict[str, int] = {}
         kept = 0
@@ -190,6 +193,7 @@ def retrieve(
                     score=score,
                     dense_similarity=float(index.chunk_vectors[row] @ query_vector),
                     group=group,
+                    question_similarity=asked.get((chunk.doc_id, chunk.section_anchor), 0.0),
                 )
             )
             kept += 1
@@ -212,11 +216,14 @@ def question_similarity(index: Index, query_vector: np.ndarray) -> dict[tuple[st
     return best
 
 
-def question_ranking(index: Index, query_vector: np.ndarray, rows: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """Chunk rows (among rows) ranked by how close their section's investor questions are to the query."""
+def question_ranking(
+    index: Index, asked: dict[tuple[str, str], float], rows: np.ndarray, k: int
+) -> list[tuple[int, float]]:
+    """Chunk rows (among rows) ranked by how close their section's investor questions are to the query
+    (`asked`: question_similarity's result, computed once per query)."""
     allowed = set(rows.tolist())
     ranked: list[tuple[int, float]] = []
-    for key, similarity in sorted(question_similarity(index, query_vector).items(), key=lambda item: -item[1]):
+    for key, similarity in sorted(asked.items(), key=lambda item: -item[1]):
         ranked.extend((row, similarity) for row in index.section_rows.get(key, []) if row in allowed)
         if len(ranked) >= k:
             break

@@ -102,6 +102,7 @@ class Evidence:
     score: float  # fused score
     dense_similarity: float  # cosine similarity to the question
     group: str  # UK | US | INTL: the quota it was retrieved under
+    question_similarity: float = 0.0  # closeness of the section's best investor question ('Q:' line) to the query
 
 
 class Sentence(BaseModel):

@@ -84,6 +84,11 @@ def test_single_jurisdiction_question_stays_in_that_jurisdiction(fixture_bot: Bo
         "Should I buy bitcoin now with my savings?",
         "Will bitcoin go up next year?",
         "which stablecoin should i invest in",
+        # naturally phrased, which the patterns alone miss (the learned intent, bot/intent.py)
+        "SOL or XRP with my bonus?",
+        "will ETH hit $10k by Christmas?",
+        "my dad wants to put his pension into bitcoin, smart move?",
+        "is it a good time to get into crypto",
     ],
 )
 def test_advice_and_price_prediction_are_refused_with_pointers(fixture_bot: Bot, question: str) -> None:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from bot.compose.citations import Entry, finish
+from bot.compose.citations import Entry
 from bot.index import Index
 from bot.prompts import FIRM_SERVICE, INJECTION_REFUSAL, NO_GUIDANCE, OTHER_COUNTRY, OUT_OF_SCOPE, REFUSAL
-from bot.retrieval import expansion_terms, question_similarity, synonym_terms
+from bot.retrieval import expansion_terms, synonym_terms
 from bot.settings import AnswerSettings
 from bot.text import terms
-from bot.types import Answer, Evidence, Profile
+from bot.types import Evidence, Profile
 
 # A "next step" sentence tells the reader something they can do: a modal + action verb, a
 # "report/complain to" phrase, or a named place to check or report.
@@ -105,13 +104,12 @@ def _candidates(
     seen: set[str] = set()
     numeric = bool(NUMERIC_QUESTION.search(question))
     yes_no = bool(YES_NO_QUESTION.search(question)) and not numeric
-    asked = question_similarity(index, query_vector)
     top = {g: max(e.score for e in evidence if e.group == g) for g in {e.group for e in evidence}}
     for item in sorted(evidence, key=lambda e: -e.score):
         if item.section.status in ("superseded", "withdrawn"):
             continue  # background kept for the record (an earlier draft), never quoted as a rule
         chunk_prior = item.score / top[item.group]
-        section_match = asked.get((item.document.id, item.section.anchor), 0.0)
+        section_match = item.question_similarity
         row = index.chunk_position[item.chunk.id]
         start = int(index.sentence_start[row])
         vectors = index.sentence_vectors[start : start + len(item.chunk.sentences)]
@@ -194,21 +192,6 @@ def _answer_each_part(
         sections[name].append((best, name))
         chosen.append(best.vector)
         used.add(best.text)
-
-
-def compose(
-    question: str,
-    profile: Profile,
-    evidence: list[Evidence],
-    query_vector: np.ndarray,
-    index: Index,
-    settings: AnswerSettings,
-    as_of: dt.date,
-    timings: dict[str, float],
-) -> Answer:
-    """Build the answer object: kind, cited sentences per section, rendered Markdown."""
-    kind, lead, entries = select(question, profile, evidence, query_vector, index, settings)
-    return finish(question, profile, kind, lead, entries, evidence, index, as_of, timings)
 
 
 def select(
