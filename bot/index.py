@@ -29,6 +29,7 @@ from bot.types import Chunk, Document, Section
 log = logging.getLogger(__name__)
 
 CURRENT = "current"
+RETIRED = "retired_at"  # in a build folder: when it stopped being current (seconds since the epoch)
 FAR_FUTURE = 99991231
 
 
@@ -62,6 +63,21 @@ def chroma_client(settings: Settings, build_dir: Path | None) -> Any:
         return client
     assert build_dir is not None
     return chromadb.PersistentClient(path=str(build_dir / "chroma"), settings=chroma_settings)
+
+
+def release_embedded(build_dir: Path) -> None:
+    """Close the embedded Chroma store of a build folder (its open files), which chromadb caches per path
+    for the life of the process. Best effort: if chromadb changes, the files stay open until exit."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        key = str(build_dir / "chroma")
+        system = SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+        if system is not None:
+            system.stop()
+    except Exception as exc:
+        log.warning("could not close the embedded store in %s: %s", build_dir, exc)
 
 
 def collection_name(settings: Settings, build_id: str) -> str:
@@ -209,6 +225,9 @@ def build_index(
                 documents=[c.embed_text for c in part],
                 metadatas=[_metadata(by_id[c.doc_id], c) for c in part],
             )
+        del collection, client
+        if not settings.index.chroma_url:
+            release_embedded(partial)  # its files move with the folder; servers open the final one
         manifest = {
             "build_id": build_id,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -223,9 +242,14 @@ def build_index(
         }
         (partial / "manifest.json").write_text(json.dumps(manifest, indent=2))
         os.replace(partial, final)
-        pointer_tmp = index_path / f"{CURRENT}.tmp"
+        retiring = read_current(index_path)
+        pointer_tmp = index_path / f"{CURRENT}.{build_id}.tmp"
         pointer_tmp.write_text(build_id)
         os.replace(pointer_tmp, index_path / CURRENT)  # the switch: atomic on POSIX
+        if retiring and (index_path / "builds" / retiring).is_dir():
+            # Running servers switch within a few seconds; until the grace period has passed, they may
+            # still be reading the old build, so it is not pruned before then.
+            (index_path / "builds" / retiring / RETIRED).write_text(str(time.time()))
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -300,12 +324,22 @@ def _read_build(build_dir: Path) -> dict[str, Any] | None:
     }
 
 
+def _retired_for(build: Path) -> float:
+    """Seconds since the build stopped being current (infinite for a build with no record)."""
+    try:
+        return time.time() - float((build / RETIRED).read_text())
+    except (OSError, ValueError):
+        return float("inf")
+
+
 def _prune(settings: Settings, keep: int) -> None:
+    """Delete old builds (and their Chroma collections), keeping the newest `keep`, the current one and
+    any retired less than index.prune_grace_seconds ago: a running server may still read it."""
     builds = settings.index.path / "builds"
     current = read_current(settings.index.path)
     finished = sorted(p for p in builds.iterdir() if p.is_dir() and not p.name.endswith(".partial"))
     for old in finished[:-keep]:
-        if old.name == current:
+        if old.name == current or _retired_for(old) < settings.index.prune_grace_seconds:
             continue
         if settings.index.chroma_url:
             try:
@@ -376,7 +410,8 @@ class Index:
                 [i for i, c in enumerate(self.chunks) if self.documents[c.doc_id].jurisdiction == jurisdiction],
                 dtype=int,
             )
-        self.client = chroma_client(settings, settings.index.path / "builds" / build_id)
+        self.build_dir = settings.index.path / "builds" / build_id
+        self.client = chroma_client(settings, self.build_dir)
         try:
             self.collection = self.client.get_collection(
                 manifest["collection"], embedding_function=ChromaEmbeddingFunction(embedder)
@@ -413,3 +448,30 @@ class Index:
             return True
         except Exception:
             return False
+
+    def problem(self) -> str | None:
+        """Why the vector store cannot serve this build (None when it can): the store is away, or its
+        collection is gone or holds the wrong number of chunks (a Chroma server restarted empty)."""
+        where = self.settings.index.chroma_url or "the embedded store"
+        try:
+            self.client.heartbeat()
+        except Exception as exc:
+            return f"the vector store at {where} does not answer ({exc.__class__.__name__})"
+        try:
+            count = self.collection.count()
+        except Exception as exc:
+            return (
+                f"the collection {self.manifest['collection']} is missing from {where} "
+                f"({exc.__class__.__name__}); rebuild it with `bot index`"
+            )
+        if count != len(self.chunks):
+            return (
+                f"the collection {self.manifest['collection']} holds {count} chunks, not {len(self.chunks)}; "
+                "rebuild it with `bot index`"
+            )
+        return None
+
+    def close(self) -> None:
+        """Release the embedded store's files of a build that is no longer served."""
+        if not self.settings.index.chroma_url:
+            release_embedded(self.build_dir)

@@ -49,6 +49,12 @@ class IndexSettings(_Group):
         "incrementally, raise an error, or warn and serve the old index.",
     )
     keep_builds: int = Field(2, ge=1, description="Index builds kept on disk (the current one included).")
+    prune_grace_seconds: float = Field(
+        600,
+        ge=0,
+        description="An old build is pruned only this long after it stopped being current, so that running "
+        "servers (which switch within server.reload_seconds) never lose the build they read.",
+    )
 
 
 class RetrievalSettings(_Group):
@@ -154,6 +160,12 @@ class ServerSettings(_Group):
     host: str = Field("127.0.0.1", description="Address `bot serve` listens on.")
     port: int = Field(8000, description="Port `bot serve` listens on.")
     web_chat: bool = Field(True, description="Mount the Gradio web chat at `/` (off: API and widget only).")
+    reload_seconds: float = Field(
+        5,
+        ge=0,
+        description="How often a running server looks for a new index build (made by `bot index`, here or "
+        "on another replica) and switches to it; 0: never.",
+    )
     api_key_hashes: list[str] = Field(
         [],
         description="SHA-256 hex digests of the secret API keys accepted in `X-API-Key` or "

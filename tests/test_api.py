@@ -487,3 +487,42 @@ def test_rate_limit_window_slides() -> None:
     assert raised.value.status == 429 and raised.value.headers["Retry-After"] == "1"
     time.sleep(0.25)
     limiter.check("key:a")  # the window has moved on
+
+
+# ----------------------------------------------------------------- faults found by the probe (issue 13)
+
+
+@pytest.mark.parametrize("path", ["/v1/answers", "/v1/answers/stream"])
+def test_lone_surrogate_in_question_is_422(make_client: MakeClient, path: str) -> None:
+    client = make_client(raise_server_exceptions=False)
+    body = '{"question": "What is \\ud800 USDC?"}'
+    response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert_error(response, 422, "invalid_question")
+
+
+def test_lone_surrogate_in_history_is_422(make_client: MakeClient) -> None:
+    client = make_client(raise_server_exceptions=False)
+    body = '{"question": "What is USDC?", "history": ["\\udfff"]}'
+    response = client.post("/v1/answers", content=body, headers={"Content-Type": "application/json"})
+    assert "history" in assert_error(response, 422, "invalid_question")["message"]
+
+
+@pytest.mark.parametrize("keyed_server", [False, True])
+@pytest.mark.parametrize("token", ["sk_\u00e9t\u00e9", "st_\u00e9t\u00e9.x", "st_abc.\u00e9"])
+def test_non_ascii_token_is_never_a_500(make_client: MakeClient, keyed_server: bool, token: str) -> None:
+    """A server with keys rejects it with 401; one without keys ignores a secret key it does not need."""
+    server = {"api_key_hashes": [hashlib.sha256(SECRET.encode()).hexdigest()]} if keyed_server else {}
+    client = make_client(raise_server_exceptions=False, **server)
+    response = client.get("/v1/sources", headers=[(b"authorization", f"Bearer {token}".encode())])
+    if keyed_server or token.startswith("st_"):
+        assert_error(response, 401, "invalid_api_key" if token.startswith("sk_") else "invalid_session")
+    else:
+        assert response.status_code == 200
+
+
+def test_long_digit_history_answers_quickly(client: TestClient) -> None:
+    """A 30 KB run of digits once made the term regex quadratic (30 s); the history is also capped."""
+    started = time.perf_counter()
+    response = client.post("/v1/answers", json={"question": "What is USDC?", "history": ["1" * 19_000]})
+    assert response.status_code == 200
+    assert time.perf_counter() - started < 30  # generous: the fault took minutes at this size

@@ -6,6 +6,7 @@ settings); `serve(settings)` runs it with uvicorn.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from fastapi import FastAPI  # noqa: E402
 from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 from fastapi.staticfiles import StaticFiles  # noqa: E402
+from starlette.concurrency import run_in_threadpool  # noqa: E402
 
 from bot.core import Bot  # noqa: E402
 from bot.server.auth import Gate  # noqa: E402
@@ -29,6 +31,19 @@ from bot.server.routes import STATIC, router  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
 log = logging.getLogger("bot.server")
+
+
+async def follow_builds(holder: BotHolder, seconds: float) -> None:
+    """Switch the served bot to each new index build (`bot index` here or on another replica)."""
+    while True:
+        await asyncio.sleep(seconds)
+        refresh = getattr(holder.bot, "refresh", None)
+        if refresh is None:
+            continue
+        try:
+            await run_in_threadpool(refresh)
+        except Exception:  # the current build keeps serving; try again next time
+            log.exception("looking for a new index build failed")
 
 
 def create_app(settings: Settings, bot: Bot | None = None, *, web_chat: bool | None = None) -> FastAPI:
@@ -47,7 +62,10 @@ def create_app(settings: Settings, bot: Bot | None = None, *, web_chat: bool | N
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         holder.start()
+        follower = asyncio.create_task(follow_builds(holder, server.reload_seconds)) if server.reload_seconds else None
         yield
+        if follower is not None:
+            follower.cancel()
 
     app = FastAPI(
         title="UK/US crypto guidance bot API",

@@ -91,7 +91,7 @@ class Gate:
 
     def _session(self, token: str, origin: str | None) -> Principal:
         payload, _, signature = token[3:].partition(".")
-        if not payload or not hmac.compare_digest(signature, self._sign(payload)):
+        if not payload or not hmac.compare_digest(signature.encode(), self._sign(payload).encode()):
             raise ApiError(
                 401,
                 "invalid_session",

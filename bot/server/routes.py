@@ -74,12 +74,14 @@ async def healthz() -> dict[str, str]:
 async def readyz(services: ServicesDep) -> dict[str, Any]:
     bot = services.holder.bot
     checks = {"model": False, "index": False, "store": False}
+    problem: str | None = None
     if bot is not None:
         checks["model"] = bot.embedder is not None
         checks["index"] = bool(bot.index.chunks)
-        checks["store"] = await run_in_threadpool(bot.index.ping)
+        problem = await run_in_threadpool(bot.index.problem)
+        checks["store"] = problem is None
     if not all(checks.values()):
-        reason = services.holder.error or ("still loading" if bot is None else "a check failed")
+        reason = services.holder.error or ("still loading" if bot is None else problem or "a check failed")
         raise ApiError(503, "not_ready", f"Not ready: {reason}.", {"Retry-After": "5"}, {"checks": checks})
     assert bot is not None
     return {
