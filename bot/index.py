@@ -135,8 +135,14 @@ def build_index(
 
     previous_id = read_current(index_path)
     previous = _read_build(index_path / "builds" / previous_id) if previous_id else None
+    damage = None
+    if previous is not None and previous_id:
+        damage = _store_problem(settings, embedder, previous_id, previous["manifest"], len(previous["chunks"]))
+        if damage:
+            say(f"the vector store of build {previous_id} is damaged ({damage}); building a new index")
     if (
         previous is not None
+        and not damage
         and _compatible(previous["manifest"], embedder, settings)
         and previous["manifest"]["corpus_version"] == version
     ):
@@ -265,6 +271,28 @@ def build_index(
         time.perf_counter() - started,
         False,
     )
+
+
+def _store_problem(
+    settings: Settings, embedder: Embedder, build_id: str, manifest: dict[str, Any], chunks: int
+) -> str | None:
+    """Why a build's vector store cannot serve (collection gone, wrong count, a corrupt file), or None.
+    A store that cannot be reached at all is not damage: `bot index` then fails on its own error."""
+    if manifest.get("chroma_url") != settings.index.chroma_url:
+        return None  # incompatible anyway: rebuilt for the configured store
+    try:
+        client = chroma_client(settings, settings.index.path / "builds" / build_id)
+    except StoreUnavailableError:
+        return None
+    except Exception as exc:
+        return f"{exc.__class__.__name__}: {exc}"
+    try:
+        # Always our own embedding function: without one, Chroma would fetch its default model.
+        collection = client.get_collection(manifest["collection"], embedding_function=ChromaEmbeddingFunction(embedder))
+        count = collection.count()
+    except Exception as exc:
+        return f"collection {manifest['collection']} unreadable: {exc.__class__.__name__}: {exc}"
+    return None if count == chunks else f"collection {manifest['collection']} holds {count} of {chunks} chunks"
 
 
 def _metadata(document: Document, chunk: Chunk) -> dict[str, Any]:
@@ -411,7 +439,15 @@ class Index:
                 dtype=int,
             )
         self.build_dir = settings.index.path / "builds" / build_id
-        self.client = chroma_client(settings, self.build_dir)
+        try:
+            self.client = chroma_client(settings, self.build_dir)
+        except StoreUnavailableError:
+            raise
+        except Exception as exc:  # e.g. "database disk image is malformed"
+            raise IndexMissingError(
+                f"The vector store in {self.build_dir / 'chroma'} cannot be opened "
+                f"({exc.__class__.__name__}: {exc}); rebuild it with `bot index`."
+            ) from exc
         try:
             self.collection = self.client.get_collection(
                 manifest["collection"], embedding_function=ChromaEmbeddingFunction(embedder)

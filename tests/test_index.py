@@ -183,3 +183,21 @@ def test_a_running_bot_follows_new_builds_and_old_ones_wait_out_the_grace(worksp
     assert not (settings.index.path / "builds" / first.build_id).exists()
     assert not (settings.index.path / "builds" / second.build_id).exists()
     assert bot.refresh() and bot.index.build_id == third.build_id
+
+
+def test_a_corrupt_store_names_the_file_and_bot_index_repairs_it(workspace: Settings) -> None:
+    """Issue 13: a corrupt chroma.sqlite3 gave 'database disk image is malformed', naming no file, and
+    `bot index` said 'up to date'."""
+    embedder = shared_embedder()
+    first = build_index(workspace, embedder)
+    store = workspace.index.path / "builds" / first.build_id / "chroma" / "chroma.sqlite3"
+    data = bytearray(store.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)
+    store.write_bytes(bytes(data))
+    with pytest.raises(IndexMissingError) as raised:
+        Index(workspace, embedder)
+    assert "chroma.sqlite3" in str(raised.value) or str(store.parent) in str(raised.value)
+    assert "bot index" in str(raised.value)
+    repaired = build_index(workspace, embedder)
+    assert not repaired.unchanged and repaired.build_id != first.build_id
+    assert Bot(workspace, embedder).ask(QUESTION).kind == "answer"

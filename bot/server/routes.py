@@ -11,6 +11,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,8 @@ async def create_session(body: SessionRequest, request: Request, services: Servi
     responses=_errors(401, 403, 413, 422, 429, 503),
 )
 async def answers(body: AnswerRequest, _: CallerDep, services: ServicesDep) -> Answer:
-    return await _ask(services, body)
+    async with services.admission.slot():
+        return await _ask(services, body)
 
 
 @router.post(
@@ -150,10 +152,23 @@ async def answers(body: AnswerRequest, _: CallerDep, services: ServicesDep) -> A
     },
 )
 async def answers_stream(body: AnswerRequest, _: CallerDep, services: ServicesDep) -> StreamingResponse:
-    stream = _ask_stream(services, body)
-    first = await run_in_threadpool(next, stream)  # a bad question fails here, as a plain HTTP error
+    # The answer slot is held until the stream ends; when the client goes away, Starlette stops the
+    # stream and the slot is released (the rest of the answer is never computed).
+    held = AsyncExitStack()
+    await held.enter_async_context(services.admission.slot())
+    try:
+        stream = _ask_stream(services, body)
+        first = await run_in_threadpool(next, stream)  # a bad question fails here, as a plain HTTP error
+    except BaseException:
+        await held.aclose()
+        raise
 
     async def events() -> AsyncIterator[bytes]:
+        async with held:
+            async for chunk in _events(first):
+                yield chunk
+
+    async def _events(first: StreamEvent | None) -> AsyncIterator[bytes]:
         yield _sse("start", {"question": body.question.strip()}, 0)
         number = 0
         event: StreamEvent | None = first
