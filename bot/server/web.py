@@ -16,11 +16,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
-from bot.api import ApiError, FeedbackStore, jurisdiction_param  # noqa: E402
 from bot.core import Bot  # noqa: E402
 from bot.errors import BotError  # noqa: E402
 from bot.prompts import NOTICE  # noqa: E402
 from bot.render import STATUS_LABELS  # noqa: E402
+from bot.server.feedback import FeedbackStore  # noqa: E402
 from bot.types import Answer, Citation, answer_lines  # noqa: E402
 
 TITLE = "Crypto-asset and stablecoin guidance (UK and US)"
@@ -207,10 +207,18 @@ def _message(text: str) -> dict[str, str]:
     return {"role": "assistant", "content": text}
 
 
+def jurisdiction_param(value: str | None) -> list[str] | None:
+    """UI choice -> Bot.ask jurisdictions: UK or US restricts; 'both' lets the question decide."""
+    if not value:
+        return None
+    upper = value.strip().upper()
+    return [upper] if upper in ("UK", "US") else None
+
+
 def build_web_chat(
     get_bot: Callable[[], Bot], feedback: FeedbackStore, max_question_chars: int = MAX_QUESTION_CHARS
 ) -> gr.Blocks:
-    """The Blocks of the web chat; `get_bot` raises ApiError while the bot is loading."""
+    """The Blocks of the web chat; `get_bot` raises NotReadyError while the bot is loading."""
 
     def respond(
         question: str,
@@ -249,7 +257,7 @@ def build_web_chat(
                 messages[-1] = _message("\n\n".join(shown) or "Checking the official sources…")
                 yield messages, "", gr.skip(), turns, answers
                 time.sleep(STREAM_PAUSE)
-        except (BotError, ApiError) as exc:
+        except BotError as exc:
             messages[-1] = _message(f"{ERROR_MARK}⚠️ {html.escape(str(exc))}")
             turns.append({"question": question, "answer_id": ""})
             yield messages, question, gr.skip(), turns, answers
@@ -265,21 +273,17 @@ def build_web_chat(
         turn_number = (int(index) - 1) // 2  # messages alternate user, assistant
         if not turns or not 0 <= turn_number < len(turns) or not turns[turn_number]["answer_id"]:
             return
+        turn = turns[turn_number]
+        caller = f"web:{request.session_hash or '-'}"
         rating: Literal["up", "down"]
         if data.liked in (True, "Like"):
             rating = "up"
         elif data.liked in (False, "Dislike"):
             rating = "down"
-        else:
+        else:  # the active thumb clicked again: no rating
+            feedback.withdraw(answer_id=turn["answer_id"], caller=caller)
             return
-        turn = turns[turn_number]
-        feedback.add(
-            answer_id=turn["answer_id"],
-            question=turn["question"],
-            rating=rating,
-            source="web",
-            caller=f"web:{request.session_hash or '-'}",
-        )
+        feedback.add(answer_id=turn["answer_id"], question=turn["question"], rating=rating, source="web", caller=caller)
         gr.Info("Thanks: your feedback was recorded.")
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
