@@ -98,10 +98,12 @@ HEAD = """
     if (!box || !counter) return;
     const limit = Number(counter.dataset.limit);
     const used = box.value.length;
-    counter.textContent = `${used.toLocaleString('en-GB')} / ${limit.toLocaleString('en-GB')} characters`;
+    if (!box.getAttribute('aria-describedby')) box.setAttribute('aria-describedby', 'question-count');
+    const text = `${used.toLocaleString('en-GB')} / ${limit.toLocaleString('en-GB')} characters`;
+    if (counter.textContent === text) return;  // unchanged: no write, so the observer does not loop
+    counter.textContent = text;
     counter.classList.toggle('near', used >= limit * 0.9);
     counter.setAttribute('aria-live', used >= limit * 0.9 ? 'polite' : 'off');
-    if (!box.getAttribute('aria-describedby')) box.setAttribute('aria-describedby', 'question-count');
   };
   document.addEventListener('input', (event) => {
     if (event.target.closest && event.target.closest('#question')) count();
@@ -117,6 +119,7 @@ SECTION_NAMES = {"UK": "UK", "US": "US", "INTL": "International"}
 
 
 _MARKER = re.compile(r"\[(\d+)\]")
+_HEADING_REASON = re.compile(r" \(they reach you .*\)$")
 
 
 def source_anchor(answer_id: str, number: int) -> str:
@@ -147,7 +150,7 @@ def compact_answer(answer: Answer) -> str:
                 shown.append(line)
             else:
                 if points == 2:
-                    more.append(heading[:-2] + " (more)**" if heading.endswith("**") else heading)
+                    more.append(_HEADING_REASON.sub("", heading.strip("*")).join(("**More: ", "**")))
                 more.append(line)
         else:
             shown.append(line)
@@ -155,7 +158,8 @@ def compact_answer(answer: Answer) -> str:
     if more:
         count = sum(1 for line in more if line.startswith("- "))
         summary = f"Show {count} more point{'' if count == 1 else 's'}"
-        parts.append(f'<details class="more"><summary>{summary}</summary>\n\n' + "\n\n".join(more) + "\n\n</details>")
+        body = "\n".join(line if line.startswith("- ") else f"\n{line}\n" for line in more)  # tight lists
+        parts.append(f'<details class="more"><summary>{summary}</summary>\n\n{body}\n\n</details>')
     parts.append(f"_{answer.notice}_")
     return "\n\n".join(parts)
 
