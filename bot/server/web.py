@@ -42,14 +42,12 @@ CSS = """
 #sources .source { margin: 0 0 10px 0; font-size: 0.92em; line-height: 1.35; border-radius: 6px; padding: 2px 4px; }
 #sources .source .meta { color: #4b5563; font-size: 0.9em; }
 #sources .source.highlight { background: #fef3c7; outline: 2px solid #b45309; }
-#sources h3 { margin: 4px 0 8px 0; }
+#sources h2 { margin: 4px 0 8px 0; font-size: 1.15em; }
 #sources .empty { color: #4b5563; }
-#sources .answer-sources h4 { margin: 0 0 6px 0; font-size: 0.95em; color: #374151; }
+#sources .answer-sources h3 { margin: 0 0 6px 0; font-size: 0.95em; color: #374151; }
 #chat a.cite { text-decoration: none; font-weight: 600; }
 #chat details.more summary { cursor: pointer; font-weight: 600; color: #1e40af; margin: 6px 0; }
-#chat .message-row:has(.bot-error) .message-buttons-left,
-#chat .message-row:has(.bot-error) .message-buttons-right,
-#chat .message-row:has(.bot-error) .message-buttons { display: none !important; }
+#chat .message-row:has(.bot-error) + .message-buttons { display: none !important; }
 #question-count { font-size: 0.85em; color: #4b5563; text-align: right; margin-top: -6px; }
 #question-count.near { color: #92400e; font-weight: 600; }
 """
@@ -191,9 +189,9 @@ def sources_html(answers: list[Answer] | Answer | None) -> str:
             else ("Ask a question: the official sources behind the answer appear here.")
         )
         hidden = "".join(_answer_sources(a, latest=False) for a in answers[:-1])
-        return f'<div id="sources-panel"><h3>Sources</h3><p class="empty">{note}</p>{hidden}</div>'
+        return f'<div id="sources-panel"><h2>Sources</h2><p class="empty">{note}</p>{hidden}</div>'
     groups = [_answer_sources(a, latest=i == len(answers) - 1) for i, a in enumerate(answers)]
-    return '<div id="sources-panel"><h3>Sources</h3>' + "".join(groups) + "</div>"
+    return '<div id="sources-panel"><h2>Sources</h2>' + "".join(groups) + "</div>"
 
 
 def _answer_sources(answer: Answer, latest: bool) -> str:
@@ -203,7 +201,7 @@ def _answer_sources(answer: Answer, latest: bool) -> str:
     question = html.escape(answer.question if len(answer.question) <= 90 else answer.question[:88] + "…")
     return (
         f'<section class="answer-sources" data-answer="{html.escape(answer.id)}"{"" if latest else " hidden"}>'
-        f"<h4>For \u201c{question}\u201d</h4>{items}</section>"
+        f"<h3>For \u201c{question}\u201d</h3>{items}</section>"
     )
 
 
@@ -358,6 +356,8 @@ def theme() -> gr.themes.Base:
         button_primary_background_fill="*primary_700",
         button_primary_background_fill_hover="*primary_800",
         button_primary_text_color="#ffffff",
+        checkbox_label_background_fill_selected="*primary_700",
+        checkbox_label_text_color_selected="#ffffff",
     )
 
 
