@@ -74,5 +74,6 @@ def test_every_setting_is_a_cli_flag() -> None:
 def test_help_lists_the_commands_first_and_fits_a_screen() -> None:
     help_text = CliRunner().invoke(cli, ["--help"]).output
     assert help_text.index("Commands:") < help_text.index("Options:")
-    assert "--retrieval.quota" not in help_text and "--help-all" in help_text
+    assert "--retrieval.statuses" not in help_text and "--server.port" not in help_text
+    assert "--help-all" in help_text and "bot settings" in help_text
     assert len(help_text.splitlines()) < 50
