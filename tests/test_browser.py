@@ -411,6 +411,13 @@ def test_widget_on_another_origin_answers_with_citations(browser: Any, server: d
         assert [r["rating"] for r in feedback_records(server, answer_id=answer_id)] == ["down"]
         assert up.get_attribute("aria-pressed") == "false"
         assert page.locator("#crypto-guidance-widget .msg.greeting .rate").count() == 0
+        if AXE.exists():  # the widget's own markup (axe-core reads its open shadow root)
+            page.add_script_tag(path=str(AXE))
+            impacts = page.evaluate(
+                "async () => (await axe.run(document.querySelector('#crypto-guidance-widget')))"
+                ".violations.map(v => `${v.impact} ${v.id}`)"
+            )
+            assert [i for i in impacts if i.split()[0] in ("serious", "critical")] == [], impacts
         page.close()
 
 

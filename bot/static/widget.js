@@ -61,7 +61,7 @@
     ".msg.user { align-self: flex-end; background: #dbeafe; }",
     ".msg.bot { align-self: flex-start; background: #f3f4f6; }",
     ".msg.error { background: #fee2e2; color: #7f1d1d; }",
-    ".msg h4 { margin: 8px 0 4px; font-size: 13px; }",
+    ".msg h3 { margin: 8px 0 4px; font-size: 13px; }",
     ".msg p { margin: 4px 0; }",
     ".msg ul { margin: 4px 0; padding-left: 18px; }",
     ".msg sup a { color: #1d4ed8; text-decoration: none; font-weight: 600; }",
@@ -173,7 +173,7 @@
 
   function appendLine(container, line, msgId) {
     var heading = /^\*\*([^*]+)\*\*$/.exec(line);
-    if (heading) { container.appendChild(el("h4", { text: heading[1] })); return; }
+    if (heading) { container.appendChild(el("h3", { text: heading[1] })); return; }
     if (line.indexOf("- ") === 0) {
       var list = container.lastElementChild;
       if (!list || list.tagName !== "UL") { list = el("ul"); container.appendChild(list); }
@@ -186,7 +186,7 @@
   function renderSources(container, answer, msgId) {
     var numbers = Object.keys(answer.citations || {}).map(Number).sort(function (a, b) { return a - b; });
     if (!numbers.length) return;
-    container.appendChild(el("h4", { text: "Sources" }));
+    container.appendChild(el("h3", { text: "Sources" }));
     var list = el("ol", { class: "sources" });
     numbers.forEach(function (n) {
       var c = answer.citations[n];
