@@ -125,6 +125,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         "BOT_INDEX__PATH": str(work / "index"),
         "BOT_SERVER__FEEDBACK_DIR": str(work / "feedback"),
         "BOT_SERVER__PUBLISHABLE_KEYS": json.dumps({DEMO_KEY: [f"http://127.0.0.1:{demo_port}"]}),
+        "BOT_SERVER__WEB_CHAT_OPEN": "true",  # a widget key closes the chat unless it is opened
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "GRADIO_ANALYTICS_ENABLED": "False",

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from bot.server.auth import API_KEY_HEADER, BEARER, Gate, Principal
 from bot.server.feedback import FeedbackStore
-from bot.server.limits import RateLimiter
+from bot.server.limits import Admission, RateLimiter
 from bot.server.loader import BotHolder
 from bot.settings import Settings
 
@@ -26,6 +26,7 @@ class Services:
     limiter: RateLimiter
     session_limiter: RateLimiter
     feedback: FeedbackStore
+    admission: Admission
 
 
 def _services(request: Request) -> Services:
@@ -44,7 +45,7 @@ async def caller(
 ) -> Principal:
     """Authenticate and rate-limit a /v1 call (the two security parameters document the headers)."""
     principal = services.gate.authenticate(request)
-    services.limiter.check(principal.id)
+    services.limiter.check(principal.rate_key)
     request.state.principal = principal
     return principal
 
