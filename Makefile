@@ -37,11 +37,19 @@ index: install
 run: index
 	$(BIN)/bot serve
 
-# Debian's Chromium for the browser tests (Playwright's own browser download cannot work offline).
-browser:
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot work offline),
+# and axe-core from the npm registry for the accessibility check, in the git-ignored .browser/.
+AXE_VERSION := 4.14.1
+AXE := .browser/node_modules/axe-core/axe.min.js
+browser: $(AXE)
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+$(AXE):
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
+	npm install --prefix .browser --no-save --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION)
 
 # A real OpenAI-compatible LLM server for the end-to-end LLM test, in its own venv (its pinned
 # FastAPI/pydantic stay out of the bot's): llama-cpp-python builds from source (about 4 minutes here)
@@ -107,4 +115,4 @@ bench: index
 	$(BIN)/python scripts/bench.py
 
 clean:
-	rm -rf .index runs test-artifacts $(LLM_VENV)
+	rm -rf .index runs test-artifacts .browser $(LLM_VENV)

@@ -33,8 +33,43 @@ class _Group(click.Group):
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(2)
 
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands first, then the options (click puts the commands last)."""
+        self.format_commands(ctx, formatter)
+        click.Command.format_options(self, ctx, formatter)
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+
+_SETTING_FLAGS: list[click.Option] = []
+
+
+def _help_all(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """Print the help with every setting flag, which `--help` leaves out."""
+    if not value or ctx.resilient_parsing:
+        return
+    for option in _SETTING_FLAGS:
+        option.hidden = False
+    try:
+        click.echo(ctx.get_help(), color=ctx.color)
+    finally:
+        for option in _SETTING_FLAGS:
+            option.hidden = True
+    ctx.exit()
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Every setting is also a flag, e.g. --retrieval.quota 8: `bot --help-all` lists them and "
+    "`bot settings` prints their values and what each does.",
+)
+@click.option(
+    "--help-all",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_help_all,
+    help="Show this help with every setting flag, then exit.",
+)
 @click.option(
     "--set",
     "overrides",
@@ -80,15 +115,16 @@ def cli(ctx: click.Context, overrides: tuple[str, ...], verbose: bool, **flags: 
 def _add_setting_flags() -> None:
     """Every setting is also a flag of its own: --retrieval.quota 8 (paper-qa style)."""
     for name, _default, description in iter_fields():
-        cli.params.append(
-            click.Option(
-                [f"--{name}", name.replace(".", "__")],
-                default=None,
-                metavar="VALUE",
-                help=description,
-                show_default=False,
-            )
+        option = click.Option(
+            [f"--{name}", name.replace(".", "__")],
+            default=None,
+            metavar="VALUE",
+            help=description,
+            show_default=False,
+            hidden=True,  # listed by --help-all, so that --help fits on a screen
         )
+        _SETTING_FLAGS.append(option)
+        cli.params.append(option)
 
 
 _add_setting_flags()

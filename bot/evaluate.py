@@ -114,7 +114,11 @@ def _as_list(value: Any, name: str) -> list[Any]:
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("["):
-            value = json.loads(text)
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                place = f"{exc.msg} at character {exc.pos + 1} of the cell"
+                raise ValueError(f"'{name}' is not a valid JSON list ({place})") from exc
         else:  # CSV cells: "UK|US" or "UK;US"
             return [part.strip() for part in re.split(r"[|;]", text) if part.strip()]
     if not isinstance(value, list):
@@ -172,6 +176,46 @@ def _question_files(paths: Sequence[Path]) -> list[Path]:
     return files
 
 
+def json_error_place(line: str, exc: json.JSONDecodeError) -> str:
+    """Where on its line a JSON error is: json counts the line's newline, so a line cut short
+    would otherwise be blamed on "line 2, column 1"."""
+    content = line.rstrip("\r\n")
+    if exc.pos >= len(content):
+        return f"{exc.msg} at the end of the line, column {len(content) + 1}: is the line cut short?"
+    return f"{exc.msg} at column {exc.pos + 1}"
+
+
+def indexed_source_ids(index_path: Path) -> set[str] | None:
+    """The document ids of the current index build (its manifest), or None without an index."""
+    pointer = index_path / "current"  # bot.index.CURRENT; read here without loading the index
+    if not pointer.is_file():
+        return None
+    manifest = index_path / "builds" / pointer.read_text().strip() / "manifest.json"
+    try:
+        documents: dict[str, str] = json.loads(manifest.read_text(encoding="utf-8"))["documents"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return set(documents)
+
+
+def unknown_sources(records: Sequence[dict[str, Any]], known: set[str]) -> list[Problem]:
+    """Questions whose expected_sources name documents that are not in the index (scored as 0% recall)."""
+    problems = []
+    for record in records:
+        missing = [doc for doc in record["expected_sources"] if doc not in known]
+        if missing:
+            path, _, line = record["source"].rpartition(":")
+            problems.append(
+                Problem(
+                    path,
+                    int(line),
+                    f"expected_sources {', '.join(repr(m) for m in missing)} not in the index: "
+                    "a typo, or a document to add (`bot sources` lists the ids); scored as missed until then",
+                )
+            )
+    return problems
+
+
 def load_questions(paths: Sequence[Path | str]) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Read JSONL/CSV question files (or folders of them); bad lines become problems, not errors."""
     records: list[dict[str, Any]] = []
@@ -195,7 +239,7 @@ def load_questions(paths: Sequence[Path | str]) -> tuple[list[dict[str, Any]], l
                     try:
                         rows.append((number, json.loads(text)))
                     except json.JSONDecodeError as exc:
-                        problems.append(Problem(name, number, f"not valid JSON ({exc.msg} at column {exc.colno})"))
+                        problems.append(Problem(name, number, f"not valid JSON ({json_error_place(text, exc)})"))
         for number, raw in rows:
             try:
                 record = normalise_record(raw, name, number)
@@ -1008,11 +1052,20 @@ def run_eval(
     progress: bool = True,
     info: dict[str, Any] | None = None,
     split: str = "all",
+    known_sources: set[str] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], list[Problem], RunResult]:
-    """Load, run (resuming), score and report; returns (metrics, problems, run)."""
+    """Load, run (resuming), score and report; returns (metrics, problems, run).
+
+    With `known_sources` (the index's document ids), expected_sources outside it are reported
+    through `warn` before any question is asked."""
     records, problems = load_questions(inputs)
     if split != "all":
         records = [r for r in records if split_of(r["id"]) == split]
+    unknown = unknown_sources(records, known_sources) if known_sources is not None else []
+    for problem in unknown:
+        if warn is not None:
+            warn(f"warning: {problem}")
     out.mkdir(parents=True, exist_ok=True)
     answers_path = out / "answers.jsonl"
     if ask is None:  # score an existing run only
@@ -1036,6 +1089,7 @@ def run_eval(
         "as_of": (as_of or dt.date.today()).isoformat(),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "skipped_lines": [str(p) for p in problems],
+        "unknown_sources": [str(p) for p in unknown],
         "index_builds": sorted(
             {
                 str(e["answer"].get("index_build"))
@@ -1068,11 +1122,16 @@ def run_eval(
 
 def summary_lines(metrics: dict[str, Any]) -> list[str]:
     overall = metrics["overall"]
+    run = metrics["run"]
+    skipped = len(run.get("skipped_lines", []))
     lines = [
         f"{overall['questions']} questions scored "
-        f"({metrics['run']['computed_this_run']} computed now, "
-        f"{metrics['run']['reused']} reused, {overall['errors']} errors)"
+        f"({run['computed_this_run']} computed now, "
+        f"{run['reused']} reused, {overall['errors']} errors, "
+        f"{skipped} input line{'' if skipped == 1 else 's'} skipped)"
     ]
+    if run.get("unknown_sources"):
+        lines.append(f"{len(run['unknown_sources'])} questions expect sources that are not in the index (see above)")
     for name, (label, _, fmt) in METRICS.items():
         lines.append(f"  {name:32} {_fmt(overall.get(name), fmt):>12}   {label}")
     return lines
@@ -1162,15 +1221,16 @@ def eval_command(
 
     Exit status: 0 when every threshold is met, 1 when one is missed, 2 on a usage or bot error.
     """
+    from bot.settings import Settings
+
     thresholds = parse_thresholds(fail_under)
     ask = None
     info: dict[str, Any] = {}
+    obj = ctx.find_root().obj or {}
+    settings = obj.get("settings") or Settings()
     if not rescore:
         from bot.core import Bot
-        from bot.settings import Settings
 
-        obj = ctx.find_root().obj or {}
-        settings = obj.get("settings") or Settings()
         bot = Bot(settings)
         ask = bot.ask
         info = {
@@ -1192,6 +1252,8 @@ def eval_command(
             progress=not no_progress,
             info=info,
             split=split,
+            known_sources=indexed_source_ids(settings.index.path),
+            warn=lambda message: click.echo(message, err=True),
         )
     except KeyboardInterrupt:
         saved = len(read_answers(out / "answers.jsonl"))

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -234,6 +235,31 @@ def test_audit_records_expire_after_the_retention_period(tmp_path: Path, fixture
     assert store.prune() == 1 and store.answer(answer.id) is None and not store.feedback()
 
 
+def test_a_callers_latest_rating_replaces_the_earlier_one(make_client: MakeClient, tmp_path: Path) -> None:
+    client = keyed(make_client, feedback_dir=tmp_path / "fb")
+    other = {"X-API-Key": SECRET}
+    answer_id = client.post("/v1/answers", json={"question": QUESTION}, headers=other).json()["id"]
+    token = client.post("/v1/sessions", json={"publishable_key": PK}, headers={"Origin": PORTAL}).json()["token"]
+    widget = {"Authorization": f"Bearer {token}", "Origin": PORTAL}
+    for headers, rating in ((widget, "up"), (other, "up"), (widget, "down")):
+        body = {"answer_id": answer_id, "rating": rating}
+        assert client.post("/v1/feedback", json=body, headers=headers).status_code == 201
+    records = Store(default_url(tmp_path / "fb"), 90).feedback(answer_id)
+    assert sorted((r["caller"].split(":")[0], r["rating"]) for r in records) == [("key", "up"), ("session", "down")]
+
+
+def test_feedback_store_withdraws_a_rating(tmp_path: Path, fixture_bot: Bot) -> None:
+    store = Store(default_url(tmp_path), 90)
+    first, second = fixture_bot.ask(QUESTION), fixture_bot.ask(QUESTION + " (again)")
+    for answer in (first, second):
+        store.record(answer, surface="web", caller="web")
+        store.add(answer_id=answer.id, rating="up", source="web", caller="web:s1")
+    assert store.withdraw(answer_id=first.id, caller="web:s1") and not store.withdraw(
+        answer_id=first.id, caller="web:s1"
+    )
+    assert [r["answer_id"] for r in store.feedback()] == [second.id]
+
+
 # --------------------------------------------------------------------------- request errors
 
 
@@ -396,6 +422,21 @@ def test_publishable_key_checks_origin_and_key(make_client: MakeClient) -> None:
     )
 
 
+def test_refused_widget_origins_are_logged_with_the_reason(
+    make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = keyed(make_client)
+    caplog.set_level(logging.WARNING, logger="bot.server")
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    refused = client.options("/v1/sessions", headers={**preflight, "Origin": "http://localhost:8001"})
+    assert refused.status_code == 400
+    client.post("/v1/sessions", json={"publishable_key": "pk_unknown"}, headers={"Origin": PORTAL})
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "CORS preflight refused for origin http://localhost:8001" in logged
+    assert "Disallowed CORS origin" in logged and "server.publishable_keys" in logged
+    assert f"widget session refused for origin {PORTAL}, key pk_unknown: invalid_publishable_key" in logged
+
+
 def test_expired_session_is_401(make_client: MakeClient, monkeypatch: pytest.MonkeyPatch) -> None:
     client = keyed(make_client, session_ttl_seconds=30)
     token = client.post("/v1/sessions", json={"publishable_key": PK}, headers={"Origin": PORTAL}).json()["token"]
@@ -459,6 +500,25 @@ def test_openapi_and_docs(client: TestClient) -> None:
     assert "Answer" in schema["components"]["schemas"]
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # Swagger UI and ReDoc come from the server itself (they work offline), never from a CDN.
+    redoc = client.get("/redoc")
+    assert redoc.status_code == 200
+    for page in (docs.text, redoc.text):
+        sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+        assert sources and all(url.startswith("/docs-assets/") for url in sources), sources
+        for url in sources:
+            assert client.get(url).status_code == 200, url
+    # The API-key security scheme is declared, so "Authorize" in /docs sends the key.
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["ApiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": schemes["ApiKey"]["description"],
+    }
+    assert schemes["Bearer"]["scheme"] == "bearer"
+    assert schema["paths"]["/v1/answers"]["post"]["security"] == [{"ApiKey": []}, {"Bearer": []}]
+    assert "security" not in schema["paths"]["/healthz"]["get"]
 
 
 def test_widget_script_is_served(client: TestClient) -> None:
@@ -483,14 +543,29 @@ def test_web_chat_is_mounted_at_the_root(fixture_bot: Bot, tmp_path: Path) -> No
 
 
 def test_web_chat_sources_panel_links_open_official_pages(fixture_bot: Bot) -> None:
-    from bot.server.web import sources_html, sources_markdown
+    from bot.server.web import compact_answer, source_anchor, sources_html
 
     answer = fixture_bot.ask(QUESTION)
     panel = sources_html(answer)
+    message = compact_answer(answer)
     for number, citation in answer.citations.items():
         assert f'href="{citation.url}" target="_blank" rel="noopener noreferrer"' in panel
-        assert f"[{number}]" in panel
-    assert f"({answer.citations[1].url})" in sources_markdown(answer)
+        assert f'id="{source_anchor(answer.id, number)}"' in panel
+    assert citation.url not in message  # the sources are listed once, in the panel
+    assert f'<a class="cite" href="#{source_anchor(answer.id, 1)}">[1]</a>' in message
+
+
+def test_web_chat_answer_is_compact_with_the_rest_under_show_more(fixture_bot: Bot) -> None:
+    from bot.server.web import compact_answer
+    from bot.types import answer_lines
+
+    answer = fixture_bot.ask(QUESTION)
+    shown, _, more = compact_answer(answer).partition('<details class="more">')
+    points = [line for line in answer_lines(answer) if line.startswith("- ")]
+    sides = [name for name in ("UK", "US", "cross_border", "next_steps") if answer.sections.get(name)]
+    assert shown.count("\n- ") == len(sides)  # the first point of each side
+    assert more.count("\n- ") == len(points) - len(sides) > 0
+    assert f"Show {len(points) - len(sides)} more points" in more and answer.notice in more
 
 
 def test_session_creation_is_rate_limited(make_client: MakeClient) -> None:

@@ -66,6 +66,14 @@ def test_every_setting_is_a_cli_flag() -> None:
     assert "retrieval.quota = 9" in result.output
     assert "answer.next_steps = 1" in result.output
     assert 'retrieval.statuses = ["in_force"]' in result.output
-    help_text = CliRunner().invoke(cli, ["--help"]).output
+    help_text = CliRunner().invoke(cli, ["--help-all"]).output
     for name, _, _ in iter_fields():
         assert f"--{name}" in help_text
+
+
+def test_help_lists_the_commands_first_and_fits_a_screen() -> None:
+    help_text = CliRunner().invoke(cli, ["--help"]).output
+    assert help_text.index("Commands:") < help_text.index("Options:")
+    assert "--retrieval.statuses" not in help_text and "--server.port" not in help_text
+    assert "--help-all" in help_text and "bot settings" in help_text
+    assert len(help_text.splitlines()) < 50

@@ -18,6 +18,7 @@ from bot.evaluate import (
     check_thresholds,
     compare,
     contains,
+    indexed_source_ids,
     load_questions,
     normalise_record,
     parse_thresholds,
@@ -26,6 +27,7 @@ from bot.evaluate import (
     read_answers,
     run_eval,
     score_question,
+    summary_lines,
     supports,
 )
 from bot.prompts import NOTICE
@@ -394,10 +396,61 @@ def test_malformed_lines_are_reported_with_line_numbers_and_skipped() -> None:
     lines = {p.line: p.message for p in problems}
     assert sorted(lines) == [2, 4, 5, 7, 8]
     assert "not valid JSON" in lines[2]
+    cut_short = "at the end of the line, column 84: is the line cut short?"
+    assert lines[2] == f"not valid JSON (Expecting property name enclosed in double quotes {cut_short})"
     assert "'question' is missing" in lines[4]
     assert "expected_kind 'maybe'" in lines[5]
     assert "duplicate id 'm-1'" in lines[7]
     assert all(str(p).startswith(f"{MALFORMED}:{p.line}: ") for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"question": "a" "id": "b"}', "not valid JSON (Expecting ',' delimiter at column 18)"),
+        ('{"question": "a"}}', "not valid JSON (Extra data at column 18)"),
+        ('{"question": "a",', "at the end of the line, column 18: is the line cut short?"),
+        ('{"question": "a", "expected_sources": "[\\"x\\""}', "'expected_sources' is not a valid JSON list"),
+    ],
+)
+def test_json_errors_name_the_real_column(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"question": "fine"}\n' + line + "\n")
+    records, problems = load_questions([path])
+    assert len(records) == 1 and [p.line for p in problems] == [2]
+    assert message in problems[0].message
+
+
+def test_unknown_expected_sources_are_reported_before_asking(
+    fixture_bot: Bot, fixture_settings: Settings, tmp_path: Path
+) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "ok", "question": "Does SIPC cover crypto?", "expected_sources": ["sipc-crypto-not-covered"]})
+        + "\n"
+        + json.dumps({"id": "typo", "question": "Does the FSCS cover crypto?", "expected_sources": ["fscs-typo"]})
+        + "\n"
+    )
+    known = indexed_source_ids(fixture_settings.index.path)
+    assert known is not None and "sipc-crypto-not-covered" in known
+    warnings: list[str] = []
+    asked: list[str] = []
+
+    def ask(question: str, **kwargs: Any) -> Answer:
+        assert warnings, "the warning comes before the first question is asked"
+        asked.append(question)
+        return fixture_bot.ask(question, **kwargs)
+
+    metrics, _, _ = run_eval(
+        ask, [questions], tmp_path / "run", as_of=AS_OF, progress=False, known_sources=known, warn=warnings.append
+    )
+    assert warnings == [
+        f"warning: {questions}:2: expected_sources 'fscs-typo' not in the index: a typo, or a document to add "
+        "(`bot sources` lists the ids); scored as missed until then"
+    ]
+    assert len(asked) == 2 and metrics["run"]["unknown_sources"] == [warnings[0].removeprefix("warning: ")]
+    assert "1 questions expect sources that are not in the index" in "\n".join(summary_lines(metrics))
+    assert 'id="unknown-sources"' in (tmp_path / "run" / "report.html").read_text()
 
 
 def test_csv_and_folder_inputs() -> None:
@@ -503,6 +556,7 @@ def test_cli_gate_exit_status(fixture_settings: Settings, tmp_path: Path) -> Non
     )
     assert ok.exit_code == 0, ok.output
     assert "all 3 thresholds met" in ok.output and "skipped" in ok.output and "malformed.jsonl:2" in ok.output
+    assert "0 errors, 5 input lines skipped)" in ok.output
     failed = runner.invoke(
         cli,
         [
@@ -579,6 +633,10 @@ def test_report_renders_in_chromium(fixture_bot: Bot, tmp_path: Path, artifacts:
             assert page.locator("#overall-table").inner_text().count("%") > 10
             assert page.locator("#skipped-list li").count() == 5
             assert "malformed.jsonl:2" in page.locator("#skipped-list").inner_text()
+            assert "5 input lines skipped" in page.locator("p.meta").first.inner_text()
+            # The failing questions come before the charts.
+            failing, first_chart = page.locator("#failing"), page.locator("svg.chart").first
+            assert failing.bounding_box()["y"] < first_chart.bounding_box()["y"]  # type: ignore[index]
             page.screenshot(path=str(artifacts / "eval-report.png"), full_page=True)
         finally:
             browser.close()

@@ -15,18 +15,19 @@ from contextlib import asynccontextmanager
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from fastapi import FastAPI  # noqa: E402
-from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 from fastapi.staticfiles import StaticFiles  # noqa: E402
 from starlette.concurrency import run_in_threadpool  # noqa: E402
 
 from bot.core import Bot  # noqa: E402
 from bot.server.auth import Gate  # noqa: E402
 from bot.server.deps import Services  # noqa: E402
+from bot.server.docs import add_docs  # noqa: E402
 from bot.server.errors import install_error_handlers  # noqa: E402
 from bot.server.limits import Admission, rate_limiter  # noqa: E402
 from bot.server.loader import BotHolder  # noqa: E402
 from bot.server.middleware import (  # noqa: E402
     BodyLimitMiddleware,
+    LoggedCORSMiddleware,
     RequestIdLogFilter,
     RequestIdMiddleware,
     WebChatLimitMiddleware,
@@ -82,7 +83,10 @@ def create_app(settings: Settings, bot: Bot | None = None, *, web_chat: bool | N
         "key (`X-API-Key` or `Authorization: Bearer`) or a widget session token from "
         'POST /v1/sessions. Every error is `{"error": {"code", "message", "request_id"}}`.',
         lifespan=lifespan,
+        docs_url=None,  # add_docs serves /docs and /redoc without a CDN
+        redoc_url=None,
     )
+    add_docs(app)
     app.state.services = services
     install_error_handlers(app)
     app.include_router(router)
@@ -93,7 +97,7 @@ def create_app(settings: Settings, bot: Bot | None = None, *, web_chat: bool | N
     app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_body_bytes)
     if origins:
         app.add_middleware(
-            CORSMiddleware,
+            LoggedCORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
@@ -112,7 +116,7 @@ def create_app(settings: Settings, bot: Bot | None = None, *, web_chat: bool | N
             return app
         from bot.server.web import mount_web_chat
 
-        app = mount_web_chat(app, holder.get, services.store)
+        app = mount_web_chat(app, holder.get, services.store, settings.answer.max_question_chars)
         app.add_middleware(WebChatLimitMiddleware, limiter=services.limiter)
     return app
 

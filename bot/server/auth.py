@@ -7,15 +7,33 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import Request
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from bot.server.errors import ApiError
 from bot.settings import ServerSettings
+
+log = logging.getLogger("bot.server")
+
+# Declared in the OpenAPI document so that "Authorize" in /docs sends the credential; the Gate reads
+# the headers itself (auto_error=False), so these only document them.
+API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="ApiKey",
+    description="A secret API key (the server keeps its SHA-256).",
+    auto_error=False,
+)
+BEARER = HTTPBearer(
+    scheme_name="Bearer",
+    description="A secret API key, or a widget session token (st_...) from POST /v1/sessions.",
+    auto_error=False,
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,19 @@ class Gate:
 
     def issue(self, publishable_key: str, origin: str | None) -> tuple[str, int]:
         """A signed session token (and its expiry) for a publishable key used from its origin."""
+        try:
+            return self._issue(publishable_key, origin)
+        except ApiError as exc:  # the widget's visitor sees a friendly message; the operator sees why
+            log.warning(
+                "widget session refused for origin %s, key %s: %s: %s",
+                origin or "(none)",
+                publishable_key[:40],
+                exc.code,
+                exc.message,
+            )
+            raise
+
+    def _issue(self, publishable_key: str, origin: str | None) -> tuple[str, int]:
         origins = self.publishable.get(publishable_key)
         if origins is None:
             raise ApiError(
@@ -75,7 +106,7 @@ class Gate:
                 403,
                 "origin_not_allowed",
                 f"This publishable key is not allowed on {origin}; the operator must add the "
-                "origin to server.publishable_keys.",
+                "origin to server.publishable_keys (http://localhost and http://127.0.0.1 are different origins).",
             )
         expires = int(time.time()) + self.ttl
         payload = _b64(

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
 
-from bot.server.auth import Gate, Principal
+from bot.server.auth import API_KEY_HEADER, BEARER, Gate, Principal
 from bot.server.limits import Admission, RateLimiter
 from bot.server.loader import BotHolder
 from bot.server.store import Store
@@ -36,8 +37,13 @@ def _services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(_services)]
 
 
-async def caller(request: Request, services: ServicesDep) -> Principal:
-    """Authenticate and rate-limit a /v1 call."""
+async def caller(
+    request: Request,
+    services: ServicesDep,
+    _api_key: Annotated[str | None, Security(API_KEY_HEADER)],
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+) -> Principal:
+    """Authenticate and rate-limit a /v1 call (the two security parameters document the headers)."""
     principal = services.gate.authenticate(request)
     services.limiter.check(principal.rate_key)
     request.state.principal = principal

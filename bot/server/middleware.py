@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids and request logging, and the /v1 body-size limit."""
+"""ASGI middleware: request ids and request logging, the /v1 body-size limit, and CORS that says
+in the log why it refused a browser's preflight."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import Headers
 
 from bot.server.errors import ApiError, error_response, request_id_var
 from bot.server.limits import RateLimiter
@@ -131,6 +134,32 @@ class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         return True
+
+
+class LoggedCORSMiddleware(CORSMiddleware):
+    """CORSMiddleware that logs a refused preflight with the origin and the reason: the browser only
+    tells the page that the request failed, and the request log alone showed `OPTIONS ... -> 400`."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code >= 400:
+            origin = request_headers.get("origin", "(none)")
+            reason = bytes(response.body).decode("utf-8", "replace")
+            hint = ""
+            if "origin" in reason:
+                hint = (
+                    f"; to allow it, add {origin} to server.cors_origins or to a publishable key's origins "
+                    "(server.publishable_keys); http://localhost and http://127.0.0.1 are different origins"
+                )
+            log.warning(
+                "CORS preflight refused for origin %s (method %s, headers %s): %s%s",
+                origin,
+                request_headers.get("access-control-request-method", "-"),
+                request_headers.get("access-control-request-headers", "-"),
+                reason,
+                hint,
+            )
+        return response
 
 
 class WebChatLimitMiddleware:

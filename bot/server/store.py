@@ -206,6 +206,19 @@ class Store:
         self._write(write)
         return record
 
+    def withdraw(self, *, answer_id: str, caller: str) -> bool:
+        """Remove a caller's rating of an answer (the active thumb clicked again); True when there was one."""
+        removed = 0
+
+        def write(connection: Any) -> None:
+            nonlocal removed
+            removed = connection.execute(
+                delete(feedback_table).where(feedback_table.c.answer_id == answer_id, feedback_table.c.caller == caller)
+            ).rowcount
+
+        self._write(write)
+        return removed > 0
+
     def feedback(self, answer_id: str | None = None) -> list[dict[str, Any]]:
         """Feedback records, oldest first (for operators and tests)."""
         query = select(feedback_table).order_by(feedback_table.c.time)

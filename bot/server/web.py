@@ -1,4 +1,5 @@
-"""The Gradio web chat mounted at `/` of the API app: streaming cited answers, a sources panel,
+"""The Gradio web chat mounted at `/` of the API app: streaming cited answers in a compact form
+(the first point of each side, "show more" for the rest), [n] markers that link to the sources panel,
 a jurisdiction selector, example questions, the not-advice notice and thumbs up/down feedback."""
 
 from __future__ import annotations
@@ -6,6 +7,7 @@ from __future__ import annotations
 import html
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
@@ -20,7 +22,7 @@ from bot.errors import BotError  # noqa: E402
 from bot.prompts import NOTICE  # noqa: E402
 from bot.render import STATUS_LABELS  # noqa: E402
 from bot.server.store import Store  # noqa: E402
-from bot.types import Answer, answer_lines  # noqa: E402
+from bot.types import Answer, Citation, answer_lines  # noqa: E402
 
 log = logging.getLogger("bot.server")
 
@@ -34,50 +36,176 @@ EXAMPLES = [
 ]
 STREAM_PAUSE = 0.03  # seconds between streamed lines, so the reply visibly builds up
 CONCURRENCY = 4  # chats answered at once (Bot.ask is thread-safe; the rest wait in Gradio's queue)
+MAX_QUESTION_CHARS = 2000  # answer.max_question_chars, unless the server passes its own
+# Colours chosen for at least 4.5:1 contrast (WCAG AA) on their backgrounds; the Soft theme's
+# label (3.6:1), example-label (4.3:1) and primary-button (4.47:1) colours are below it.
 CSS = """
 #notice { border-left: 4px solid #b45309; background: #fffbeb; color: #78350f; padding: 8px 12px;
           border-radius: 6px; }
-#sources .source { margin: 0 0 10px 0; font-size: 0.92em; line-height: 1.35; }
+#sources .source { margin: 0 0 10px 0; font-size: 0.92em; line-height: 1.35; border-radius: 6px; padding: 2px 4px; }
 #sources .source .meta { color: #4b5563; font-size: 0.9em; }
-#sources h3 { margin: 4px 0 8px 0; }
-#sources .empty { color: #6b7280; }
+#sources .source.highlight { background: #fef3c7; outline: 2px solid #b45309; }
+#sources h2 { margin: 4px 0 8px 0; font-size: 1.15em; }
+#sources .empty { color: #4b5563; }
+#sources .answer-sources h3 { margin: 0 0 6px 0; font-size: 0.95em; color: #374151; }
+#chat a.cite { text-decoration: none; font-weight: 600; }
+#chat details.more summary { cursor: pointer; font-weight: 600; color: #1e40af; margin: 6px 0; }
+#chat .message-row:has(.bot-error) + .message-buttons { display: none !important; }
+#question-count { font-size: 0.85em; color: #4b5563; text-align: right; margin-top: -6px; }
+#question-count.near { color: #92400e; font-weight: 600; }
 """
+# Page script: marker links open their answer's sources in the panel; the chat shows the start of each
+# new answer (not its end); the question box counts its characters.
+HEAD = """
+<script>
+(() => {
+  const cite = (event) => {
+    const link = event.target.closest && event.target.closest('a[href^="#src-"]');
+    if (!link) return;
+    event.preventDefault();
+    const target = document.getElementById(link.getAttribute('href').slice(1));
+    if (!target) return;
+    document.querySelectorAll('#sources .answer-sources').forEach((group) => {
+      group.hidden = !group.contains(target);
+    });
+    document.querySelectorAll('#sources .source.highlight').forEach((node) => node.classList.remove('highlight'));
+    target.classList.add('highlight');
+    target.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+    const anchor = target.querySelector('a');
+    if (anchor) anchor.focus({ preventScroll: true });
+  };
+  document.addEventListener('click', cite, true);
+
+  const showStart = (message) => {
+    const log = message.closest('[role=log]');
+    if (log) log.scrollTop += message.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
+    const top = message.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight - 120) window.scrollBy(0, top - 80);
+  };
+  let answers = 0;
+  const watch = () => {
+    const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+    if (bots.length > answers) showStart(bots[bots.length - 1]);
+    answers = bots.length;
+  };
+  window.botShowAnswerStart = () => {
+    const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+    if (bots.length) showStart(bots[bots.length - 1]);
+  };
+
+  const count = () => {
+    const box = document.querySelector('#question textarea');
+    const counter = document.getElementById('question-count');
+    if (!box || !counter) return;
+    const limit = Number(counter.dataset.limit);
+    const used = box.value.length;
+    if (!box.getAttribute('aria-describedby')) box.setAttribute('aria-describedby', 'question-count');
+    const text = `${used.toLocaleString('en-GB')} / ${limit.toLocaleString('en-GB')} characters`;
+    if (counter.textContent === text) return;  // unchanged: no write, so the observer does not loop
+    counter.textContent = text;
+    counter.classList.toggle('near', used >= limit * 0.9);
+    counter.setAttribute('aria-live', used >= limit * 0.9 ? 'polite' : 'off');
+  };
+  document.addEventListener('input', (event) => {
+    if (event.target.closest && event.target.closest('#question')) count();
+  });
+  new MutationObserver(() => { watch(); count(); })
+    .observe(document.documentElement, { childList: true, subtree: true });
+})();
+</script>
+"""
+SHOW_ANSWER_START = "() => { if (window.botShowAnswerStart) window.botShowAnswerStart(); }"
+ERROR_MARK = '<span class="bot-error"></span>'  # CSS hides the rating buttons of error messages
 SECTION_NAMES = {"UK": "UK", "US": "US", "INTL": "International"}
 
 
-def sources_markdown(answer: Answer) -> str:
-    """Numbered Markdown links to the cited official pages."""
+_MARKER = re.compile(r"\[(\d+)\]")
+_HEADING_REASON = re.compile(r" \(they reach you .*\)$")
+
+
+def source_anchor(answer_id: str, number: int) -> str:
+    """The id of a source in the panel, which the answer's [n] markers link to."""
+    return f"src-{answer_id[:12]}-{number}"
+
+
+def link_markers(line: str, answer_id: str) -> str:
+    """[n] citation markers as links to the answer's sources in the panel."""
+    return _MARKER.sub(lambda m: f'<a class="cite" href="#{source_anchor(answer_id, int(m[1]))}">[{m[1]}]</a>', line)
+
+
+def compact_answer(answer: Answer) -> str:
+    """The answer for the chat: what was understood, the lead and the first point of each side;
+    the other points under "Show more"; then the notice. Markers link to the sources panel."""
+    lines = [link_markers(line, answer.id) for line in answer_lines(answer)]
+    shown: list[str] = []
+    more: list[str] = []
+    heading: str | None = None
+    points = 0
+    for line in lines:
+        if line.startswith("**") and line.endswith("**") and not line.startswith("**What I understood"):
+            heading, points = line, 0
+            shown.append(line)
+        elif line.startswith("- ") and heading is not None:
+            points += 1
+            if points == 1:
+                shown.append(line)
+            else:
+                if points == 2:
+                    more.append(_HEADING_REASON.sub("", heading.strip("*")).join(("**More: ", "**")))
+                more.append(line)
+        else:
+            shown.append(line)
+    parts = ["\n\n".join(shown)]
+    if more:
+        count = sum(1 for line in more if line.startswith("- "))
+        summary = f"Show {count} more point{'' if count == 1 else 's'}"
+        body = "\n".join(line if line.startswith("- ") else f"\n{line}\n" for line in more)  # tight lists
+        parts.append(f'<details class="more"><summary>{summary}</summary>\n\n{body}\n\n</details>')
+    parts.append(f"_{answer.notice}_")
+    return "\n\n".join(parts)
+
+
+def _source_item(answer_id: str, number: int, c: Citation) -> str:
+    status = STATUS_LABELS.get(c.status, c.status)  # the composer's labels: a proposal says so
+    return (
+        f'<div class="source" id="{source_anchor(answer_id, number)}" data-citation="{number}">'
+        f"<strong>[{number}]</strong> "
+        f'<a href="{html.escape(c.url, quote=True)}" target="_blank" rel="noopener noreferrer">'
+        f'{html.escape(c.title)}</a><br><span class="meta">{html.escape(c.publisher)} · '
+        f"{html.escape(SECTION_NAMES.get(c.jurisdiction, c.jurisdiction))} · section "
+        f"\u201c{html.escape(c.section)}\u201d ({html.escape(c.locator)}) · "
+        f"{html.escape(status)} · "
+        f"published {c.published.isoformat()}</span></div>"
+    )
+
+
+def sources_html(answers: list[Answer] | Answer | None) -> str:
+    """The sources panel: each answer's citations (the latest shown; a marker shows its own answer's),
+    with links that open the official pages in a new tab."""
+    if isinstance(answers, Answer):
+        answers = [answers]
+    answers = answers or []
+    if not answers or not answers[-1].citations:
+        note = (
+            "This answer cites no sources."
+            if answers
+            else ("Ask a question: the official sources behind the answer appear here.")
+        )
+        hidden = "".join(_answer_sources(a, latest=False) for a in answers[:-1])
+        return f'<div id="sources-panel"><h2>Sources</h2><p class="empty">{note}</p>{hidden}</div>'
+    groups = [_answer_sources(a, latest=i == len(answers) - 1) for i, a in enumerate(answers)]
+    return '<div id="sources-panel"><h2>Sources</h2>' + "".join(groups) + "</div>"
+
+
+def _answer_sources(answer: Answer, latest: bool) -> str:
     if not answer.citations:
         return ""
-    lines = ["**Sources**"]
-    for number, c in sorted(answer.citations.items()):
-        lines.append(
-            f"- **[{number}]** {c.publisher} ({c.jurisdiction}): [{c.title}]({c.url}), section "
-            f'"{c.section}" ({c.locator})'
-        )
-    return "\n".join(lines)
-
-
-def sources_html(answer: Answer | None) -> str:
-    """The sources panel: every citation with a link that opens the official page in a new tab."""
-    if answer is None or not answer.citations:
-        note = "Ask a question: the official sources behind the answer appear here."
-        if answer is not None:
-            note = "This answer cites no sources."
-        return f'<div id="sources-panel"><h3>Sources</h3><p class="empty">{note}</p></div>'
-    items = []
-    for number, c in sorted(answer.citations.items()):
-        status = STATUS_LABELS.get(c.status, c.status)  # the composer's labels: a proposal says so
-        items.append(
-            f'<div class="source" data-citation="{number}"><strong>[{number}]</strong> '
-            f'<a href="{html.escape(c.url, quote=True)}" target="_blank" rel="noopener noreferrer">'
-            f'{html.escape(c.title)}</a><br><span class="meta">{html.escape(c.publisher)} · '
-            f"{html.escape(SECTION_NAMES.get(c.jurisdiction, c.jurisdiction))} · section "
-            f"\u201c{html.escape(c.section)}\u201d ({html.escape(c.locator)}) · "
-            f"{html.escape(status)} · "
-            f"published {c.published.isoformat()}</span></div>"
-        )
-    return '<div id="sources-panel"><h3>Sources</h3>' + "".join(items) + "</div>"
+    items = "".join(_source_item(answer.id, n, c) for n, c in sorted(answer.citations.items()))
+    question = html.escape(answer.question if len(answer.question) <= 90 else answer.question[:88] + "…")
+    return (
+        f'<section class="answer-sources" data-answer="{html.escape(answer.id)}"{"" if latest else " hidden"}>'
+        f"<h3>For \u201c{question}\u201d</h3>{items}</section>"
+    )
 
 
 def _message(text: str) -> dict[str, str]:
@@ -92,7 +220,9 @@ def jurisdiction_param(value: str | None) -> list[str] | None:
     return [upper] if upper in ("UK", "US") else None
 
 
-def build_web_chat(get_bot: Callable[[], Bot], feedback: Store) -> gr.Blocks:
+def build_web_chat(
+    get_bot: Callable[[], Bot], feedback: Store, max_question_chars: int = MAX_QUESTION_CHARS
+) -> gr.Blocks:
     """The Blocks of the web chat; `get_bot` raises NotReadyError while the bot is loading."""
 
     def respond(
@@ -100,17 +230,19 @@ def build_web_chat(get_bot: Callable[[], Bot], feedback: Store) -> gr.Blocks:
         jurisdiction: str,
         messages: list[dict[str, Any]] | None,
         turns: list[dict[str, str]] | None,
+        answers: list[Answer] | None,
     ) -> Iterator[tuple[Any, ...]]:
         messages = list(messages or [])
         turns = list(turns or [])
+        answers = list(answers or [])
         question = (question or "").strip()
         if not question:
             gr.Warning("Type a question first.")
-            yield messages, "", gr.skip(), turns
+            yield messages, "", gr.skip(), turns, answers
             return
         messages.append({"role": "user", "content": question})
         messages.append(_message("Checking the official sources…"))
-        yield messages, "", gr.skip(), turns
+        yield messages, "", gr.skip(), turns, answers
         shown: list[str] = []
         answer: Answer | None = None
         try:
@@ -128,12 +260,12 @@ def build_web_chat(get_bot: Callable[[], Bot], feedback: Store) -> gr.Blocks:
                     answer = event.answer
                     break
                 messages[-1] = _message("\n\n".join(shown) or "Checking the official sources…")
-                yield messages, "", gr.skip(), turns
+                yield messages, "", gr.skip(), turns, answers
                 time.sleep(STREAM_PAUSE)
         except BotError as exc:
-            messages[-1] = _message(f"⚠️ {exc}")
+            messages[-1] = _message(f"{ERROR_MARK}⚠️ {html.escape(str(exc))}")
             turns.append({"question": question, "answer_id": ""})
-            yield messages, question, gr.skip(), turns
+            yield messages, question, gr.skip(), turns, answers
             return
         assert answer is not None
         try:
@@ -141,25 +273,27 @@ def build_web_chat(get_bot: Callable[[], Bot], feedback: Store) -> gr.Blocks:
         except BotError:
             log.exception("could not log the web chat's answer %s", answer.id)
         turns.append({"question": question, "answer_id": answer.id})
-        tail = [part for part in (sources_markdown(answer), f"_{NOTICE}_") if part]
-        messages[-1] = _message("\n\n".join([*answer_lines(answer), *tail]))
-        yield messages, "", sources_html(answer), turns
+        answers.append(answer)
+        messages[-1] = _message(compact_answer(answer))
+        yield messages, "", sources_html(answers), turns, answers
 
-    def on_feedback(data: gr.LikeData, turns: list[dict[str, str]] | None) -> None:
+    def on_feedback(data: gr.LikeData, turns: list[dict[str, str]] | None, request: gr.Request) -> None:
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         turn_number = (int(index) - 1) // 2  # messages alternate user, assistant
         if not turns or not 0 <= turn_number < len(turns) or not turns[turn_number]["answer_id"]:
             return
+        turn = turns[turn_number]
+        caller = f"web:{request.session_hash or '-'}"
         rating: Literal["up", "down"]
         if data.liked in (True, "Like"):
             rating = "up"
         elif data.liked in (False, "Dislike"):
             rating = "down"
-        else:
+        else:  # the active thumb clicked again: no rating
+            feedback.withdraw(answer_id=turn["answer_id"], caller=caller)
             return
-        turn = turns[turn_number]
         try:
-            feedback.add(answer_id=turn["answer_id"], rating=rating, source="web", caller="web")
+            feedback.add(answer_id=turn["answer_id"], rating=rating, source="web", caller=caller)
         except BotError as exc:
             gr.Warning(f"Your feedback could not be recorded: {exc}")
             return
@@ -167,6 +301,7 @@ def build_web_chat(get_bot: Callable[[], Bot], feedback: Store) -> gr.Blocks:
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
         turns = gr.State([])
+        answers = gr.State([])
         gr.Markdown(f"# {TITLE}\nAnswers quote official UK and US guidance and link every source.")
         gr.HTML(
             f'<div id="notice-text" role="note"><strong>Not advice.</strong> {html.escape(NOTICE)}</div>',
@@ -185,44 +320,74 @@ def build_web_chat(get_bot: Callable[[], Bot], feedback: Store) -> gr.Blocks:
                     show_label=False,
                     elem_id="chat",
                     height=560,
+                    autoscroll=False,  # the page script shows each answer's start instead of its end
                     buttons=["copy"],
                     feedback_options=("Like", "Dislike"),
                     placeholder="Ask about crypto-asset or stablecoin rules in the UK or US.",
                 )
                 with gr.Row():
+                    # No autofocus: it scrolled the page past the title and the notice on load.
                     question = gr.Textbox(
+                        label="Your question",
                         show_label=False,
                         placeholder="Type your question…",
                         scale=5,
                         elem_id="question",
                         max_lines=4,
-                        autofocus=True,
+                        max_length=max_question_chars,
                     )
                     ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                gr.HTML(
+                    f'<div id="question-count" data-limit="{max_question_chars}">'
+                    f"0 / {max_question_chars:,} characters</div>",
+                    padding=False,
+                )
                 gr.Examples(EXAMPLES, inputs=[question], label="Example questions")
                 clear = gr.Button("New conversation", size="sm", elem_id="clear")
             with gr.Column(scale=2):
                 panel = gr.HTML(sources_html(None), elem_id="sources")
 
-        outputs = [chatbot, question, panel, turns]
-        inputs = [question, jurisdiction, chatbot, turns]
+        outputs = [chatbot, question, panel, turns, answers]
+        inputs = [question, jurisdiction, chatbot, turns, answers]
         for trigger in (question.submit, ask.click):
-            trigger(respond, inputs, outputs, api_visibility="private", concurrency_limit=CONCURRENCY)
+            trigger(respond, inputs, outputs, api_visibility="private", concurrency_limit=CONCURRENCY).then(
+                None, None, None, js=SHOW_ANSWER_START
+            )
         chatbot.like(on_feedback, [turns], None, api_visibility="private")
-        clear.click(lambda: ([], "", sources_html(None), []), None, outputs, api_visibility="private")
+        clear.click(lambda: ([], "", sources_html(None), [], []), None, outputs, api_visibility="private")
     return blocks
 
 
-def mount_web_chat(app: FastAPI, get_bot: Callable[[], Bot], feedback: Store) -> FastAPI:
+def theme() -> gr.themes.Base:
+    """The Soft theme with label, example and button colours at 4.5:1 contrast or more."""
+    return gr.themes.Soft().set(
+        block_label_text_color="#374151",
+        block_title_text_color="#374151",
+        body_text_color_subdued="#4b5563",
+        button_primary_background_fill="*primary_700",
+        button_primary_background_fill_hover="*primary_800",
+        button_primary_text_color="#ffffff",
+        checkbox_label_background_fill_selected="*primary_700",
+        checkbox_label_text_color_selected="#ffffff",
+    )
+
+
+def mount_web_chat(
+    app: FastAPI,
+    get_bot: Callable[[], Bot],
+    feedback: Store,
+    max_question_chars: int = MAX_QUESTION_CHARS,
+) -> FastAPI:
     """Mount the web chat at `/` (after the API routes, which keep precedence)."""
-    blocks = build_web_chat(get_bot, feedback)
+    blocks = build_web_chat(get_bot, feedback, max_question_chars)
     return gr.mount_gradio_app(
         app,
         blocks,
         path="/",
         ssr_mode=False,
         footer_links=[],
-        theme=gr.themes.Soft(),
+        theme=theme(),
         css=CSS,
+        head=HEAD,
         show_error=True,
     )

@@ -27,6 +27,15 @@
     open: script.dataset.open === "true",
   };
   var SECTION_LABEL = { UK: "UK", US: "US", INTL: "International" };
+  var EXAMPLES = [
+    "Does the FSCS protect my crypto if the exchange fails?",
+    "Do I pay tax when I swap one crypto-asset for another in the UK?",
+    "Is crypto held at a US exchange covered by SIPC or FDIC insurance?",
+  ];
+  var GREETING = "Hello! I answer questions about UK and US rules on crypto-assets and stablecoins, " +
+    "quoting official guidance with its sources. Try one of these, or type your own:";
+  var REFUSED = "Sorry, the guidance chat is not available on this page at the moment. " +
+    "Please try again later or contact this site's support team.";
 
   var CSS = [
     ":host { all: initial; }",
@@ -52,7 +61,7 @@
     ".msg.user { align-self: flex-end; background: #dbeafe; }",
     ".msg.bot { align-self: flex-start; background: #f3f4f6; }",
     ".msg.error { background: #fee2e2; color: #7f1d1d; }",
-    ".msg h4 { margin: 8px 0 4px; font-size: 13px; }",
+    ".msg h3 { margin: 8px 0 4px; font-size: 13px; }",
     ".msg p { margin: 4px 0; }",
     ".msg ul { margin: 4px 0; padding-left: 18px; }",
     ".msg sup a { color: #1d4ed8; text-decoration: none; font-weight: 600; }",
@@ -60,14 +69,22 @@
     ".sources li { margin-bottom: 4px; }",
     ".sources a { color: #1d4ed8; }",
     ".sources .meta { color: #4b5563; }",
-    ".answer-notice { font-size: 11px; color: #6b7280; font-style: italic; }",
+    ".answer-notice { font-size: 11px; color: #4b5563; font-style: italic; }",
     "form { display: flex; gap: 6px; padding: 10px; border-top: 1px solid #e5e7eb; }",
     "textarea { flex: 1; resize: none; height: 44px; padding: 8px; border: 1px solid #d1d5db; border-radius: 8px;",
     "  font-size: 14px; }",
     "form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed8; color: #fff;",
     "  font-weight: 600; cursor: pointer; }",
     "form button:disabled { opacity: .5; cursor: default; }",
-    ".typing { color: #6b7280; font-style: italic; }",
+    ".typing { color: #4b5563; font-style: italic; }",
+    ".examples { display: flex; flex-direction: column; gap: 6px; margin-top: 6px; }",
+    ".examples button { text-align: left; border: 1px solid #bfdbfe; background: #fff; color: #1e3a8a;",
+    "  border-radius: 8px; padding: 6px 8px; font-size: 13px; cursor: pointer; }",
+    ".examples button:hover { background: #eff6ff; }",
+    ".rate { display: flex; align-items: center; gap: 6px; margin-top: 6px; font-size: 12px; color: #374151; }",
+    ".rate button { border: 1px solid #d1d5db; background: #fff; border-radius: 6px; padding: 2px 8px;",
+    "  font-size: 14px; cursor: pointer; }",
+    ".rate button[aria-pressed='true'] { background: #1d4ed8; border-color: #1d4ed8; color: #fff; }",
   ].join("\n");
 
   function el(tag, attrs, children) {
@@ -112,10 +129,16 @@
   function setOpen(open) {
     panel.classList.toggle("open", open);
     launcher.setAttribute("aria-expanded", String(open));
-    if (open) input.focus();
+    if (open) {
+      input.focus();
+      greet();
+    }
   }
   launcher.addEventListener("click", function () { setOpen(!panel.classList.contains("open")); });
   close.addEventListener("click", function () { setOpen(false); launcher.focus(); });
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { event.preventDefault(); setOpen(false); launcher.focus(); }
+  });
   input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
   });
@@ -150,7 +173,7 @@
 
   function appendLine(container, line, msgId) {
     var heading = /^\*\*([^*]+)\*\*$/.exec(line);
-    if (heading) { container.appendChild(el("h4", { text: heading[1] })); return; }
+    if (heading) { container.appendChild(el("h3", { text: heading[1] })); return; }
     if (line.indexOf("- ") === 0) {
       var list = container.lastElementChild;
       if (!list || list.tagName !== "UL") { list = el("ul"); container.appendChild(list); }
@@ -163,7 +186,7 @@
   function renderSources(container, answer, msgId) {
     var numbers = Object.keys(answer.citations || {}).map(Number).sort(function (a, b) { return a - b; });
     if (!numbers.length) return;
-    container.appendChild(el("h4", { text: "Sources" }));
+    container.appendChild(el("h3", { text: "Sources" }));
     var list = el("ol", { class: "sources" });
     numbers.forEach(function (n) {
       var c = answer.citations[n];
@@ -184,29 +207,140 @@
     return node;
   }
 
+  // ---- greeting, with example questions that ask themselves
+  var greeted = false;
+
+  function greet() {
+    if (greeted) return;
+    greeted = true;
+    var hello = addMessage("bot greeting", GREETING);
+    var examples = el("div", { class: "examples" });
+    EXAMPLES.forEach(function (text) {
+      var button = el("button", { type: "button", text: text });
+      button.addEventListener("click", function () {
+        if (!send.disabled) ask(text);
+      });
+      examples.appendChild(button);
+    });
+    hello.appendChild(examples);
+    startSession(); // a refused page says so now, not after the visitor has typed a question
+  }
+
   // ---- API
   var session = null; // {token, expiresAt}
   var history = [];
 
-  async function errorMessage(response) {
+  // An error whose `message` is for the visitor and whose `detail` is for the page's developer
+  // (logged to the console): the service's code, message and request id, or why fetch failed.
+  function WidgetError(message, detail, refused) {
+    this.message = message;
+    this.detail = detail;
+    this.refused = !!refused;
+  }
+
+  async function errorFrom(response, url) {
+    var detail = response.status + " from " + url;
+    var message = "The service answered " + response.status + ".";
     try {
       var body = await response.json();
-      if (body && body.error && body.error.message) return body.error.message;
+      if (body && body.error) {
+        message = body.error.message || message;
+        detail += ": " + body.error.code + ": " + body.error.message + " (request id " + body.error.request_id + ")";
+      }
     } catch (ignored) { /* not JSON */ }
-    return "The service answered " + response.status + ".";
+    var refused = response.status === 401 || response.status === 403;
+    return new WidgetError(refused ? REFUSED : message, detail, refused);
+  }
+
+  function blocked(url) {
+    // fetch hides why a cross-origin request failed; the likeliest reasons, for the developer
+    return new WidgetError(REFUSED, "the request to " + url + " from " + location.origin + " was blocked or " +
+      "failed. Most likely this page's origin is not allowed for publishable key '" + cfg.key + "': the bot's " +
+      "operator must add " + location.origin + " to server.publishable_keys (http://localhost and " +
+      "http://127.0.0.1 are different origins); the server log names the refused origin. Otherwise the " +
+      "service at " + cfg.base + " is down or unreachable.", true);
+  }
+
+  async function call(url, options) {
+    try {
+      return await fetch(url, options);
+    } catch (error) {
+      throw blocked(url);
+    }
   }
 
   async function token(renew) {
     if (!cfg.key) return null;
     if (!renew && session && session.expiresAt - 30000 > Date.now()) return session.token;
-    var response = await fetch(cfg.base + "/v1/sessions", {
+    var url = cfg.base + "/v1/sessions";
+    var response = await call(url, {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ publishable_key: cfg.key }),
     });
-    if (!response.ok) throw new Error(await errorMessage(response));
+    if (!response.ok) throw await errorFrom(response, url);
     var body = await response.json();
     session = { token: body.token, expiresAt: Date.now() + body.expires_in * 1000 };
     return session.token;
+  }
+
+  var refusal = null;
+
+  function report(error) {
+    if (!(error instanceof WidgetError)) error = new WidgetError("Something went wrong.", String(error), false);
+    console.error("[crypto guidance widget] " + error.detail);
+    return error;
+  }
+
+  function refuse(error) {
+    if (refusal) return;
+    refusal = addMessage("bot error refused", "⚠️ " + error.message);
+    input.disabled = true;
+    send.disabled = true;
+    root.querySelectorAll(".examples button").forEach(function (b) { b.disabled = true; });
+  }
+
+  async function startSession() {
+    try {
+      await token(false);
+    } catch (error) {
+      error = report(error);
+      if (error.refused) refuse(error);
+    }
+  }
+
+  async function rate(answerId, question, rating, bar) {
+    var bearer = await token(false);
+    var headers = { "Content-Type": "application/json" };
+    if (bearer) headers.Authorization = "Bearer " + bearer;
+    var url = cfg.base + "/v1/feedback";
+    var response = await call(url, {
+      method: "POST", headers: headers,
+      body: JSON.stringify({ answer_id: answerId, question: question, rating: rating }),
+    });
+    if (!response.ok) throw await errorFrom(response, url);
+    bar.querySelectorAll("button").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(b.getAttribute("data-rating") === rating));
+    });
+    bar.querySelector(".status").textContent = "Thanks for the feedback.";
+  }
+
+  function ratingBar(answerId, question) {
+    var status = el("span", { class: "status", role: "status" });
+    var bar = el("div", { class: "rate" }, [el("span", { text: "Was this useful?" })]);
+    [["up", "👍", "Helpful"], ["down", "👎", "Not helpful"]].forEach(function (item) {
+      var button = el("button", { type: "button", "data-rating": item[0], "aria-pressed": "false",
+        "aria-label": item[2], title: item[2], text: item[1] });
+      button.addEventListener("click", function () {
+        if (button.getAttribute("aria-pressed") === "true") return; // one rating at a time; the other switches
+        rate(answerId, question, item[0], bar).catch(function (error) {
+          status.textContent = "The feedback could not be saved.";
+          report(error);
+        });
+      });
+      bar.appendChild(button);
+    });
+    bar.appendChild(status);
+    return bar;
   }
 
   async function streamAnswer(question, renew) {
@@ -215,11 +349,10 @@
     if (bearer) headers.Authorization = "Bearer " + bearer;
     var payload = { question: question, history: history.slice(-10) };
     if (select.value !== "both") payload.jurisdictions = [select.value];
-    var response = await fetch(cfg.base + "/v1/answers/stream", {
-      method: "POST", headers: headers, body: JSON.stringify(payload),
-    });
+    var url = cfg.base + "/v1/answers/stream";
+    var response = await call(url, { method: "POST", headers: headers, body: JSON.stringify(payload) });
     if (response.status === 401 && cfg.key && !renew) return streamAnswer(question, true);
-    if (!response.ok) throw new Error(await errorMessage(response));
+    if (!response.ok) throw await errorFrom(response, url);
     return response;
   }
 
@@ -273,20 +406,25 @@
           });
           renderSources(reply, data, msgId);
           reply.appendChild(el("p", { class: "answer-notice", text: data.notice }));
+          reply.appendChild(ratingBar(data.id, question));
         } else if (event === "error") {
-          throw new Error(data.error ? data.error.message : "The answer stopped.");
+          var message = data.error ? data.error.message : "The answer stopped.";
+          throw new WidgetError(message, "the answer stream failed: " + JSON.stringify(data), false);
         }
         log.scrollTop = log.scrollHeight;
       });
       history.push(question);
     } catch (error) {
+      error = report(error);
+      if (error.refused) {
+        log.removeChild(reply);
+        refuse(error);
+        return;
+      }
       reply.className = "msg bot error";
-      var reason = error instanceof TypeError
-        ? "The guidance service cannot be reached from this page (is this site allowed to use it?)."
-        : (error && error.message) || "Something went wrong.";
-      reply.textContent = "⚠️ " + reason;
+      reply.textContent = "⚠️ " + error.message;
     } finally {
-      send.disabled = false;
+      send.disabled = !!refusal;
     }
   }
 
