@@ -235,7 +235,7 @@ def sources(ctx: click.Context, as_json: bool) -> None:
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the web chat at / and the HTTP API under /v1 on one port."""
     try:
-        from bot.api import serve as run_server
+        from bot.server.app import serve as run_server
     except ImportError as exc:  # pragma: no cover
         raise click.ClickException(f"The server is not available: {exc}") from exc
     run_server(_settings(ctx), host=host, port=port)

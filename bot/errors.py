@@ -74,3 +74,9 @@ class SettingsError(BotError):
     """A setting has a value the bot cannot use."""
 
     code = "invalid_settings"
+
+
+class NotReadyError(BotError):
+    """The server's bot is still loading its model and index, or failed to load."""
+
+    code = "not_ready"

@@ -1,4 +1,4 @@
-"""In-process tests of the HTTP API (`bot.api.create_app`) over the real fixture bot."""
+"""In-process tests of the HTTP API (`bot.server.app.create_app`) over the real fixture bot."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from bot import api
-from bot.api import create_app
 from bot.core import Bot
 from bot.errors import StoreUnavailableError
 from bot.prompts import NOTICE
+from bot.server import auth, errors, limits, middleware
+from bot.server.app import create_app
 from bot.settings import ServerSettings
 from bot.types import Answer
 
@@ -74,8 +74,8 @@ def sse_events(text: str) -> list[tuple[str, Any]]:
 
 
 def test_request_ids_are_in_the_logs(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.handler.addFilter(api.RequestIdLogFilter())
-    with caplog.at_level(logging.INFO, logger="bot.api"):
+    caplog.handler.addFilter(middleware.RequestIdLogFilter())
+    with caplog.at_level(logging.INFO, logger="bot.server"):
         client.post("/v1/answers", json={"question": ""}, headers={"X-Request-ID": "trace-42"})
     lines = [r for r in caplog.records if "POST /v1/answers -> 422" in r.getMessage()]
     assert lines and lines[0].request_id == "trace-42"  # type: ignore[attr-defined]
@@ -377,7 +377,7 @@ def test_expired_session_is_401(make_client: MakeClient, monkeypatch: pytest.Mon
     client = keyed(make_client, session_ttl_seconds=30)
     token = client.post("/v1/sessions", json={"publishable_key": PK}, headers={"Origin": PORTAL}).json()["token"]
     later = time.time() + 31
-    monkeypatch.setattr(api.time, "time", lambda: later)
+    monkeypatch.setattr(auth.time, "time", lambda: later)
     assert_error(
         client.get("/v1/sources", headers={"Authorization": f"Bearer {token}", "Origin": PORTAL}),
         401,
@@ -460,7 +460,7 @@ def test_web_chat_is_mounted_at_the_root(fixture_bot: Bot, tmp_path: Path) -> No
 
 
 def test_web_chat_sources_panel_links_open_official_pages(fixture_bot: Bot) -> None:
-    from bot.web import sources_html, sources_markdown
+    from bot.server.web import sources_html, sources_markdown
 
     answer = fixture_bot.ask(QUESTION)
     panel = sources_html(answer)
@@ -480,9 +480,9 @@ def test_session_creation_is_rate_limited(make_client: MakeClient) -> None:
 
 
 def test_rate_limit_window_slides() -> None:
-    limiter = api.RateLimiter(limit=1, window=0.2)
+    limiter = limits.RateLimiter(limit=1, window=0.2)
     limiter.check("key:a")
-    with pytest.raises(api.ApiError) as raised:
+    with pytest.raises(errors.ApiError) as raised:
         limiter.check("key:a")
     assert raised.value.status == 429 and raised.value.headers["Retry-After"] == "1"
     time.sleep(0.25)

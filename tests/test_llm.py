@@ -19,12 +19,12 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from starlette.testclient import TestClient
 
-from bot.api import create_app
 from bot.compose.llm import PROMPTS, PromptError, chat_model, load_prompts, render_evidence
 from bot.compose.verify import Verifier, figures
 from bot.core import Bot
 from bot.errors import SettingsError
 from bot.prompts import NO_GUIDANCE
+from bot.server.app import create_app
 from bot.settings import AnswerSettings, Settings
 from tests.conftest import FIXTURE_CORPUS, make_settings
 
@@ -469,8 +469,8 @@ def test_openai_backend_timeout_falls_back(openai_env: Any, fixture_bot: Bot) ->
 def test_web_chat_streams_verified_lines_and_replaces_them_on_fallback(
     fixture_bot: Bot, probe_prompt: str, tmp_path: Path
 ) -> None:
-    from bot.api import FeedbackStore
-    from bot.web import build_web_chat
+    from bot.server.feedback import FeedbackStore
+    from bot.server.web import build_web_chat
 
     fscs = number_of(probe_prompt, "does not protect cryptoassets")
     good = f"## UK\n- The FSCS does not protect cryptoassets held with a crypto exchange [{fscs}].\n"

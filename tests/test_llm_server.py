@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from bot.api import create_app
 from bot.compose.verify import Passage, Verifier, figures
 from bot.core import Bot
+from bot.server.app import create_app
 from bot.settings import Settings
 from bot.text import split_sentences
 from bot.types import Answer

@@ -14,11 +14,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
-from bot.api import ApiError, FeedbackStore, jurisdiction_param  # noqa: E402
 from bot.core import Bot  # noqa: E402
 from bot.errors import BotError  # noqa: E402
 from bot.prompts import NOTICE  # noqa: E402
 from bot.render import STATUS_LABELS  # noqa: E402
+from bot.server.feedback import FeedbackStore  # noqa: E402
 from bot.types import Answer, answer_lines  # noqa: E402
 
 TITLE = "Crypto-asset and stablecoin guidance (UK and US)"
@@ -81,8 +81,16 @@ def _message(text: str) -> dict[str, str]:
     return {"role": "assistant", "content": text}
 
 
+def jurisdiction_param(value: str | None) -> list[str] | None:
+    """UI choice -> Bot.ask jurisdictions: UK or US restricts; 'both' lets the question decide."""
+    if not value:
+        return None
+    upper = value.strip().upper()
+    return [upper] if upper in ("UK", "US") else None
+
+
 def build_web_chat(get_bot: Callable[[], Bot], feedback: FeedbackStore) -> gr.Blocks:
-    """The Blocks of the web chat; `get_bot` raises ApiError while the bot is loading."""
+    """The Blocks of the web chat; `get_bot` raises NotReadyError while the bot is loading."""
 
     def respond(
         question: str,
@@ -119,7 +127,7 @@ def build_web_chat(get_bot: Callable[[], Bot], feedback: FeedbackStore) -> gr.Bl
                 messages[-1] = _message("\n\n".join(shown) or "Checking the official sources…")
                 yield messages, "", gr.skip(), turns
                 time.sleep(STREAM_PAUSE)
-        except (BotError, ApiError) as exc:
+        except BotError as exc:
             messages[-1] = _message(f"⚠️ {exc}")
             turns.append({"question": question, "answer_id": ""})
             yield messages, question, gr.skip(), turns

@@ -1,0 +1,102 @@
+"""`bot serve`: the HTTP API under /v1, the embeddable widget and the Gradio web chat on one app.
+
+`create_app(settings, bot=...)` builds the FastAPI app (tests pass their own bot and server
+settings); `serve(settings)` runs it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from fastapi import FastAPI  # noqa: E402
+from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
+from fastapi.staticfiles import StaticFiles  # noqa: E402
+
+from bot.core import Bot  # noqa: E402
+from bot.server.auth import Gate  # noqa: E402
+from bot.server.deps import Services  # noqa: E402
+from bot.server.errors import install_error_handlers  # noqa: E402
+from bot.server.feedback import FeedbackStore  # noqa: E402
+from bot.server.limits import RateLimiter  # noqa: E402
+from bot.server.loader import BotHolder  # noqa: E402
+from bot.server.middleware import BodyLimitMiddleware, RequestIdLogFilter, RequestIdMiddleware  # noqa: E402
+from bot.server.routes import STATIC, router  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+
+log = logging.getLogger("bot.server")
+
+
+def create_app(settings: Settings, bot: Bot | None = None, *, web_chat: bool | None = None) -> FastAPI:
+    """The server: /v1 API, /healthz, /readyz, /widget.js, /embed/* and, optionally, the chat."""
+    server = settings.server
+    holder = BotHolder(settings, bot)
+    services = Services(
+        settings=settings,
+        holder=holder,
+        gate=Gate(server),
+        limiter=RateLimiter(server.rate_limit, server.rate_limit_window_seconds),
+        session_limiter=RateLimiter(server.rate_limit, server.rate_limit_window_seconds),
+        feedback=FeedbackStore(server.feedback_dir),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        holder.start()
+        yield
+
+    app = FastAPI(
+        title="UK/US crypto guidance bot API",
+        version="1",
+        description="Answers from official UK and US guidance on crypto-assets and stablecoins, "
+        "with citations. Not personal financial, legal or tax advice. Authenticate with a secret "
+        "key (`X-API-Key` or `Authorization: Bearer`) or a widget session token from "
+        'POST /v1/sessions. Every error is `{"error": {"code", "message", "request_id"}}`.',
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.include_router(router)
+    # Not /static or /assets: those paths belong to the Gradio front end mounted at /.
+    app.mount("/embed", StaticFiles(directory=STATIC), name="embed")
+
+    origins = sorted(set(server.cors_origins) | {o.rstrip("/") for v in server.publishable_keys.values() for o in v})
+    app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_body_bytes)
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(RequestIdMiddleware)
+
+    if server.web_chat if web_chat is None else web_chat:
+        from bot.server.web import mount_web_chat
+
+        app = mount_web_chat(app, holder.get, services.feedback)
+    return app
+
+
+def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    """Run the app with uvicorn (the `bot serve` command)."""
+    import uvicorn
+
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdLogFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    api_log = logging.getLogger("bot")
+    api_log.addHandler(handler)
+    api_log.setLevel(logging.INFO)
+    api_log.propagate = False
+    host = host or settings.server.host
+    port = port or settings.server.port
+    app = create_app(settings)
+    log.info("serving on http://%s:%s (web chat at /, API docs at /docs)", host, port)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

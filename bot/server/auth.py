@@ -1,0 +1,153 @@
+"""Who is calling: secret API keys (stored as SHA-256 hashes) and signed widget session tokens
+issued for publishable keys used from their allowed origins."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import Request
+
+from bot.server.errors import ApiError
+from bot.settings import ServerSettings
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an API key, a widget session or (when no keys are configured) an address."""
+
+    kind: Literal["api_key", "session", "anonymous"]
+    id: str
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Gate:
+    """Checks secret API keys and widget session tokens; issues tokens for publishable keys."""
+
+    def __init__(self, server: ServerSettings) -> None:
+        self.key_hashes = frozenset(server.api_key_hashes)
+        self.publishable = {
+            key: frozenset(o.rstrip("/") for o in origins) for key, origins in server.publishable_keys.items()
+        }
+        secret = server.session_secret.get_secret_value() if server.session_secret else ""
+        self.secret = secret.encode() if secret else secrets.token_bytes(32)
+        self.ttl = server.session_ttl_seconds
+
+    @property
+    def required(self) -> bool:
+        return bool(self.key_hashes or self.publishable)
+
+    def issue(self, publishable_key: str, origin: str | None) -> tuple[str, int]:
+        """A signed session token (and its expiry) for a publishable key used from its origin."""
+        origins = self.publishable.get(publishable_key)
+        if origins is None:
+            raise ApiError(
+                401,
+                "invalid_publishable_key",
+                "Unknown publishable key; copy the data-api-key value from the bot's operator.",
+            )
+        if not origin:
+            raise ApiError(
+                403,
+                "origin_not_allowed",
+                "A publishable key only works from a web page: the request has no Origin header.",
+            )
+        if origin.rstrip("/") not in origins:
+            raise ApiError(
+                403,
+                "origin_not_allowed",
+                f"This publishable key is not allowed on {origin}; the operator must add the "
+                "origin to server.publishable_keys.",
+            )
+        expires = int(time.time()) + self.ttl
+        payload = _b64(
+            json.dumps(
+                {
+                    "k": publishable_key,
+                    "o": origin.rstrip("/"),
+                    "exp": expires,
+                    "sid": secrets.token_hex(8),
+                },
+                separators=(",", ":"),
+            ).encode()
+        )
+        return f"st_{payload}.{self._sign(payload)}", expires
+
+    def _sign(self, payload: str) -> str:
+        return _b64(hmac.new(self.secret, payload.encode(), hashlib.sha256).digest())
+
+    def _session(self, token: str, origin: str | None) -> Principal:
+        payload, _, signature = token[3:].partition(".")
+        if not payload or not hmac.compare_digest(signature, self._sign(payload)):
+            raise ApiError(
+                401,
+                "invalid_session",
+                "The session token is not valid; start a new session at POST /v1/sessions.",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        claims = json.loads(_unb64(payload))
+        if claims["exp"] <= time.time():
+            raise ApiError(
+                401,
+                "session_expired",
+                "The session token has expired; start a new session at POST /v1/sessions.",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        allowed = self.publishable.get(claims["k"], frozenset())
+        if claims["o"] not in allowed:
+            raise ApiError(
+                401,
+                "invalid_session",
+                "The session's publishable key or origin is no longer allowed.",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        if not origin or origin.rstrip("/") != claims["o"]:
+            raise ApiError(
+                403,
+                "origin_not_allowed",
+                "A widget session token only works from the page origin it was issued to.",
+            )
+        return Principal("session", f"session:{claims['sid']}")
+
+    def authenticate(self, request: Request) -> Principal:
+        credential = request.headers.get("x-api-key", "").strip()
+        scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+        if not credential and scheme.lower() == "bearer":
+            credential = bearer.strip()
+        origin = request.headers.get("origin")
+        if credential.startswith("st_"):
+            return self._session(credential, origin)
+        if not self.required:
+            return Principal("anonymous", f"ip:{request.client.host if request.client else '-'}")
+        if not credential:
+            raise ApiError(
+                401,
+                "missing_api_key",
+                "This API needs a key: send it in the X-API-Key header or as 'Authorization: Bearer <key>'.",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        if credential in self.publishable:
+            raise ApiError(
+                401,
+                "invalid_api_key",
+                "A publishable key (pk_...) only starts widget sessions at "
+                "POST /v1/sessions; use a secret key or a session token here.",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        digest = hashlib.sha256(credential.encode()).hexdigest()
+        if not any(hmac.compare_digest(digest, known) for known in self.key_hashes):
+            raise ApiError(401, "invalid_api_key", "The API key is not valid.", {"WWW-Authenticate": "Bearer"})
+        return Principal("api_key", f"key:{digest[:12]}")

@@ -1,0 +1,46 @@
+"""What every route depends on: the shared services of one app, and the authenticated,
+rate-limited caller of a /v1 route."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from bot.server.auth import Gate, Principal
+from bot.server.feedback import FeedbackStore
+from bot.server.limits import RateLimiter
+from bot.server.loader import BotHolder
+from bot.settings import Settings
+
+
+@dataclass
+class Services:
+    """The state one app shares between requests (`app.state.services`)."""
+
+    settings: Settings
+    holder: BotHolder
+    gate: Gate
+    limiter: RateLimiter
+    session_limiter: RateLimiter
+    feedback: FeedbackStore
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+
+
+async def caller(request: Request, services: ServicesDep) -> Principal:
+    """Authenticate and rate-limit a /v1 call."""
+    principal = services.gate.authenticate(request)
+    services.limiter.check(principal.id)
+    request.state.principal = principal
+    return principal
+
+
+CallerDep = Annotated[Principal, Depends(caller)]
