@@ -7,6 +7,7 @@ answers it and the holdings it reaches; never from free retrieval. A cell with n
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -331,6 +332,7 @@ def load_layer(path: Path | None = None) -> Layer:
     return parse_layer(path.read_text(encoding="utf-8"), str(path)) if path else bundled_layer()
 
 
+@functools.lru_cache(maxsize=4096)
 def _normal(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
@@ -411,7 +413,10 @@ def citable(
     if document is None or not document.in_force_on(as_of) or document.status not in statuses:
         return False
     section = find_section(document, citation.section)
-    return section is not None and section.status not in ("superseded", "withdrawn")
+    if section is None or section.status in ("superseded", "withdrawn"):
+        return False
+    # A served corpus may differ from the one the layer was checked against: never quote a sentence it lacks.
+    return _normal(citation.quote) in _normal(section.text)
 
 
 def _the(side: str) -> str:
