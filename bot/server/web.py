@@ -204,7 +204,9 @@ def build_web_chat(get_bot: Callable[[], Bot], feedback: FeedbackStore) -> gr.Bl
 
 def mount_web_chat(app: FastAPI, get_bot: Callable[[], Bot], feedback: FeedbackStore) -> FastAPI:
     """Mount the web chat at `/` (after the API routes, which keep precedence)."""
-    blocks = build_web_chat(get_bot, feedback)
+    from bot.server.holding_tab import with_holding_tab
+
+    blocks = with_holding_tab(build_web_chat(get_bot, feedback), get_bot)
     return gr.mount_gradio_app(
         app,
         blocks,

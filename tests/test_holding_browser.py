@@ -1,0 +1,76 @@
+"""The web chat's "My holding" tab in Debian's Chromium: fill the form, check the matrix and the timeline.
+
+The app runs in a thread over the bundled corpus with a stub bot (the tab reads only the index's documents),
+so no index needs building; the chat tab itself is covered by tests/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from bot.corpus import load_corpus
+from bot.server.app import create_app
+from bot.settings import Settings
+from tests.conftest import ROOT
+from tests.test_browser import browser, free_port  # noqa: F401 - the module-scoped Chromium fixture
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    settings = Settings(server={"feedback_dir": tmp_path_factory.mktemp("feedback")})  # type: ignore[arg-type]
+    stub = SimpleNamespace(
+        index=SimpleNamespace(documents={d.id: d for d in load_corpus(ROOT / "corpus")}), settings=settings
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, bot=stub, web_chat=True), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline, "the app did not start in 60 s"
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_holding_tab_renders_matrix_and_timeline(browser: Any, app_url: str) -> None:  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    try:
+        page.goto(app_url)
+        page.get_by_role("tab", name="My holding").click()
+        page.locator("#holding-citizenship").get_by_label("UK and US").check()
+        page.locator("#holding-regulated").get_by_label("Yes").check()
+        page.locator("#holding-as-of").locator("textarea, input").first.fill("2026-11-28")
+        page.locator("#holding-show").click()
+        page.locator("#holding-matrix").wait_for(timeout=30_000)
+
+        assert page.locator("#holding-output h3").first.inner_text() == "My holding, as of 28 November 2026"
+        rows = page.locator("#holding-matrix tbody tr")
+        assert rows.count() == 8
+        uk_failure = page.locator('td[data-concern="platform_failure"][data-side="UK"]')
+        assert "Nothing applies" in uk_failure.inner_text() and "FSCS" in uk_failure.inner_text()
+        assert "fscs.org.uk" in (uk_failure.locator("a").first.get_attribute("href") or "")
+        us_tax = page.locator('td[data-concern="tax"][data-side="US"]')
+        assert us_tax.inner_text().startswith("Applies") and "US citizen" in us_tax.inner_text()
+        assert "double taxation" in page.locator('td[data-concern="tax"][data-side="gap"]').inner_text()
+        assert page.locator('td.missing[data-concern="complaints"][data-side="US"]').count() == 1
+
+        genius = page.locator('#holding-timeline li[data-date="2027-01-18"]')
+        assert "GENIUS" in genius.inner_text() and "(coming)" in genius.inner_text()
+        assert page.locator("#holding-timeline li.past").count() >= 1
+        page.screenshot(path=str(ROOT / "docs" / "img" / "my-holding.png"), full_page=True)
+    finally:
+        page.close()
