@@ -34,7 +34,7 @@ CellState = Literal["applies", "nothing_applies", "missing"]
 
 CONCERNS: dict[str, str] = {
     "platform_failure": "If the platform fails",
-    "issuer_failure": "If the stablecoin issuer fails",
+    "issuer_failure": "If the issuer fails (stablecoin or ETN)",
     "complaints": "Complaints and ombudsman",
     "supervision": "Who supervises the platform",
     "tax": "Tax on gains and income",
@@ -464,6 +464,16 @@ def build_cell(
         if len(chosen) == MAX_QUOTES or entry.citation is None:
             break
     if not chosen:
+        reached = [s for s in ("UK", "US") if linked(holding, s, concern)]
+        if side == "gap" and len(reached) < 2:
+            only = f"only {reached[0]} rules reach" if reached else "neither country's rules reach"
+            return Cell(
+                concern=concern,
+                side="gap",
+                state="nothing_applies",
+                applies=False,
+                reason=f"No cross-border gap: {only} this holding on this point.",
+            )
         return Cell(
             concern=concern,
             side=side,  # type: ignore[arg-type]

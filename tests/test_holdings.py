@@ -160,6 +160,16 @@ def test_no_link_means_nothing_applies_with_the_reason(documents: dict[str, Docu
         assert "you do not live in the UK, are not a UK citizen, and the platform is not in the UK" in cell.reason
 
 
+def test_a_one_country_holding_has_no_gap_to_show(documents: dict[str, Document]) -> None:
+    report = build_holding(holding(residence="US", citizenship="US", platform="US", asset="crypto"), documents, AS_OF)
+    gap = report.matrix["tax"]["gap"]
+    assert (
+        gap.state == "nothing_applies"
+        and gap.reason == "No cross-border gap: only US rules reach this holding on this point."
+    )
+    assert report.matrix["platform_failure"]["gap"].quotes  # a cited gap still shows when the layer names one
+
+
 def test_documents_not_yet_published_on_as_of_are_never_cited(documents: dict[str, Document]) -> None:
     # Report Fraud replaced Action Fraud on 4 December 2025; on 1 June 2025 the digest cannot be cited.
     before = build_holding(holding(), documents, dt.date(2025, 6, 1))
