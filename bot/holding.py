@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.analysis import merge_history
 from bot.errors import BotError
 from bot.prompts import NOTICE
 from bot.render import status_text
@@ -549,6 +550,38 @@ def build_timeline(
         events.append(TimelineEvent(date=day, text=text, past=day < as_of, origin="front_matter", quote=quote))
         known.add(day)
     return sorted(events, key=lambda e: (e.date, e.text))
+
+
+_SELF_CUSTODY = re.compile(
+    r"self[- ]custody|own wallet|hardware wallet|cold (wallet|storage)|private keys?|seed phrase"
+)
+
+
+def prefill(questions: list[str]) -> dict[str, str]:
+    """Holding fields read from an investor's own words, as the chat's "What I understood" reads them (earlier
+    questions first); fields the words do not settle are left out."""
+    questions = [q for q in questions if q.strip()]
+    if not questions:
+        return {}
+    profile, _ = merge_history(questions[:-1], questions[-1])
+    values: dict[str, str] = {}
+    for field, value in (
+        ("residence", profile.residence),
+        ("citizenship", profile.citizenship),
+        ("platform", profile.platform_location),
+    ):
+        if value in ("UK", "US"):
+            values[field] = value
+    assets = set(profile.asset_types)
+    if "etn_etp" in assets:
+        values["asset"] = "crypto_etn"
+    elif "stablecoin" in assets:
+        values["asset"] = "gbp_stablecoin" if profile.issuer_location == "UK" else "usd_stablecoin"
+    elif assets & {"bitcoin", "ether", "token", "meme_coin"}:
+        values["asset"] = "crypto"
+    if _SELF_CUSTODY.search(" ".join(questions).lower()):
+        values["custody"] = "self"
+    return values
 
 
 def describe_holding(holding: Holding) -> str:

@@ -71,6 +71,25 @@ def test_holding_tab_renders_matrix_and_timeline(browser: Any, app_url: str) -> 
         genius = page.locator('#holding-timeline li[data-date="2027-01-18"]')
         assert "GENIUS" in genius.inner_text() and "(coming)" in genius.inner_text()
         assert page.locator("#holding-timeline li.past").count() >= 1
-        page.screenshot(path=str(ROOT / "docs" / "img" / "my-holding.png"), full_page=True)
+        page.screenshot(path=str(ROOT / "docs" / "img" / "my-holding.png"))
+    finally:
+        page.close()
+
+
+def test_describing_the_holding_fills_the_form(browser: Any, app_url: str) -> None:  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 1200})
+    try:
+        page.goto(app_url)
+        page.get_by_role("tab", name="My holding").click()
+        words = "I am an American living in London and keep bitcoin in my own wallet"
+        page.locator("#holding-describe").locator("textarea, input").first.fill(words)
+        page.locator("#holding-fill").click()
+        page.locator("#holding-custody").get_by_label("In my own wallet").wait_for(state="visible")
+        page.wait_for_function(
+            "() => document.querySelector('#holding-custody input[value=\"In my own wallet\"]')?.checked"
+        )
+        assert page.locator("#holding-citizenship").get_by_label("US", exact=True).is_checked()
+        assert page.locator("#holding-residence").get_by_label("UK", exact=True).is_checked()
+        assert "Bitcoin" in page.locator("#holding-asset").locator("input").first.input_value()
     finally:
         page.close()

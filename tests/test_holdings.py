@@ -18,6 +18,7 @@ from bot.holding import (
     check_layer,
     holding_text,
     parse_layer,
+    prefill,
 )
 from bot.types import Document
 
@@ -241,3 +242,35 @@ def test_text_rendering_shows_states_quotes_and_the_timeline(documents: dict[str
     assert "If the platform fails" in text and "UK: NOTHING APPLIES." in text and "US: MISSING." in text
     assert "2027-01-18 [coming] GENIUS Act" in text and "[past]" in text
     assert "not personal financial" in text
+
+
+@pytest.mark.parametrize(
+    ("questions", "values"),
+    [
+        ([], {}),
+        (
+            ["I live in Manchester and keep USDC on a US exchange"],
+            {"residence": "UK", "platform": "US", "asset": "usd_stablecoin"},
+        ),
+        (
+            ["I am an American living in London", "and my bitcoin in my own wallet?"],
+            {"residence": "UK", "citizenship": "US", "asset": "crypto", "custody": "self"},
+        ),
+        (["Is my sterling stablecoin on a UK platform safe?"], {"platform": "UK", "asset": "gbp_stablecoin"}),
+        (["Can I buy a crypto ETN in my ISA?"], {"asset": "crypto_etn"}),
+    ],
+)
+def test_prefill_reads_the_holding_from_the_investors_words(questions: list[str], values: dict[str, str]) -> None:
+    assert prefill(questions) == values
+
+
+def test_fill_from_the_chat_reads_the_users_turns() -> None:
+    from bot.server.holding_tab import _user_questions, fill_form
+
+    messages = [
+        {"role": "user", "content": "I am an American living in London"},
+        {"role": "assistant", "content": "**What I understood:** ..."},
+        {"role": "user", "content": "I keep USDC on a US exchange, what protects me?"},
+    ]
+    updates = fill_form(_user_questions(messages))
+    assert [u.get("value") for u in updates] == ["UK", "US", "US", "A US-dollar stablecoin", None]

@@ -14,7 +14,16 @@ import gradio as gr  # noqa: E402
 
 from bot.core import Bot  # noqa: E402
 from bot.errors import BotError  # noqa: E402
-from bot.holding import ASSET_LABELS, CONCERNS, Cell, Holding, HoldingQuote, HoldingReport, build_holding  # noqa: E402
+from bot.holding import (  # noqa: E402
+    ASSET_LABELS,
+    CONCERNS,
+    Cell,
+    Holding,
+    HoldingQuote,
+    HoldingReport,
+    build_holding,
+    prefill,
+)
 
 RESIDENCE = {"UK": "UK", "US": "US", "Elsewhere": "elsewhere"}
 CITIZENSHIP = {"UK": "UK", "US": "US", "UK and US": "both", "Neither": "other"}
@@ -124,8 +133,31 @@ def show_holding(
     return holding_html(report)
 
 
-def build_holding_tab(get_bot: Callable[[], Bot]) -> None:
-    """The tab's components, inside the current Blocks."""
+def _label(choices: dict[str, Any], value: str) -> str:
+    return next(label for label, key in choices.items() if key == value)
+
+
+def fill_form(questions: list[str]) -> list[Any]:
+    """Form updates (residence, citizenship, platform, asset, custody) from the investor's words; a field the
+    words do not settle is left as it is."""
+    values = prefill(questions)
+    fields = (("residence", RESIDENCE), ("citizenship", CITIZENSHIP), ("platform", RESIDENCE), ("asset", ASSETS))
+    updates: list[Any] = [
+        gr.update(value=_label(choices, values[name])) if name in values else gr.skip() for name, choices in fields
+    ]
+    updates.append(gr.update(value=_label(CUSTODY, values["custody"])) if "custody" in values else gr.skip())
+    if not values:
+        gr.Warning("Nothing in those words says where you live, where the platform is or what you hold.")
+    return updates
+
+
+def _user_questions(messages: list[dict[str, Any]] | None) -> list[str]:
+    return [m["content"] for m in messages or [] if m.get("role") == "user" and isinstance(m.get("content"), str)]
+
+
+def build_holding_tab(get_bot: Callable[[], Bot], chatbot: gr.Chatbot | None = None) -> None:
+    """The tab's components, inside the current Blocks; with the chat's Chatbot, a button fills the form from
+    what the chat understood."""
     gr.Markdown(
         "Where you live, where your platform is and what you hold decide which UK and US rules reach you. "
         "Each cell quotes the official source; **Missing** means no cited sentence is curated for it yet."
@@ -147,6 +179,17 @@ def build_holding_tab(get_bot: Callable[[], Bot]) -> None:
         custody = gr.Radio(list(CUSTODY), value="On the platform", label="Held", elem_id="holding-custody")
         as_of = gr.Textbox(value=dt.date.today().isoformat(), label="As of (YYYY-MM-DD)", elem_id="holding-as-of")
     with gr.Row():
+        describe = gr.Textbox(
+            show_label=False,
+            placeholder='Or describe it, e.g. "I live in Leeds and keep USDC on a US exchange"',
+            scale=4,
+            elem_id="holding-describe",
+        )
+        fill = gr.Button("Fill the form", size="sm", scale=1, elem_id="holding-fill")
+        fill_chat = gr.Button(
+            "Fill from the chat", size="sm", scale=1, elem_id="holding-fill-chat", visible=bool(chatbot)
+        )
+    with gr.Row():
         show = gr.Button("Show my holding", variant="primary", elem_id="holding-show")
         print_button = gr.Button("Print", size="sm", elem_id="holding-print")
     report = gr.HTML(STYLE + EMPTY, elem_id="holding-report")
@@ -156,14 +199,21 @@ def build_holding_tab(get_bot: Callable[[], Bot]) -> None:
 
     inputs = [residence, citizenship, platform, regulated, asset, custody, as_of]
     show.click(respond, inputs, [report], api_visibility="private")
+    form = [residence, citizenship, platform, asset, custody]
+    fill.click(lambda text: fill_form([text or ""]), [describe], form, api_visibility="private")
+    if chatbot is not None:
+        fill_chat.click(
+            lambda messages: fill_form(_user_questions(messages)), [chatbot], form, api_visibility="private"
+        )
     print_button.click(None, None, None, js="() => window.print()")
 
 
 def with_holding_tab(chat: gr.Blocks, get_bot: Callable[[], Bot]) -> gr.Blocks:
     """The chat and a "My holding" tab, side by side as tabs of one page."""
+    chatbot = next((b for b in chat.blocks.values() if isinstance(b, gr.Chatbot)), None)
     with gr.Blocks(title=chat.title, analytics_enabled=False) as blocks, gr.Tabs(elem_id="tabs"):
         with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab"):
             chat.render()
         with gr.Tab("My holding", id="holding-tab", elem_id="holding-tab"):
-            build_holding_tab(get_bot)
+            build_holding_tab(get_bot, chatbot)
     return blocks
