@@ -64,3 +64,9 @@ def test_holdings_is_in_openapi(stub_bot: Any, tmp_path: Path) -> None:
     assert "HoldingReport" in str(operation["responses"]["200"])
     request = schema["components"]["schemas"]["HoldingRequest"]
     assert {"residence", "platform", "asset"} <= set(request["required"])
+
+
+def test_get_holdings_says_to_post(stub_bot: Any, tmp_path: Path) -> None:
+    response = make_client(stub_bot, tmp_path).get("/v1/holdings")
+    assert response.status_code == 405 and response.headers["allow"] == "POST"
+    assert response.json()["error"]["code"] == "method_not_allowed"

@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.holding import HoldingReport, HoldingRequest, build_holding
 from bot.server.deps import CallerDep, ServicesDep
+from bot.server.errors import ApiError
 from bot.server.schemas import ErrorResponse
 
 router = APIRouter()
@@ -33,3 +34,11 @@ async def holdings(body: HoldingRequest, _: CallerDep, services: ServicesDep) ->
         services.settings.retrieval.statuses,
     )
     return report
+
+
+@router.api_route("/v1/holdings", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def holdings_wrong_method() -> None:
+    # The API's own catch-all only knows the routes of bot.server.routes, so it would answer 404 here.
+    raise ApiError(
+        405, "method_not_allowed", "/v1/holdings accepts only POST; send the holding as JSON.", {"Allow": "POST"}
+    )
