@@ -58,7 +58,7 @@ def test_eval_holdings_scores_the_fixture(tmp_path: Path) -> None:
         "cell accuracy: 86.7% (13/15)",
         "gap recall: 100.0% (4/4)",
         "timeline recall: 87.5% (7/8)",
-        "  f1 complaints/US: missing",
+        "  f1 complaints/US: none of the expected sources is cited",
         "  f2 timeline 2027-04-05: no event mentioning ['loss']",
         "  f4 marketing/UK: missing",
     ]

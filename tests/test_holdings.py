@@ -133,7 +133,10 @@ def test_uk_resident_with_usdc_on_a_us_exchange(documents: dict[str, Document]) 
     assert _docs(matrix["platform_failure"]["US"])[0] == "sipc-crypto-not-covered"
     assert "SIPC" in matrix["platform_failure"]["gap"].quotes[0].text
     assert matrix["tax"]["UK"].state == "applies" and matrix["tax"]["US"].state == "nothing_applies"
-    assert matrix["complaints"]["US"].state == "missing" and matrix["complaints"]["US"].quotes == []
+    assert _docs(matrix["complaints"]["US"]) == ["sec-investor-alert-relationship-investment-scams"] + [
+        "cftc-customer-advisories-crypto-fraud"
+    ]
+    assert matrix["marketing"]["gap"].state == "missing" and matrix["marketing"]["gap"].quotes == []
     # Before the GENIUS Act takes effect, the US issuer cell says so; from its effective date it applies.
     assert matrix["issuer_failure"]["US"].applies is False
     assert "Until the GENIUS Act takes effect" in matrix["issuer_failure"]["US"].quotes[0].text
@@ -147,8 +150,8 @@ def test_us_citizen_in_the_uk_owes_both_and_the_gap_says_so(documents: dict[str,
     tax = report.matrix["tax"]
     assert tax["UK"].applies and tax["US"].applies
     assert "double taxation" in tax["gap"].quotes[0].text
-    assert _docs(report.matrix["tax_reporting"]["US"]) == ["irs-digital-assets-faq", "irs-digital-assets-faq"]
-    assert "Form 1099-DA" in report.matrix["tax_reporting"]["US"].quotes[1].text  # a UK platform sends none
+    assert _docs(report.matrix["tax_reporting"]["US"]) == ["irs-digital-assets-faq", "irs-form-8938-fatca-crypto"]
+    assert "Form 1099-DA" in report.matrix["tax_reporting"]["US"].quotes[0].text  # a UK platform sends none
     assert report.matrix["issuer_failure"]["UK"].state == "nothing_applies"
     assert report.matrix["issuer_failure"]["UK"].quotes == []  # bitcoin has no issuer: a structural reason
 
@@ -239,7 +242,7 @@ def test_every_cell_of_every_holding_is_cited_or_says_why(
 def test_text_rendering_shows_states_quotes_and_the_timeline(documents: dict[str, Document]) -> None:
     text = holding_text(build_holding(holding(), documents, AS_OF))
     assert text.startswith("My holding, as of 2026-11-28")
-    assert "If the platform fails" in text and "UK: NOTHING APPLIES." in text and "US: MISSING." in text
+    assert "If the platform fails" in text and "UK: NOTHING APPLIES." in text and "gap: MISSING." in text
     assert "2027-01-18 [coming] GENIUS Act" in text and "[past]" in text
     assert "not personal financial" in text
 
