@@ -6,6 +6,7 @@ so no index needs building; the chat tab itself is covered by tests/test_browser
 
 from __future__ import annotations
 
+import http.server
 import threading
 import time
 from collections.abc import Iterator
@@ -21,13 +22,17 @@ from tests.conftest import ROOT
 from tests.test_browser import browser, free_port  # noqa: F401 - the module-scoped Chromium fixture
 
 pytestmark = pytest.mark.slow
+KEY = "pk_holding_test"
+PORTAL_PORT = free_port()
+PORTAL = f"http://127.0.0.1:{PORTAL_PORT}"  # a portal page on another origin (Chromium blocks a routed one)
 
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import uvicorn
 
-    settings = Settings(server={"feedback_dir": tmp_path_factory.mktemp("feedback")})  # type: ignore[arg-type]
+    server_settings = {"feedback_dir": tmp_path_factory.mktemp("feedback"), "publishable_keys": {KEY: [PORTAL]}}
+    settings = Settings(server=server_settings)  # type: ignore[arg-type]
     stub = SimpleNamespace(
         index=SimpleNamespace(documents={d.id: d for d in load_corpus(ROOT / "corpus")}), settings=settings
     )
@@ -66,7 +71,7 @@ def test_holding_tab_renders_matrix_and_timeline(browser: Any, app_url: str) -> 
         us_tax = page.locator('td[data-concern="tax"][data-side="US"]')
         assert us_tax.inner_text().startswith("Applies") and "US citizen" in us_tax.inner_text()
         assert "double taxation" in page.locator('td[data-concern="tax"][data-side="gap"]').inner_text()
-        assert page.locator('td.missing[data-concern="complaints"][data-side="US"]').count() == 1
+        assert page.locator('td.missing[data-concern="marketing"][data-side="gap"]').count() == 1
 
         genius = page.locator('#holding-timeline li[data-date="2027-01-18"]')
         assert "GENIUS" in genius.inner_text() and "(coming)" in genius.inner_text()
@@ -93,3 +98,44 @@ def test_describing_the_holding_fills_the_form(browser: Any, app_url: str) -> No
         assert "Bitcoin" in page.locator("#holding-asset").locator("input").first.input_value()
     finally:
         page.close()
+
+
+def test_widget_holding_panel_on_another_origin(browser: Any, app_url: str) -> None:  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    html = (
+        f'<html><body><h1>Support portal</h1><script src="{app_url}widget.js" data-api-key="{KEY}" '
+        'data-holding="true" data-open="true"></script></body></html>'
+    )
+    body = html.encode()
+
+    class Portal(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    portal = http.server.ThreadingHTTPServer(("127.0.0.1", PORTAL_PORT), Portal)
+    threading.Thread(target=portal.serve_forever, daemon=True).start()
+    try:
+        page.goto(PORTAL + "/")
+        widget = page.locator("#crypto-guidance-widget")
+        widget.get_by_role("button", name="My holding").click()
+        widget.locator("select[name=citizenship]").select_option("US")
+        widget.get_by_role("button", name="Show my holding").click()
+        cell = widget.locator('.cell[data-concern="platform_failure"][data-side="UK"]')
+        cell.wait_for(timeout=30_000)
+        assert "Nothing applies" in cell.inner_text() and "FSCS" in cell.inner_text()
+        assert "fscs.org.uk" in (cell.locator("a").first.get_attribute("href") or "")
+        assert widget.locator('.cell.applies[data-concern="tax"][data-side="US"]').count() == 1  # a US citizen
+        assert "GENIUS" in widget.locator('li[data-date="2027-01-18"]').inner_text()
+        widget.get_by_role("button", name="Chat", exact=True).click()
+        assert widget.locator("textarea").is_visible()
+    finally:
+        page.close()
+        portal.shutdown()
+        portal.server_close()
