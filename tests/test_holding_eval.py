@@ -59,7 +59,7 @@ def test_eval_holdings_scores_the_fixture(tmp_path: Path) -> None:
         "gap recall: 100.0% (4/4)",
         "timeline recall: 87.5% (7/8)",
         "  f1 complaints/US: none of the expected sources is cited",
-        "  f2 timeline 2027-04-05: no event mentioning ['loss']",
+        "  f2 timeline 2027-04-01: no event mentioning ['award limit']",
         "  f4 marketing/UK: missing",
     ]
     saved = json.loads((tmp_path / "holdings.json").read_text())
