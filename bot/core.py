@@ -18,8 +18,8 @@ from bot.compose.extractive import decide_kind, select
 from bot.compose.llm import llm_passages
 from bot.corpus import corpus_version, load_corpus
 from bot.embeddings import Embedder, shared_embedder
-from bot.errors import CorpusError, IndexMismatchError, IndexMissingError, QuestionError
-from bot.index import BuildReport, Index, build_index
+from bot.errors import BotError, CorpusError, IndexMismatchError, IndexMissingError, QuestionError
+from bot.index import BuildReport, Index, build_index, read_current
 from bot.intent import bundled_classifier
 from bot.prompts import NO_GUIDANCE
 from bot.render import section_heading, sentence_line, understood_line
@@ -36,8 +36,21 @@ MAX_HISTORY_TURNS = 6  # earlier user turns read; older ones no longer shape the
 def _history_questions(history: Sequence[Any] | None, max_chars: int) -> list[str]:
     """Earlier user turns from [str], [{'role','content'}] or [(user, bot)] history: the last few that
     the bot accepted (an empty or over-long turn was rejected, so it is not part of the conversation)."""
-    questions = [q.strip() for q in _user_turns(history) if q.strip() and len(q.strip()) <= max_chars]
+    turns = _user_turns(history)
+    for number, turn in enumerate(turns, 1):
+        if not is_text(turn):
+            raise QuestionError(f"Turn {number} of the history is not valid text (it holds a lone surrogate).")
+    questions = [q.strip() for q in turns if q.strip() and len(q.strip()) <= max_chars]
     return questions[-MAX_HISTORY_TURNS:]
+
+
+def is_text(value: str) -> bool:
+    """False for a string that cannot be encoded as UTF-8 (a lone surrogate such as \\ud800)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _user_turns(history: Sequence[Any] | None) -> list[str]:
@@ -115,9 +128,32 @@ class Bot:
         """Rebuild the index from the corpus; on failure the current index keeps serving."""
         report = build_index(self.settings, self.embedder)
         with self._lock:
-            self.index = Index(self.settings, self.embedder)
+            old, self.index = self.index, Index(self.settings, self.embedder)
             self.stale_reason = None
+        if old.build_id != self.index.build_id:
+            old.close()
         return report
+
+    def refresh(self) -> bool:
+        """Switch to the current build if `bot index` (in this process or another) has made a new one.
+
+        Running servers call this every few seconds, so replicas that share the index folder follow
+        each build without a restart. Requests in flight keep the index they started with. A build that
+        cannot be opened is logged and the current index keeps serving."""
+        current = read_current(self.settings.index.path)
+        if not current or current == self.index.build_id:
+            return False
+        try:
+            index = Index(self.settings, self.embedder)
+        except BotError as exc:
+            log.error("could not switch to index build %s, still serving %s: %s", current, self.index.build_id, exc)
+            return False
+        with self._lock:
+            old, self.index = self.index, index
+            self.stale_reason = None
+        log.info("switched from index build %s to %s", old.build_id, index.build_id)
+        old.close()
+        return True
 
     def sources(self) -> list[Document]:
         """The documents in the index."""
@@ -149,6 +185,8 @@ class Bot:
         if not isinstance(question, str) or not question.strip():
             raise QuestionError("The question is empty; type a question about crypto-assets or stablecoins.")
         question = question.strip()
+        if not is_text(question):
+            raise QuestionError("The question is not valid text (it holds a lone surrogate); type it again.")
         limit = self.settings.answer.max_question_chars
         if len(question) > limit:
             raise QuestionError(

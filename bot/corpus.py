@@ -192,6 +192,17 @@ def _key_lines(front_lines: list[str], offset: int) -> dict[str, int]:
     return lines
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """YAML without implicit timestamps: dates stay text, so that `_as_date` reports an impossible
+    date such as 2024-13-45 as a problem at its file and line (PyYAML raises a bare ValueError)."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _as_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -231,7 +242,7 @@ def parse_document(path: Path, today: dt.date, root: Path | None = None) -> tupl
     front_lines = lines[1:end]
     key_line = _key_lines(front_lines, 2)
     try:
-        meta = yaml.safe_load("\n".join(front_lines)) or {}
+        meta = yaml.load("\n".join(front_lines), Loader=_FrontMatterLoader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = (mark.line + 2) if mark is not None else 1

@@ -29,6 +29,7 @@ from bot.types import Chunk, Document, Section
 log = logging.getLogger(__name__)
 
 CURRENT = "current"
+RETIRED = "retired_at"  # in a build folder: when it stopped being current (seconds since the epoch)
 FAR_FUTURE = 99991231
 
 
@@ -62,6 +63,21 @@ def chroma_client(settings: Settings, build_dir: Path | None) -> Any:
         return client
     assert build_dir is not None
     return chromadb.PersistentClient(path=str(build_dir / "chroma"), settings=chroma_settings)
+
+
+def release_embedded(build_dir: Path) -> None:
+    """Close the embedded Chroma store of a build folder (its open files), which chromadb caches per path
+    for the life of the process. Best effort: if chromadb changes, the files stay open until exit."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        key = str(build_dir / "chroma")
+        system = SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+        if system is not None:
+            system.stop()
+    except Exception as exc:
+        log.warning("could not close the embedded store in %s: %s", build_dir, exc)
 
 
 def collection_name(settings: Settings, build_id: str) -> str:
@@ -119,8 +135,14 @@ def build_index(
 
     previous_id = read_current(index_path)
     previous = _read_build(index_path / "builds" / previous_id) if previous_id else None
+    damage = None
+    if previous is not None and previous_id:
+        damage = _store_problem(settings, embedder, previous_id, previous["manifest"], len(previous["chunks"]))
+        if damage:
+            say(f"the vector store of build {previous_id} is damaged ({damage}); building a new index")
     if (
         previous is not None
+        and not damage
         and _compatible(previous["manifest"], embedder, settings)
         and previous["manifest"]["corpus_version"] == version
     ):
@@ -209,6 +231,9 @@ def build_index(
                 documents=[c.embed_text for c in part],
                 metadatas=[_metadata(by_id[c.doc_id], c) for c in part],
             )
+        del collection, client
+        if not settings.index.chroma_url:
+            release_embedded(partial)  # its files move with the folder; servers open the final one
         manifest = {
             "build_id": build_id,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -223,9 +248,14 @@ def build_index(
         }
         (partial / "manifest.json").write_text(json.dumps(manifest, indent=2))
         os.replace(partial, final)
-        pointer_tmp = index_path / f"{CURRENT}.tmp"
+        retiring = read_current(index_path)
+        pointer_tmp = index_path / f"{CURRENT}.{build_id}.tmp"
         pointer_tmp.write_text(build_id)
         os.replace(pointer_tmp, index_path / CURRENT)  # the switch: atomic on POSIX
+        if retiring and (index_path / "builds" / retiring).is_dir():
+            # Running servers switch within a few seconds; until the grace period has passed, they may
+            # still be reading the old build, so it is not pruned before then.
+            (index_path / "builds" / retiring / RETIRED).write_text(str(time.time()))
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -241,6 +271,28 @@ def build_index(
         time.perf_counter() - started,
         False,
     )
+
+
+def _store_problem(
+    settings: Settings, embedder: Embedder, build_id: str, manifest: dict[str, Any], chunks: int
+) -> str | None:
+    """Why a build's vector store cannot serve (collection gone, wrong count, a corrupt file), or None.
+    A store that cannot be reached at all is not damage: `bot index` then fails on its own error."""
+    if manifest.get("chroma_url") != settings.index.chroma_url:
+        return None  # incompatible anyway: rebuilt for the configured store
+    try:
+        client = chroma_client(settings, settings.index.path / "builds" / build_id)
+    except StoreUnavailableError:
+        return None
+    except Exception as exc:
+        return f"{exc.__class__.__name__}: {exc}"
+    try:
+        # Always our own embedding function: without one, Chroma would fetch its default model.
+        collection = client.get_collection(manifest["collection"], embedding_function=ChromaEmbeddingFunction(embedder))
+        count = collection.count()
+    except Exception as exc:
+        return f"collection {manifest['collection']} unreadable: {exc.__class__.__name__}: {exc}"
+    return None if count == chunks else f"collection {manifest['collection']} holds {count} of {chunks} chunks"
 
 
 def _metadata(document: Document, chunk: Chunk) -> dict[str, Any]:
@@ -300,12 +352,22 @@ def _read_build(build_dir: Path) -> dict[str, Any] | None:
     }
 
 
+def _retired_for(build: Path) -> float:
+    """Seconds since the build stopped being current (infinite for a build with no record)."""
+    try:
+        return time.time() - float((build / RETIRED).read_text())
+    except (OSError, ValueError):
+        return float("inf")
+
+
 def _prune(settings: Settings, keep: int) -> None:
+    """Delete old builds (and their Chroma collections), keeping the newest `keep`, the current one and
+    any retired less than index.prune_grace_seconds ago: a running server may still read it."""
     builds = settings.index.path / "builds"
     current = read_current(settings.index.path)
     finished = sorted(p for p in builds.iterdir() if p.is_dir() and not p.name.endswith(".partial"))
     for old in finished[:-keep]:
-        if old.name == current:
+        if old.name == current or _retired_for(old) < settings.index.prune_grace_seconds:
             continue
         if settings.index.chroma_url:
             try:
@@ -376,7 +438,16 @@ class Index:
                 [i for i, c in enumerate(self.chunks) if self.documents[c.doc_id].jurisdiction == jurisdiction],
                 dtype=int,
             )
-        self.client = chroma_client(settings, settings.index.path / "builds" / build_id)
+        self.build_dir = settings.index.path / "builds" / build_id
+        try:
+            self.client = chroma_client(settings, self.build_dir)
+        except StoreUnavailableError:
+            raise
+        except Exception as exc:  # e.g. "database disk image is malformed"
+            raise IndexMissingError(
+                f"The vector store in {self.build_dir / 'chroma'} cannot be opened "
+                f"({exc.__class__.__name__}: {exc}); rebuild it with `bot index`."
+            ) from exc
         try:
             self.collection = self.client.get_collection(
                 manifest["collection"], embedding_function=ChromaEmbeddingFunction(embedder)
@@ -413,3 +484,30 @@ class Index:
             return True
         except Exception:
             return False
+
+    def problem(self) -> str | None:
+        """Why the vector store cannot serve this build (None when it can): the store is away, or its
+        collection is gone or holds the wrong number of chunks (a Chroma server restarted empty)."""
+        where = self.settings.index.chroma_url or "the embedded store"
+        try:
+            self.client.heartbeat()
+        except Exception as exc:
+            return f"the vector store at {where} does not answer ({exc.__class__.__name__})"
+        try:
+            count = self.collection.count()
+        except Exception as exc:
+            return (
+                f"the collection {self.manifest['collection']} is missing from {where} "
+                f"({exc.__class__.__name__}); rebuild it with `bot index`"
+            )
+        if count != len(self.chunks):
+            return (
+                f"the collection {self.manifest['collection']} holds {count} chunks, not {len(self.chunks)}; "
+                "rebuild it with `bot index`"
+            )
+        return None
+
+    def close(self) -> None:
+        """Release the embedded store's files of a build that is no longer served."""
+        if not self.settings.index.chroma_url:
+            release_embedded(self.build_dir)

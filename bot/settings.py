@@ -49,6 +49,12 @@ class IndexSettings(_Group):
         "incrementally, raise an error, or warn and serve the old index.",
     )
     keep_builds: int = Field(2, ge=1, description="Index builds kept on disk (the current one included).")
+    prune_grace_seconds: float = Field(
+        600,
+        ge=0,
+        description="An old build is pruned only this long after it stopped being current, so that running "
+        "servers (which switch within server.reload_seconds) never lose the build they read.",
+    )
 
 
 class RetrievalSettings(_Group):
@@ -153,7 +159,43 @@ class AnswerSettings(_Group):
 class ServerSettings(_Group):
     host: str = Field("127.0.0.1", description="Address `bot serve` listens on.")
     port: int = Field(8000, description="Port `bot serve` listens on.")
-    web_chat: bool = Field(True, description="Mount the Gradio web chat at `/` (off: API and widget only).")
+    web_chat: bool = Field(
+        True,
+        description="Mount the Gradio web chat at `/` (off: API and widget only). When API keys are "
+        "configured, the chat is only mounted if `web_chat_open` is also set.",
+    )
+    web_chat_open: bool = Field(
+        False,
+        description="Keep the web chat open to anyone while /v1 needs keys; its questions then count "
+        "against the same per-address rate limit as /v1. Off: keys close the chat too.",
+    )
+    trusted_proxies: list[str] = Field(
+        [],
+        description="Addresses of reverse proxies whose X-Forwarded-For header gives the client address "
+        "(for rate limits and logs). Empty: the header is ignored and the connecting address counts.",
+    )
+    max_in_flight: int = Field(
+        4, ge=1, description="Answers computed at once by one server; more wait in the queue below."
+    )
+    max_queue: int = Field(
+        16,
+        ge=0,
+        description="Answer requests allowed to wait for a free slot; past it, 503 with Retry-After at once.",
+    )
+    queue_timeout_seconds: float = Field(
+        10, gt=0, description="Longest wait for a free answer slot before a 503 with Retry-After."
+    )
+    rate_limit_callers: int = Field(
+        50_000,
+        ge=100,
+        description="Callers the in-memory rate limiter remembers; the least recently seen are forgotten first.",
+    )
+    reload_seconds: float = Field(
+        5,
+        ge=0,
+        description="How often a running server looks for a new index build (made by `bot index`, here or "
+        "on another replica) and switches to it; 0: never.",
+    )
     api_key_hashes: list[str] = Field(
         [],
         description="SHA-256 hex digests of the secret API keys accepted in `X-API-Key` or "

@@ -221,7 +221,27 @@ _STOPWORDS = frozenset(
     ]
 )
 
-_WORD = re.compile(r"[a-z0-9£$€][a-z0-9£$€,.\-']*[a-z0-9]|[a-z0-9£$€]")
+# A word runs from a letter, digit or currency sign to the last letter or digit of its run of word
+# characters ("£85,000", "u.s.", "1099-da"). Tokenised run by run, in linear time: the equivalent single
+# regex backtracks quadratically on long runs such as "£,£,£,..." (issue 13).
+_RUN = re.compile(r"[a-z0-9£$€,.\-']+")
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_START = _ALNUM | frozenset("£$€")
+
+
+def _words(text: str) -> list[str]:
+    found: list[str] = []
+    for run in _RUN.findall(text):
+        start = next((i for i, char in enumerate(run) if char in _START), None)
+        if start is None:
+            continue
+        end = len(run)
+        while end > start and run[end - 1] not in _ALNUM:
+            end -= 1
+        end = max(end, start + 1)
+        found.append(run[start:end])
+        found.extend(char for char in run[end:] if char in _START)
+    return found
 
 
 def _stem(word: str) -> str:
@@ -236,9 +256,10 @@ def _stem(word: str) -> str:
 def terms(text: str) -> list[str]:
     """Lower-case, stop-word-free, lightly stemmed terms for BM25 and overlap scores."""
     lowered = re.sub(r"'s\b", "", text.lower().replace("’", "'"))
-    lowered = re.sub(r"([£$€]?\d+)k\b", r"\1,000", lowered)  # "£85k" reads as "£85,000"
-    lowered = re.sub(r"([£$€]?\d+)m\b", r"\1 million", lowered)
-    words = _WORD.findall(lowered)
+    # (?<!\d): one attempt per run of digits, not one per digit (quadratic on a long number).
+    lowered = re.sub(r"(?<!\d)([£$€]?\d+)k\b", r"\1,000", lowered)  # "£85k" reads as "£85,000"
+    lowered = re.sub(r"(?<!\d)([£$€]?\d+)m\b", r"\1 million", lowered)
+    words = _words(lowered)
     return [_stem(w.strip(".,'")) for w in words if w not in _STOPWORDS and w.strip(".,'")]
 
 

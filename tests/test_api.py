@@ -275,16 +275,18 @@ def test_store_unavailable_is_503(make_client: MakeClient, fixture_bot: Bot) -> 
             build_id = fixture_bot.index.build_id
 
             @staticmethod
-            def ping() -> bool:
-                return False
+            def problem() -> str:
+                return "the vector store at http://127.0.0.1:1 does not answer (ConnectError)"
 
         def ask(self, *args: Any, **kwargs: Any) -> Answer:
             raise StoreUnavailableError("The Chroma server at http://127.0.0.1:1 stopped answering.")
 
     client = make_client(bot=StoreDown())
-    error = assert_error(client.post("/v1/answers", json={"question": QUESTION}), 503, "store_unavailable")
-    assert "Chroma" in error["message"]
-    assert assert_error(client.get("/readyz"), 503, "not_ready")["details"]["checks"]["store"] is False
+    response = client.post("/v1/answers", json={"question": QUESTION})
+    assert "Chroma" in assert_error(response, 503, "store_unavailable")["message"]
+    assert response.headers["Retry-After"]
+    ready = assert_error(client.get("/readyz"), 503, "not_ready")
+    assert ready["details"]["checks"]["store"] is False and "does not answer" in ready["message"]
 
 
 def test_unexpected_errors_are_500_json(make_client: MakeClient) -> None:
@@ -487,3 +489,122 @@ def test_rate_limit_window_slides() -> None:
     assert raised.value.status == 429 and raised.value.headers["Retry-After"] == "1"
     time.sleep(0.25)
     limiter.check("key:a")  # the window has moved on
+
+
+# ----------------------------------------------------------------- faults found by the probe (issue 13)
+
+
+@pytest.mark.parametrize("path", ["/v1/answers", "/v1/answers/stream"])
+def test_lone_surrogate_in_question_is_422(make_client: MakeClient, path: str) -> None:
+    client = make_client(raise_server_exceptions=False)
+    body = '{"question": "What is \\ud800 USDC?"}'
+    response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert_error(response, 422, "invalid_question")
+
+
+def test_lone_surrogate_in_history_is_422(make_client: MakeClient) -> None:
+    client = make_client(raise_server_exceptions=False)
+    body = '{"question": "What is USDC?", "history": ["\\udfff"]}'
+    response = client.post("/v1/answers", content=body, headers={"Content-Type": "application/json"})
+    assert "history" in assert_error(response, 422, "invalid_question")["message"]
+
+
+@pytest.mark.parametrize("keyed_server", [False, True])
+@pytest.mark.parametrize("token", ["sk_\u00e9t\u00e9", "st_\u00e9t\u00e9.x", "st_abc.\u00e9"])
+def test_non_ascii_token_is_never_a_500(make_client: MakeClient, keyed_server: bool, token: str) -> None:
+    """A server with keys rejects it with 401; one without keys ignores a secret key it does not need."""
+    server = {"api_key_hashes": [hashlib.sha256(SECRET.encode()).hexdigest()]} if keyed_server else {}
+    client = make_client(raise_server_exceptions=False, **server)
+    response = client.get("/v1/sources", headers=[(b"authorization", f"Bearer {token}".encode())])
+    if keyed_server or token.startswith("st_"):
+        assert_error(response, 401, "invalid_api_key" if token.startswith("sk_") else "invalid_session")
+    else:
+        assert response.status_code == 200
+
+
+def test_long_digit_history_answers_quickly(client: TestClient) -> None:
+    """A 30 KB run of digits once made the term regex quadratic (30 s); the history is also capped."""
+    started = time.perf_counter()
+    response = client.post("/v1/answers", json={"question": "What is USDC?", "history": ["1" * 19_000]})
+    assert response.status_code == 200
+    assert time.perf_counter() - started < 30  # generous: the fault took minutes at this size
+
+
+def test_admission_sheds_load_past_the_queue_with_a_fast_503() -> None:
+    """Issue 13: past capacity, requests queued without bound (p50 9.3 s at 256 clients)."""
+    import asyncio
+
+    gate = limits.Admission(in_flight=1, queue=1, timeout=5)
+    outcomes: list[str] = []
+
+    async def one(hold: float, gate: limits.Admission = gate) -> None:
+        try:
+            async with gate.slot():
+                await asyncio.sleep(hold)
+            outcomes.append("served")
+        except errors.ApiError as exc:
+            assert exc.status == 503 and exc.headers["Retry-After"]
+            outcomes.append("shed")
+
+    async def main() -> float:
+        started = time.perf_counter()
+        await asyncio.gather(one(0.3), one(0.01), one(0.01), one(0.01))
+        return time.perf_counter() - started
+
+    elapsed = asyncio.run(main())
+    assert sorted(outcomes) == ["served", "served", "shed", "shed"]
+    assert elapsed < 5
+
+    waited = limits.Admission(in_flight=1, queue=5, timeout=0.1)
+    outcomes.clear()
+
+    async def timed_out() -> None:
+        await asyncio.gather(one(0.5, waited), one(0.01, waited))
+
+    asyncio.run(timed_out())
+    assert sorted(outcomes) == ["served", "shed"]
+
+
+def test_rate_limiter_memory_is_bounded() -> None:
+    limiter = limits.RateLimiter(limit=5, window=60, max_callers=100)
+    for n in range(1000):
+        limiter.check(f"ip:10.0.{n // 256}.{n % 256}")
+    assert len(limiter) == 100
+
+
+def test_widget_sessions_of_one_key_and_address_share_one_allowance(make_client: MakeClient) -> None:
+    client = keyed(make_client, rate_limit=3)
+    statuses = []
+    for _ in range(3):  # a new session each time does not buy more requests
+        token = client.post("/v1/sessions", json={"publishable_key": PK}, headers={"Origin": PORTAL}).json()["token"]
+        for _ in range(2):
+            response = client.get("/v1/sources", headers={"Authorization": f"Bearer {token}", "Origin": PORTAL})
+            statuses.append(response.status_code)
+    assert statuses.count(200) == 3 and statuses.count(429) == 3
+
+
+def test_keys_close_the_web_chat_unless_it_is_opened(fixture_bot: Bot, tmp_path: Path) -> None:
+    """Issue 13: with keys on /v1, the chat answered anyone through Gradio's queue."""
+    hashes = [hashlib.sha256(SECRET.encode()).hexdigest()]
+    for open_chat, mounted in ((False, False), (True, True)):
+        server = ServerSettings(api_key_hashes=hashes, web_chat_open=open_chat, feedback_dir=tmp_path)
+        app = create_app(fixture_bot.settings.model_copy(update={"server": server}), bot=fixture_bot, web_chat=True)
+        page = TestClient(app).get("/")
+        assert (page.status_code == 200 and "text/html" in page.headers["content-type"]) == mounted
+
+
+def test_forwarded_for_is_trusted_only_from_configured_proxies(
+    monkeypatch: pytest.MonkeyPatch, fixture_bot: Bot
+) -> None:
+    import uvicorn
+
+    from bot.server import app as server_app
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs))
+    monkeypatch.setattr(server_app, "create_app", lambda settings: None)
+    server_app.serve(fixture_bot.settings)
+    assert seen["proxy_headers"] is False and seen["forwarded_allow_ips"] == ""
+    proxied = fixture_bot.settings.model_copy(update={"server": ServerSettings(trusted_proxies=["10.0.0.2"])})
+    server_app.serve(proxied)
+    assert seen["proxy_headers"] is True and seen["forwarded_allow_ips"] == "10.0.0.2"

@@ -62,9 +62,17 @@ def test_server_mode_answers_and_reports_a_down_server(
     report = build_index(settings, shared_embedder())
     assert not (tmp_path / "index" / "builds" / report.build_id / "chroma").exists()
     bot = Bot(settings, shared_embedder())
-    assert bot.index.ping()
+    assert bot.index.ping() and bot.index.problem() is None
     answer = bot.ask("Is my crypto protected by SIPC if my US broker fails?")
     assert answer.kind == "answer" and answer.sections["US"]
+
+    # A Chroma server restarted on an empty folder: /readyz must not say ready (issue 13).
+    other = Bot(settings, shared_embedder())
+    other.index.client.delete_collection(other.index.manifest["collection"])
+    problem = bot.index.problem()
+    assert problem and "missing" in problem and "bot index" in problem
+    build_index(settings, shared_embedder())  # `bot index` repairs it (a new build, a new collection)
+    assert bot.refresh() and bot.index.problem() is None
 
     process.kill()
     process.wait()

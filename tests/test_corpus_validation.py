@@ -66,6 +66,8 @@ def test_a_good_document_parses_with_sections_and_anchors(tmp_path: Path) -> Non
         (("url: https://www.fca.org.uk/test", "url: https://example.com/x"), 8, "not an https URL on an official"),
         (("published: 2025-01-01", "published: 2027-01-01"), 9, "is in the future"),
         (("reviewed: 2026-11-20", "reviewed: 20/11/2026"), 11, "must be a date written YYYY-MM-DD"),
+        (("published: 2025-01-01", "published: 2024-13-45"), 9, "must be a date written YYYY-MM-DD"),
+        (("published: 2025-01-01", "published: 2025-02-30T10:00:00"), 9, "must be a date written YYYY-MM-DD"),
         (("topics: [scams]", "topics: [gossip]"), 12, "unknown topic 'gossip'"),
         (("publisher: FCA", "publisher: SEC"), 5, "belongs to US, not UK"),
         (("## What the rule says (paragraph 1.1)", "## What the rule says"), 15, "must end with its source locator"),

@@ -143,3 +143,61 @@ def test_missing_index_names_the_fix(tmp_path: Path) -> None:
     settings = make_settings(FIXTURE_CORPUS, tmp_path / "none")
     with pytest.raises(IndexMissingError, match="bot index"):
         Index(settings, shared_embedder())
+
+
+def _open_files_under(folder: Path) -> list[str]:
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(str(folder)):
+            found.append(target)
+    return found
+
+
+def test_a_running_bot_follows_new_builds_and_old_ones_wait_out_the_grace(workspace: Settings) -> None:
+    """Issue 13: `bot index` twice left running servers on a deleted build; now they switch, the old
+    build is kept until the grace period has passed, and the embedded store's files are released."""
+    embedder = shared_embedder()
+    settings = workspace.model_copy(
+        update={"index": workspace.index.model_copy(update={"keep_builds": 1, "prune_grace_seconds": 3600})}
+    )
+    first = build_index(settings, embedder)
+    bot = Bot(settings, embedder)
+    assert bot.ask(QUESTION).kind == "answer"
+    assert not bot.refresh()  # nothing new
+
+    edit(settings, "fscs-crypto-not-protected", "## ", "## Added note (test locator)\n\nThe FSCS note one.\n\n## ")
+    second = build_index(settings, embedder)
+    assert (settings.index.path / "builds" / first.build_id).is_dir()  # retired, within the grace period
+    assert bot.index.build_id == first.build_id
+    assert bot.refresh() and bot.index.build_id == second.build_id
+    assert bot.ask(QUESTION).index_build == second.build_id
+    assert not _open_files_under(settings.index.path / "builds" / first.build_id)
+
+    edit(settings, "fscs-crypto-not-protected", "note one", "note two")
+    no_grace = settings.model_copy(update={"index": settings.index.model_copy(update={"prune_grace_seconds": 0})})
+    third = build_index(no_grace, embedder)
+    assert not (settings.index.path / "builds" / first.build_id).exists()
+    assert not (settings.index.path / "builds" / second.build_id).exists()
+    assert bot.refresh() and bot.index.build_id == third.build_id
+
+
+def test_a_corrupt_store_names_the_file_and_bot_index_repairs_it(workspace: Settings) -> None:
+    """Issue 13: a corrupt chroma.sqlite3 gave 'database disk image is malformed', naming no file, and
+    `bot index` said 'up to date'."""
+    embedder = shared_embedder()
+    first = build_index(workspace, embedder)
+    store = workspace.index.path / "builds" / first.build_id / "chroma" / "chroma.sqlite3"
+    data = bytearray(store.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)
+    store.write_bytes(bytes(data))
+    with pytest.raises(IndexMissingError) as raised:
+        Index(workspace, embedder)
+    assert "chroma.sqlite3" in str(raised.value) or str(store.parent) in str(raised.value)
+    assert "bot index" in str(raised.value)
+    repaired = build_index(workspace, embedder)
+    assert not repaired.unchanged and repaired.build_id != first.build_id
+    assert Bot(workspace, embedder).ask(QUESTION).kind == "answer"

@@ -6,6 +6,7 @@ settings); `serve(settings)` runs it with uvicorn.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from fastapi import FastAPI  # noqa: E402
 from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 from fastapi.staticfiles import StaticFiles  # noqa: E402
+from starlette.concurrency import run_in_threadpool  # noqa: E402
 
 from bot.core import Bot  # noqa: E402
 from bot.server.auth import Gate  # noqa: E402
@@ -23,13 +25,31 @@ from bot.server.deps import Services  # noqa: E402
 from bot.server.errors import install_error_handlers  # noqa: E402
 from bot.server.feedback import FeedbackStore  # noqa: E402
 from bot.server.holdings import router as holdings_router  # noqa: E402
-from bot.server.limits import RateLimiter  # noqa: E402
+from bot.server.limits import Admission, RateLimiter  # noqa: E402
 from bot.server.loader import BotHolder  # noqa: E402
-from bot.server.middleware import BodyLimitMiddleware, RequestIdLogFilter, RequestIdMiddleware  # noqa: E402
+from bot.server.middleware import (  # noqa: E402
+    BodyLimitMiddleware,
+    RequestIdLogFilter,
+    RequestIdMiddleware,
+    WebChatLimitMiddleware,
+)
 from bot.server.routes import STATIC, router  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
 log = logging.getLogger("bot.server")
+
+
+async def follow_builds(holder: BotHolder, seconds: float) -> None:
+    """Switch the served bot to each new index build (`bot index` here or on another replica)."""
+    while True:
+        await asyncio.sleep(seconds)
+        refresh = getattr(holder.bot, "refresh", None)
+        if refresh is None:
+            continue
+        try:
+            await run_in_threadpool(refresh)
+        except Exception:  # the current build keeps serving; try again next time
+            log.exception("looking for a new index build failed")
 
 
 def create_app(settings: Settings, bot: Bot | None = None, *, web_chat: bool | None = None) -> FastAPI:
@@ -40,15 +60,19 @@ def create_app(settings: Settings, bot: Bot | None = None, *, web_chat: bool | N
         settings=settings,
         holder=holder,
         gate=Gate(server),
-        limiter=RateLimiter(server.rate_limit, server.rate_limit_window_seconds),
-        session_limiter=RateLimiter(server.rate_limit, server.rate_limit_window_seconds),
+        limiter=RateLimiter(server.rate_limit, server.rate_limit_window_seconds, server.rate_limit_callers),
+        session_limiter=RateLimiter(server.rate_limit, server.rate_limit_window_seconds, server.rate_limit_callers),
         feedback=FeedbackStore(server.feedback_dir),
+        admission=Admission(server.max_in_flight, server.max_queue, server.queue_timeout_seconds),
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         holder.start()
+        follower = asyncio.create_task(follow_builds(holder, server.reload_seconds)) if server.reload_seconds else None
         yield
+        if follower is not None:
+            follower.cancel()
 
     app = FastAPI(
         title="UK/US crypto guidance bot API",
@@ -80,9 +104,17 @@ def create_app(settings: Settings, bot: Bot | None = None, *, web_chat: bool | N
     app.add_middleware(RequestIdMiddleware)
 
     if server.web_chat if web_chat is None else web_chat:
+        if services.gate.required and not server.web_chat_open:
+            log.warning(
+                "the web chat is not mounted: /v1 needs API keys, and the chat would be an open door "
+                "around them. Set server.web_chat_open=true (BOT_SERVER__WEB_CHAT_OPEN) to open it to "
+                "anyone, with the per-address rate limit."
+            )
+            return app
         from bot.server.web import mount_web_chat
 
         app = mount_web_chat(app, holder.get, services.feedback)
+        app.add_middleware(WebChatLimitMiddleware, limiter=services.limiter)
     return app
 
 
@@ -101,4 +133,17 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     port = port or settings.server.port
     app = create_app(settings)
     log.info("serving on http://%s:%s (web chat at /, API docs at /docs)", host, port)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    proxies = settings.server.trusted_proxies
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        # X-Forwarded-For only from the configured proxies (uvicorn trusts loopback by default).
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=",".join(proxies) if proxies else "",
+        timeout_keep_alive=5,  # idle keep-alive connections close after 5 s
+        # Connections past this get a 503 from uvicorn instead of piling up (slow or half-sent headers).
+        limit_concurrency=settings.server.max_in_flight + settings.server.max_queue + 64,
+    )

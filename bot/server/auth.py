@@ -24,6 +24,11 @@ class Principal:
 
     kind: Literal["api_key", "session", "anonymous"]
     id: str
+    limit_key: str = ""  # whose allowance a call counts against (the id when empty)
+
+    @property
+    def rate_key(self) -> str:
+        return self.limit_key or self.id
 
 
 def _b64(data: bytes) -> str:
@@ -89,9 +94,9 @@ class Gate:
     def _sign(self, payload: str) -> str:
         return _b64(hmac.new(self.secret, payload.encode(), hashlib.sha256).digest())
 
-    def _session(self, token: str, origin: str | None) -> Principal:
+    def _session(self, token: str, origin: str | None, address: str) -> Principal:
         payload, _, signature = token[3:].partition(".")
-        if not payload or not hmac.compare_digest(signature, self._sign(payload)):
+        if not payload or not hmac.compare_digest(signature.encode(), self._sign(payload).encode()):
             raise ApiError(
                 401,
                 "invalid_session",
@@ -120,7 +125,9 @@ class Gate:
                 "origin_not_allowed",
                 "A widget session token only works from the page origin it was issued to.",
             )
-        return Principal("session", f"session:{claims['sid']}")
+        # Every session of one publishable key from one address shares an allowance: starting new
+        # sessions does not buy more requests.
+        return Principal("session", f"session:{claims['sid']}", f"pk:{claims['k'][:40]}|{address}")
 
     def authenticate(self, request: Request) -> Principal:
         credential = request.headers.get("x-api-key", "").strip()
@@ -128,10 +135,11 @@ class Gate:
         if not credential and scheme.lower() == "bearer":
             credential = bearer.strip()
         origin = request.headers.get("origin")
+        address = request.client.host if request.client else "-"
         if credential.startswith("st_"):
-            return self._session(credential, origin)
+            return self._session(credential, origin, address)
         if not self.required:
-            return Principal("anonymous", f"ip:{request.client.host if request.client else '-'}")
+            return Principal("anonymous", f"ip:{address}")
         if not credential:
             raise ApiError(
                 401,

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 
 from bot.server.auth import Gate, Principal
 from bot.server.feedback import FeedbackStore
-from bot.server.limits import RateLimiter
+from bot.server.limits import Admission, RateLimiter
 from bot.server.loader import BotHolder
 from bot.settings import Settings
 
@@ -25,6 +25,7 @@ class Services:
     limiter: RateLimiter
     session_limiter: RateLimiter
     feedback: FeedbackStore
+    admission: Admission
 
 
 def _services(request: Request) -> Services:
@@ -38,7 +39,7 @@ ServicesDep = Annotated[Services, Depends(_services)]
 async def caller(request: Request, services: ServicesDep) -> Principal:
     """Authenticate and rate-limit a /v1 call."""
     principal = services.gate.authenticate(request)
-    services.limiter.check(principal.id)
+    services.limiter.check(principal.rate_key)
     request.state.principal = principal
     return principal
 

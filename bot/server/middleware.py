@@ -11,7 +11,8 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from bot.server.errors import error_response, request_id_var
+from bot.server.errors import ApiError, error_response, request_id_var
+from bot.server.limits import RateLimiter
 
 log = logging.getLogger("bot.server")
 
@@ -130,3 +131,24 @@ class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         return True
+
+
+class WebChatLimitMiddleware:
+    """The web chat's questions (Gradio's queue and API calls) count against the same per-address
+    rate limit as /v1, so the chat is no way around it."""
+
+    PATHS = ("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/")
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "POST" and scope.get("path", "").startswith(self.PATHS):
+            client = scope.get("client")
+            try:
+                self.limiter.check(f"ip:{client[0] if client else '-'}")
+            except ApiError as exc:
+                await error_response(exc.status, exc.code, exc.message, exc.headers)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

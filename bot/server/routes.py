@@ -11,6 +11,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +75,14 @@ async def healthz() -> dict[str, str]:
 async def readyz(services: ServicesDep) -> dict[str, Any]:
     bot = services.holder.bot
     checks = {"model": False, "index": False, "store": False}
+    problem: str | None = None
     if bot is not None:
         checks["model"] = bot.embedder is not None
         checks["index"] = bool(bot.index.chunks)
-        checks["store"] = await run_in_threadpool(bot.index.ping)
+        problem = await run_in_threadpool(bot.index.problem)
+        checks["store"] = problem is None
     if not all(checks.values()):
-        reason = services.holder.error or ("still loading" if bot is None else "a check failed")
+        reason = services.holder.error or ("still loading" if bot is None else problem or "a check failed")
         raise ApiError(503, "not_ready", f"Not ready: {reason}.", {"Retry-After": "5"}, {"checks": checks})
     assert bot is not None
     return {
@@ -129,7 +132,8 @@ async def create_session(body: SessionRequest, request: Request, services: Servi
     responses=_errors(401, 403, 413, 422, 429, 503),
 )
 async def answers(body: AnswerRequest, _: CallerDep, services: ServicesDep) -> Answer:
-    return await _ask(services, body)
+    async with services.admission.slot():
+        return await _ask(services, body)
 
 
 @router.post(
@@ -148,10 +152,23 @@ async def answers(body: AnswerRequest, _: CallerDep, services: ServicesDep) -> A
     },
 )
 async def answers_stream(body: AnswerRequest, _: CallerDep, services: ServicesDep) -> StreamingResponse:
-    stream = _ask_stream(services, body)
-    first = await run_in_threadpool(next, stream)  # a bad question fails here, as a plain HTTP error
+    # The answer slot is held until the stream ends; when the client goes away, Starlette stops the
+    # stream and the slot is released (the rest of the answer is never computed).
+    held = AsyncExitStack()
+    await held.enter_async_context(services.admission.slot())
+    try:
+        stream = _ask_stream(services, body)
+        first = await run_in_threadpool(next, stream)  # a bad question fails here, as a plain HTTP error
+    except BaseException:
+        await held.aclose()
+        raise
 
     async def events() -> AsyncIterator[bytes]:
+        async with held:
+            async for chunk in _events(first):
+                yield chunk
+
+    async def _events(first: StreamEvent | None) -> AsyncIterator[bytes]:
         yield _sse("start", {"question": body.question.strip()}, 0)
         number = 0
         event: StreamEvent | None = first
