@@ -31,7 +31,11 @@ PORTAL = f"http://127.0.0.1:{PORTAL_PORT}"  # a portal page on another origin (C
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import uvicorn
 
-    server_settings = {"feedback_dir": tmp_path_factory.mktemp("feedback"), "publishable_keys": {KEY: [PORTAL]}}
+    server_settings = {
+        "feedback_dir": tmp_path_factory.mktemp("feedback"),
+        "publishable_keys": {KEY: [PORTAL]},
+        "web_chat_open": True,  # with keys configured, the chat is mounted only when opened explicitly
+    }
     settings = Settings(server=server_settings)  # type: ignore[arg-type]
     stub = SimpleNamespace(
         index=SimpleNamespace(documents={d.id: d for d in load_corpus(ROOT / "corpus")}), settings=settings
