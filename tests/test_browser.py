@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from bot.prompts import NOTICE
+from bot.server.store import Store, default_url
 from tests.conftest import FIXTURE_CORPUS, ROOT, wait_until_up
 
 pytestmark = pytest.mark.slow
@@ -133,7 +134,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             yield {
                 "url": url,
                 "demo_port": demo_port,
-                "feedback": work / "feedback" / "feedback.jsonl",
+                "feedback": work / "feedback" / "bot.sqlite3",
                 "log": log_path,
             }
         finally:
@@ -186,12 +187,14 @@ def test_web_chat_answers_with_cited_sources(browser: Any, server: dict[str, Any
     reply_row = page.locator("#chat .message-row").last
     reply_row.hover()
     page.locator("#chat button[aria-label='Like']").last.click()
+    store = Store(default_url(server["feedback"].parent), 90)
     deadline = time.monotonic() + 10
-    while not server["feedback"].exists() and time.monotonic() < deadline:
+    while not store.feedback() and time.monotonic() < deadline:
         time.sleep(0.2)
-    record = json.loads(server["feedback"].read_text().splitlines()[-1])
-    assert record["rating"] == "up" and record["question"] == WEB_QUESTION
-    assert record["source"] == "web" and len(record["answer_id"]) == 32
+    record = store.feedback()[-1]
+    assert record["rating"] == "up" and record["source"] == "web" and len(record["answer_id"]) == 32
+    served = store.answer(record["answer_id"])
+    assert served is not None and served["question"] == WEB_QUESTION  # the audit log holds what was shown
 
     # A follow-up keeps the conversation's context.
     question.fill("And what about tax on it?")

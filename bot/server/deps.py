@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from bot.server.auth import Gate, Principal
-from bot.server.feedback import FeedbackStore
 from bot.server.limits import Admission, RateLimiter
 from bot.server.loader import BotHolder
+from bot.server.store import Store
 from bot.settings import Settings
 
 
@@ -24,7 +24,7 @@ class Services:
     gate: Gate
     limiter: RateLimiter
     session_limiter: RateLimiter
-    feedback: FeedbackStore
+    store: Store
     admission: Admission
 
 

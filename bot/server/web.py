@@ -4,6 +4,7 @@ a jurisdiction selector, example questions, the not-advice notice and thumbs up/
 from __future__ import annotations
 
 import html
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -18,8 +19,10 @@ from bot.core import Bot  # noqa: E402
 from bot.errors import BotError  # noqa: E402
 from bot.prompts import NOTICE  # noqa: E402
 from bot.render import STATUS_LABELS  # noqa: E402
-from bot.server.feedback import FeedbackStore  # noqa: E402
+from bot.server.store import Store  # noqa: E402
 from bot.types import Answer, answer_lines  # noqa: E402
+
+log = logging.getLogger("bot.server")
 
 TITLE = "Crypto-asset and stablecoin guidance (UK and US)"
 JURISDICTIONS = {"UK and US": "both", "UK only": "UK", "US only": "US"}
@@ -89,7 +92,7 @@ def jurisdiction_param(value: str | None) -> list[str] | None:
     return [upper] if upper in ("UK", "US") else None
 
 
-def build_web_chat(get_bot: Callable[[], Bot], feedback: FeedbackStore) -> gr.Blocks:
+def build_web_chat(get_bot: Callable[[], Bot], feedback: Store) -> gr.Blocks:
     """The Blocks of the web chat; `get_bot` raises NotReadyError while the bot is loading."""
 
     def respond(
@@ -133,6 +136,10 @@ def build_web_chat(get_bot: Callable[[], Bot], feedback: FeedbackStore) -> gr.Bl
             yield messages, question, gr.skip(), turns
             return
         assert answer is not None
+        try:
+            feedback.record(answer, surface="web", caller="web")
+        except BotError:
+            log.exception("could not log the web chat's answer %s", answer.id)
         turns.append({"question": question, "answer_id": answer.id})
         tail = [part for part in (sources_markdown(answer), f"_{NOTICE}_") if part]
         messages[-1] = _message("\n\n".join([*answer_lines(answer), *tail]))
@@ -151,7 +158,11 @@ def build_web_chat(get_bot: Callable[[], Bot], feedback: FeedbackStore) -> gr.Bl
         else:
             return
         turn = turns[turn_number]
-        feedback.add(answer_id=turn["answer_id"], question=turn["question"], rating=rating, source="web")
+        try:
+            feedback.add(answer_id=turn["answer_id"], rating=rating, source="web", caller="web")
+        except BotError as exc:
+            gr.Warning(f"Your feedback could not be recorded: {exc}")
+            return
         gr.Info("Thanks: your feedback was recorded.")
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
@@ -202,7 +213,7 @@ def build_web_chat(get_bot: Callable[[], Bot], feedback: FeedbackStore) -> gr.Bl
     return blocks
 
 
-def mount_web_chat(app: FastAPI, get_bot: Callable[[], Bot], feedback: FeedbackStore) -> FastAPI:
+def mount_web_chat(app: FastAPI, get_bot: Callable[[], Bot], feedback: Store) -> FastAPI:
     """Mount the web chat at `/` (after the API routes, which keep precedence)."""
     from bot.server.holding_tab import with_holding_tab
 
