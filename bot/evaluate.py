@@ -1138,12 +1138,19 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
 
 
 @click.command("eval")
-@click.argument("questions", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("questions", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--out",
-    required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Run folder: answers.jsonl, metrics.json, report.html. An existing folder resumes.",
+    help="Run folder: answers.jsonl, metrics.json, report.html. An existing folder resumes. Required with "
+    "QUESTIONS; with --holdings, where holdings.json is written.",
+)
+@click.option(
+    "--holdings",
+    "holdings_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Score `bot holding` reports against a holdings file instead of asking questions (README: "
+    "Evaluating My holding): cell accuracy, gap recall, timeline recall.",
 )
 @click.option(
     "--concurrency",
@@ -1200,7 +1207,8 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
 def eval_command(
     ctx: click.Context,
     questions: tuple[Path, ...],
-    out: Path,
+    out: Path | None,
+    holdings_file: Path | None,
     concurrency: int,
     baseline: Path | None,
     fail_under: str | None,
@@ -1218,9 +1226,15 @@ def eval_command(
       bot eval eval/questions --out runs/today
       bot eval eval/questions --out runs/ci --fail-under recall=0.8,kind_accuracy=0.95
       bot eval eval/questions --out runs/new --baseline runs/today
+      bot eval --holdings eval/holdings/holdings.jsonl --out runs/holdings
 
     Exit status: 0 when every threshold is met, 1 when one is missed, 2 on a usage or bot error.
     """
+    if holdings_file is not None:
+        _eval_holdings(ctx, holdings_file, out)
+        return
+    if not questions or out is None:
+        raise click.UsageError("Give QUESTIONS and --out (or --holdings FILE).")
     from bot.settings import Settings
 
     thresholds = parse_thresholds(fail_under)
@@ -1287,3 +1301,25 @@ def eval_command(
         ctx.exit(1)
     if thresholds:
         click.echo(f"all {len(thresholds)} thresholds met")
+
+
+def _eval_holdings(ctx: click.Context, path: Path, out: Path | None) -> None:
+    """`bot eval --holdings FILE`: build each holding's report from the corpus and score it."""
+    from bot.corpus import load_corpus
+    from bot.holding import build_holding
+    from bot.holding_eval import load_cases, score_holdings
+    from bot.holding_eval import summary_lines as holding_summary
+    from bot.settings import Settings
+
+    settings: Settings = (ctx.find_root().obj or {}).get("settings") or Settings()
+    documents = {d.id: d for d in load_corpus(settings.corpus.path)}
+    scores = score_holdings(
+        load_cases(path),
+        lambda holding, as_of: build_holding(holding, documents, as_of, statuses=settings.retrieval.statuses),
+    )
+    for line in holding_summary(scores):
+        click.echo(line)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "holdings.json").write_text(scores.model_dump_json(indent=2), encoding="utf-8")
+        click.echo(f"scores: {out / 'holdings.json'}")

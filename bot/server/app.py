@@ -23,6 +23,7 @@ from bot.server.auth import Gate  # noqa: E402
 from bot.server.deps import Services  # noqa: E402
 from bot.server.docs import add_docs  # noqa: E402
 from bot.server.errors import install_error_handlers  # noqa: E402
+from bot.server.holdings import router as holdings_router  # noqa: E402
 from bot.server.limits import Admission, rate_limiter  # noqa: E402
 from bot.server.loader import BotHolder  # noqa: E402
 from bot.server.middleware import (  # noqa: E402
@@ -89,6 +90,7 @@ def create_app(settings: Settings, bot: Bot | None = None, *, web_chat: bool | N
     add_docs(app)
     app.state.services = services
     install_error_handlers(app)
+    app.include_router(holdings_router)  # before `router`, whose /v1/{rest} catch-all answers 404
     app.include_router(router)
     # Not /static or /assets: those paths belong to the Gradio front end mounted at /.
     app.mount("/embed", StaticFiles(directory=STATIC), name="embed")

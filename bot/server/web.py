@@ -379,7 +379,9 @@ def mount_web_chat(
     max_question_chars: int = MAX_QUESTION_CHARS,
 ) -> FastAPI:
     """Mount the web chat at `/` (after the API routes, which keep precedence)."""
-    blocks = build_web_chat(get_bot, feedback, max_question_chars)
+    from bot.server.holding_tab import with_holding_tab
+
+    blocks = with_holding_tab(build_web_chat(get_bot, feedback, max_question_chars), get_bot)
     return gr.mount_gradio_app(
         app,
         blocks,

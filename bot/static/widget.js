@@ -9,7 +9,9 @@
  * answers stream from POST /v1/answers/stream and keep their citations: numbered markers that
  * link to a sources list whose links open the official pages.
  * Attributes: data-api-key (publishable key), data-title, data-jurisdiction (UK, US or both),
- * data-api-base (API origin; default: where this script was loaded from), data-open ("true").
+ * data-api-base (API origin; default: where this script was loaded from), data-open ("true"),
+ * data-holding ("true": a "My holding" button shows the UK/US protection matrix and timeline for a
+ * holding entered in a small form, from POST /v1/holdings).
  */
 (function () {
   "use strict";
@@ -25,6 +27,7 @@
     jurisdiction: (script.dataset.jurisdiction || "both").toUpperCase() === "BOTH"
       ? "both" : (script.dataset.jurisdiction || "both").toUpperCase(),
     open: script.dataset.open === "true",
+    holding: script.dataset.holding === "true",
   };
   var SECTION_LABEL = { UK: "UK", US: "US", INTL: "International" };
   var EXAMPLES = [
@@ -85,6 +88,23 @@
     ".rate button { border: 1px solid #d1d5db; background: #fff; border-radius: 6px; padding: 2px 8px;",
     "  font-size: 14px; cursor: pointer; }",
     ".rate button[aria-pressed='true'] { background: #1d4ed8; border-color: #1d4ed8; color: #fff; }",
+    ".head .mode { font-size: 12px; border-radius: 6px; border: 0; padding: 3px 6px; cursor: pointer; }",
+    ".holding { flex: 1; overflow-y: auto; padding: 10px 12px; display: none; font-size: 13px; }",
+    ".panel.holding-mode .holding { display: block; }",
+    ".panel.holding-mode .log, .panel.holding-mode form { display: none; }",
+    ".holding .fields { display: grid; grid-template-columns: 1fr 1fr; gap: 6px; }",
+    ".holding label { display: flex; flex-direction: column; font-size: 12px; color: #374151; }",
+    ".holding .show { margin-top: 8px; width: 100%; border: 0; border-radius: 8px; padding: 8px;",
+    "  background: #1d4ed8; color: #fff; font-weight: 600; cursor: pointer; }",
+    ".holding h4 { margin: 10px 0 4px; font-size: 13px; }",
+    ".holding .cell { margin: 2px 0 6px; }",
+    ".holding .state { font-weight: 600; }",
+    ".holding .applies .state { color: #166534; }",
+    ".holding .nothing_applies .state { color: #92400e; }",
+    ".holding .missing { color: #6b7280; }",
+    ".holding blockquote { margin: 3px 0; padding-left: 6px; border-left: 3px solid #9ca3af; }",
+    ".holding .meta { color: #4b5563; font-size: 11px; }",
+    ".holding .past { color: #6b7280; }",
   ].join("\n");
 
   function el(tag, attrs, children) {
@@ -117,10 +137,13 @@
     maxlength: "2000" });
   var send = el("button", { type: "submit", text: "Send" });
   var form = el("form", {}, [input, send]);
+  var mode = el("button", { class: "mode", type: "button", text: "My holding", "aria-pressed": "false" });
+  var holdingView = el("div", { class: "holding", "aria-live": "polite" });
   var panel = el("div", { class: "panel", id: "cgw-panel", role: "dialog", "aria-label": cfg.title }, [
-    el("div", { class: "head" }, [el("h2", { text: cfg.title }), select, close]),
+    el("div", { class: "head" }, [el("h2", { text: cfg.title })].concat(cfg.holding ? [mode] : [], [select, close])),
     el("p", { class: "notice", text: NOTICE }),
     log,
+    holdingView,
     form,
   ]);
   root.appendChild(launcher);
@@ -425,6 +448,101 @@
       reply.textContent = "⚠️ " + error.message;
     } finally {
       send.disabled = !!refusal;
+    }
+  }
+
+  // ---- "My holding" (data-holding="true"): a small form, then POST /v1/holdings rendered as a list
+  var HOLDING_FIELDS = [
+    ["residence", "I live in", [["UK", "UK"], ["US", "US"], ["elsewhere", "Elsewhere"]]],
+    ["citizenship", "Citizen of", [["other", "Neither"], ["UK", "UK"], ["US", "US"], ["both", "UK and US"]]],
+    ["platform", "Platform in", [["US", "US"], ["UK", "UK"], ["elsewhere", "Elsewhere"]]],
+    ["platform_regulated", "Registered?", [["", "Don't know"], ["true", "Yes"], ["false", "No"]]],
+    ["asset", "I hold", [["usd_stablecoin", "US-dollar stablecoin"], ["crypto", "Bitcoin, ether..."],
+      ["gbp_stablecoin", "Sterling stablecoin"], ["crypto_etn", "Crypto ETN"]]],
+    ["custody", "Held", [["exchange", "On the platform"], ["self", "Own wallet"]]],
+  ];
+  var CONCERN_LABEL = { platform_failure: "If the platform fails", issuer_failure: "If the issuer fails",
+    complaints: "Complaints and ombudsman", supervision: "Who supervises the platform", tax: "Tax",
+    tax_reporting: "Reporting to the tax authority", marketing: "Marketing protections",
+    fraud_reporting: "Where to report fraud" };
+  var STATE_LABEL = { applies: "Applies", nothing_applies: "Nothing applies", missing: "Missing" };
+  var holdingSelects = {};
+  var holdingResult = el("div", { class: "holding-result" });
+  var holdingShow = el("button", { class: "show", type: "button", text: "Show my holding" });
+  if (cfg.holding) {
+    holdingView.appendChild(el("div", { class: "fields" }, HOLDING_FIELDS.map(function (field) {
+      var choice = el("select", { name: field[0] }, field[2].map(function (option) {
+        return el("option", { value: option[0], text: option[1] });
+      }));
+      holdingSelects[field[0]] = choice;
+      return el("label", {}, [field[1], choice]);
+    })));
+    holdingView.appendChild(holdingShow);
+    holdingView.appendChild(holdingResult);
+    mode.addEventListener("click", function () {
+      var on = !panel.classList.contains("holding-mode");
+      panel.classList.toggle("holding-mode", on);
+      mode.setAttribute("aria-pressed", String(on));
+      mode.textContent = on ? "Chat" : "My holding";
+    });
+    holdingShow.addEventListener("click", function () { showHolding(false); });
+  }
+
+  function renderHolding(report) {
+    holdingResult.textContent = "";
+    holdingResult.appendChild(el("p", { text: report.summary }));
+    Object.keys(report.matrix).forEach(function (concern) {
+      holdingResult.appendChild(el("h4", { text: CONCERN_LABEL[concern] || concern }));
+      Object.keys(report.matrix[concern]).forEach(function (side) {
+        var cell = report.matrix[concern][side];
+        var node = el("div", { class: "cell " + cell.state, "data-concern": concern, "data-side": side }, [
+          el("span", { class: "state", text: (side === "gap" ? "Gap" : side) + ": " + STATE_LABEL[cell.state] + ". " }),
+          cell.reason,
+        ]);
+        (cell.quotes || []).slice(0, 1).forEach(function (q) {
+          node.appendChild(el("blockquote", { text: q.text }));
+          node.appendChild(el("div", { class: "meta" }, [
+            q.publisher + ": ",
+            el("a", { href: q.url, target: "_blank", rel: "noopener noreferrer", text: q.title }),
+            " · " + q.status_label,
+          ]));
+        });
+        holdingResult.appendChild(node);
+      });
+    });
+    holdingResult.appendChild(el("h4", { text: "Timeline" }));
+    var list = el("ul", { class: "timeline" });
+    report.timeline.forEach(function (event) {
+      list.appendChild(el("li", { class: event.past ? "past" : "coming", "data-date": event.date }, [
+        el("strong", { text: event.date }), " (" + (event.past ? "past" : "coming") + ") " + event.text + " ",
+        el("a", { href: event.quote.url, target: "_blank", rel: "noopener noreferrer", text: "[source]" }),
+      ]));
+    });
+    holdingResult.appendChild(list);
+    holdingResult.appendChild(el("p", { class: "answer-notice", text: report.notice }));
+  }
+
+  async function showHolding(renew) {
+    var body = {};
+    Object.keys(holdingSelects).forEach(function (name) {
+      var value = holdingSelects[name].value;
+      body[name] = name === "platform_regulated" ? (value === "" ? null : value === "true") : value;
+    });
+    if (select.value !== "both") body.jurisdictions = [select.value];
+    holdingShow.disabled = true;
+    holdingResult.textContent = "Checking the official sources…";
+    try {
+      var headers = { "Content-Type": "application/json" };
+      var bearer = await token(renew);
+      if (bearer) headers.Authorization = "Bearer " + bearer;
+      var response = await fetch(cfg.base + "/v1/holdings", { method: "POST", headers: headers, body: JSON.stringify(body) });
+      if (response.status === 401 && cfg.key && !renew) return await showHolding(true);
+      if (!response.ok) throw new Error(await errorMessage(response));
+      renderHolding(await response.json());
+    } catch (error) {
+      holdingResult.textContent = "⚠️ " + ((error && error.message) || "Something went wrong.");
+    } finally {
+      holdingShow.disabled = false;
     }
   }
 
