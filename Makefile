@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run index test test-fast lint bench browser eval eval-gate eval-blind support-gate llm-server clean
+.PHONY: install run index test test-fast lint bench browser eval eval-gate eval-blind eval-holdings support-gate llm-server clean
 
 # The quality gate: the development question set must stay at or above these figures (set just
 # under the latest measured ones, see README "Evaluation"); a change that lowers quality fails. The
@@ -97,6 +97,11 @@ eval-gate: index
 eval-blind: index
 	rm -rf runs/blind
 	$(BIN)/bot eval eval/blind --out runs/blind --as-of 2026-11-28 --concurrency 2 --no-progress
+
+# The blind holdings set (eval/holdings, issue 17): written from official pages by someone who read neither
+# the corpus nor the layer. Reported apart; never a gate, never tuned on.
+eval-holdings: install
+	$(BIN)/bot eval --holdings eval/holdings/holdings.jsonl --out runs/holdings-blind
 
 # A full evaluation run with its HTML report (runs/latest/report.html).
 eval: index

@@ -126,6 +126,8 @@ class CaseResult(BaseModel):
     id: str
     cells: int
     cells_correct: int
+    cells_state_right: int = 0  # applies / nothing applies as expected
+    cells_content_right: int = 0  # ... and the expected terms mentioned, whichever official page is cited
     gaps: int
     gaps_found: int
     events: int
@@ -136,11 +138,15 @@ class CaseResult(BaseModel):
 def score_case(case: HoldingCase, report: HoldingReport) -> CaseResult:
     """Compare one report with its expected cells, gaps and events."""
     problems = []
-    cells = correct = 0
+    cells = correct = state_right = content_right = 0
     for concern, sides in case.cells.items():
         for side, expected in sides.items():
             cells += 1
-            problem = cell_problem(expected, report.matrix.get(concern, {}).get(side))
+            cell = report.matrix.get(concern, {}).get(side)
+            if cell is not None and cell.applies is not None and cell.applies == expected.applies:
+                state_right += 1
+                content_right += mentions(cell_text(cell), expected.mention)
+            problem = cell_problem(expected, cell)
             if problem:
                 problems.append(f"{concern}/{side}: {problem}")
             else:
@@ -163,6 +169,8 @@ def score_case(case: HoldingCase, report: HoldingReport) -> CaseResult:
         id=case.id,
         cells=cells,
         cells_correct=correct,
+        cells_state_right=state_right,
+        cells_content_right=content_right,
         gaps=len(case.gaps),
         gaps_found=gaps_found,
         events=len(case.timeline),
@@ -174,6 +182,10 @@ def score_case(case: HoldingCase, report: HoldingReport) -> CaseResult:
 class HoldingScores(BaseModel):
     cases: int
     cell_accuracy: float | None
+    cell_state_accuracy: float | None = Field(None, description="applies / nothing applies right, sources ignored")
+    cell_content_accuracy: float | None = Field(
+        None, description="state right and the expected terms mentioned, whichever official page is cited"
+    )
     gap_recall: float | None
     timeline_recall: float | None
     results: list[CaseResult]
@@ -189,6 +201,8 @@ def score_holdings(cases: list[HoldingCase], build: Callable[[Holding, dt.date],
     return HoldingScores(
         cases=len(results),
         cell_accuracy=_share(sum(r.cells_correct for r in results), sum(r.cells for r in results)),
+        cell_state_accuracy=_share(sum(r.cells_state_right for r in results), sum(r.cells for r in results)),
+        cell_content_accuracy=_share(sum(r.cells_content_right for r in results), sum(r.cells for r in results)),
         gap_recall=_share(sum(r.gaps_found for r in results), sum(r.gaps for r in results)),
         timeline_recall=_share(sum(r.events_found for r in results), sum(r.events for r in results)),
         results=results,
@@ -207,6 +221,18 @@ def summary_lines(scores: HoldingScores) -> list[str]:
         f"holdings: {scores.cases}",
         figure(
             "cell accuracy", scores.cell_accuracy, sum(r.cells_correct for r in results), sum(r.cells for r in results)
+        ),
+        figure(
+            "  state right (sources ignored)",
+            scores.cell_state_accuracy,
+            sum(r.cells_state_right for r in results),
+            sum(r.cells for r in results),
+        ),
+        figure(
+            "  state and terms right (any page)",
+            scores.cell_content_accuracy,
+            sum(r.cells_content_right for r in results),
+            sum(r.cells for r in results),
         ),
         figure("gap recall", scores.gap_recall, sum(r.gaps_found for r in results), sum(r.gaps for r in results)),
         figure(
