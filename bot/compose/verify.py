@@ -4,6 +4,7 @@ support it (markers, jurisdiction, figures, named bodies, advice, negation, simi
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,7 +72,9 @@ _WORD_NUMBERS = {word: str(n) for n, word in enumerate(f"{_SMALL} eighteen ninet
 }
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.I)
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-_MONTH = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?=\s+\d|\s*,?\s*\d{4})", re.I)
+# `\s*(?:,\s*)?`, not `\s*,?\s*`: the same strings, but two `\s*` in a row backtrack quadratically on
+# a run of spaces.
+_MONTH = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?=\s+\d|\s*(?:,\s*)?\d{4})", re.I)
 
 
 _MONTH_NAME = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
@@ -107,6 +110,9 @@ def figures(text: str) -> set[str]:
         try:
             value = float(raw.rstrip(".")) * _SCALE.get((scale or "").lower(), 1.0)
         except ValueError:
+            continue
+        if not math.isfinite(value):  # past 1e308 (a 309-digit number): the digits as written
+            found.add(raw.rstrip(".") + (scale or "").lower())
             continue
         found.add(str(int(value)) if value == int(value) else f"{value:g}")
     return found
@@ -155,13 +161,17 @@ ADVICE = re.compile(
     re.I,
 )
 INJECTION = re.compile(QUESTION_INJECTION.pattern + r"|\boverride\b|\binstructions?\b.{0,20}\b(?:ignore|follow)", re.I)
-CLAUSE = re.compile(r"[;,:]\s+|\s+(?:and|but|while|whereas)\s+(?=(?:the|it|they|you|a|an|no|its|their)\b)")
+# (?<!\s): a conjunction's spaces are tried from the start of their run only (from every space of a
+# long run is quadratic); a match can only end where the run ends, so the splits are the same.
+CLAUSE = re.compile(r"[;,:]\s+|(?<!\s)\s+(?:and|but|while|whereas)\s+(?=(?:the|it|they|you|a|an|no|its|their)\b)")
 NEGATION = re.compile(
     r"\b(?:no longer|not|no|never|cannot|none|neither|nor|without|outside|prohibit\w*|bans?|banned|instead of"
     r"|rather than)\b|n't\b",
     re.I,
 )
-_MARKER = re.compile(r"\[\s*(?:passage|source|ref)?\s*#?(\d+(?:\s*[,;&]\s*#?\d+)*)\s*\]", re.I)
+# `\s*(?:(?:passage|source|ref)\s*)?`: the same markers as `\s*(?:passage|source|ref)?\s*` without
+# two `\s*` in a row (quadratic on a run of spaces).
+_MARKER = re.compile(r"\[\s*(?:(?:passage|source|ref)\s*)?#?(\d+(?:\s*[,;&]\s*#?\d+)*)\s*\]", re.I)
 # Words a sentence may use that no passage needs to contain: they frame, they don't claim.
 FRAME_WORDS = frozenset(
     terms(

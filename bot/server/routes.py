@@ -53,6 +53,7 @@ def widget_source() -> str:
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error responses a route documents (400: a body that is not UTF-8 JSON)."""
     return {status: {"model": ErrorResponse} for status in statuses}
 
 
@@ -111,7 +112,7 @@ async def widget_js() -> Response:
     status_code=201,
     response_model=SessionResponse,
     summary="Trade a publishable key for a short-lived session token",
-    responses=_errors(401, 403, 422, 429),
+    responses=_errors(400, 401, 403, 413, 422, 429),
 )
 async def create_session(body: SessionRequest, request: Request, services: ServicesDep) -> SessionResponse:
     client = request.client.host if request.client else "-"
@@ -129,7 +130,7 @@ async def create_session(body: SessionRequest, request: Request, services: Servi
     tags=["answers"],
     response_model=Answer,
     summary="Answer a question, with citations",
-    responses=_errors(401, 403, 413, 422, 429, 503),
+    responses=_errors(400, 401, 403, 413, 422, 429, 503),
 )
 async def answers(body: AnswerRequest, principal: CallerDep, services: ServicesDep) -> Answer:
     async with services.admission.slot():
@@ -168,7 +169,7 @@ async def served_answer(answer_id: str, _: CallerDep, services: ServicesDep) -> 
             "citation verification); `reset` {reason} if an LLM answer is abandoned for the extractive one "
             "(discard the chunks so far); then `answer` with the whole answer object, which is authoritative.",
         },
-        **_errors(401, 403, 413, 422, 429, 503),
+        **_errors(400, 401, 403, 413, 422, 429, 503),
     },
 )
 async def answers_stream(body: AnswerRequest, principal: CallerDep, services: ServicesDep) -> StreamingResponse:
@@ -263,7 +264,7 @@ async def source(source_id: str, _: CallerDep, services: ServicesDep) -> SourceD
     status_code=201,
     response_model=FeedbackResponse,
     summary="Store a thumbs up or down for an answer that this service served",
-    responses=_errors(401, 403, 404, 413, 422, 429, 503),
+    responses=_errors(400, 401, 403, 404, 413, 422, 429, 503),
 )
 async def feedback(body: FeedbackRequest, principal: CallerDep, services: ServicesDep) -> FeedbackResponse:
     record = await run_in_threadpool(

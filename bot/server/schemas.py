@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from bot.settings import AnswerSettings
 from bot.types import Document
+
+MAX_QUESTION_CHARS: int = AnswerSettings.model_fields["max_question_chars"].default
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: object) -> object:
+    """Only a date written YYYY-MM-DD (the schema's `format: date`): pydantic alone reads the number 0,
+    or "2026-01-01T00:00:00", as a date."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD, such as 2026-11-28")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
 class _Strict(BaseModel):
@@ -20,8 +38,13 @@ class ChatTurn(_Strict):
 
 
 class AnswerRequest(_Strict):
+    # The limits are checked by Bot.ask (422 invalid_question, with a message that says how to shorten the
+    # question, against the configured answer.max_question_chars); the schema states the defaults.
     question: str = Field(
-        description="The question, in plain words (at most answer.max_question_chars).",
+        json_schema_extra={"minLength": 1, "maxLength": MAX_QUESTION_CHARS},
+        description=f"The question, in plain words: 1 to {MAX_QUESTION_CHARS:,} characters by default "
+        "(answer.max_question_chars), not counting spaces at either end. An empty question, or one of only "
+        "spaces, is refused with 422.",
         examples=["I live in the UK and keep USDC on a US exchange; what protects me?"],
     )
     history: list[str | ChatTurn] = Field(
@@ -34,7 +57,9 @@ class AnswerRequest(_Strict):
         None,
         description="Only these jurisdictions' sources; omit (or both) to let the question decide.",
     )
-    as_of: dt.date | None = Field(None, description="Answer from the documents in force on this day (default today).")
+    as_of: IsoDate | None = Field(
+        None, description="Answer from the documents in force on this day, YYYY-MM-DD (default today)."
+    )
 
 
 class SessionRequest(_Strict):
