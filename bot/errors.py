@@ -80,3 +80,15 @@ class NotReadyError(BotError):
     """The server's bot is still loading its model and index, or failed to load."""
 
     code = "not_ready"
+
+
+class StoreError(BotError):
+    """The audit and feedback database (store.url) cannot be used."""
+
+    code = "store_failed"
+
+
+class UnknownAnswerError(BotError):
+    """Feedback or a lookup names an answer the audit log does not hold."""
+
+    code = "unknown_answer"

@@ -156,6 +156,17 @@ class AnswerSettings(_Group):
     mmr_lambda: float = Field(0.8, ge=0, le=1, description="Relevance/novelty trade-off when picking sentences.")
 
 
+class StoreSettings(_Group):
+    url: str = Field(
+        "",
+        description="SQLAlchemy URL of the audit log (every answer served) and the feedback, e.g. "
+        "postgresql+psycopg://bot@db/bot for replicas. Empty: a SQLite file bot.sqlite3 in server.feedback_dir.",
+    )
+    retention_days: int = Field(
+        90, ge=1, description="Audit and feedback records older than this many days are deleted."
+    )
+
+
 class ServerSettings(_Group):
     host: str = Field("127.0.0.1", description="Address `bot serve` listens on.")
     port: int = Field(8000, description="Port `bot serve` listens on.")
@@ -230,7 +241,12 @@ class ServerSettings(_Group):
     )
     feedback_dir: Path = Field(
         Path("feedback"),
-        description="Folder where thumbs up/down feedback is appended (feedback.jsonl).",
+        description="Folder of the default SQLite audit and feedback database (bot.sqlite3, mode 0600); see store.url.",
+    )
+    redis_url: str = Field(
+        "",
+        description="Redis URL (redis://host:6379/0) for rate limits shared by every replica. Empty: "
+        "limits are counted in each process's memory.",
     )
 
     @field_validator("api_key_hashes")
@@ -269,6 +285,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Hybrid retrieval.")
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answer composition.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
+    store: StoreSettings = Field(default_factory=StoreSettings, description="Audit log and feedback database.")
 
 
 def iter_fields(model: type[BaseModel] = Settings, prefix: str = "") -> list[tuple[str, object, str]]:

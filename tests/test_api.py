@@ -20,7 +20,7 @@ from bot.errors import StoreUnavailableError
 from bot.prompts import NOTICE
 from bot.server import auth, errors, limits, middleware
 from bot.server.app import create_app
-from bot.server.feedback import FeedbackStore
+from bot.server.store import Store, answers_table, default_url, feedback_table
 from bot.settings import ServerSettings
 from bot.types import Answer
 
@@ -190,24 +190,31 @@ def test_unknown_source_is_a_json_404(client: TestClient) -> None:
     assert "no-such-doc" in error["message"]
 
 
-def test_feedback_is_stored_as_jsonl(make_client: MakeClient, tmp_path: Path) -> None:
+def test_answers_are_audited_and_feedback_needs_a_served_answer(make_client: MakeClient, tmp_path: Path) -> None:
+    """Issue 13: every answer served is in the audit log (GET /v1/answers/{id}); feedback must name one;
+    a caller's second rating replaces the first; the database file is private (0600)."""
     client = make_client(feedback_dir=tmp_path / "fb")
-    answer = client.post("/v1/answers", json={"question": QUESTION}).json()
-    response = client.post(
-        "/v1/feedback",
-        json={
-            "answer_id": answer["id"],
-            "question": QUESTION,
-            "rating": "down",
-            "comment": "Missing FOS detail",
-        },
-    )
-    assert response.status_code == 201 and response.json()["stored"] is True
-    records = [json.loads(line) for line in (tmp_path / "fb" / "feedback.jsonl").read_text().splitlines()]
-    assert records[-1]["answer_id"] == answer["id"]
-    assert records[-1]["question"] == QUESTION
-    assert records[-1]["rating"] == "down" and records[-1]["source"] == "api"
-    assert records[-1]["request_id"] == response.headers["x-request-id"]
+    question = QUESTION + " Write to me at jo.bloggs@example.com or +44 7700 900123."
+    answer = client.post("/v1/answers", json={"question": question}).json()
+    served = client.get(f"/v1/answers/{answer['id']}")
+    assert served.status_code == 200
+    assert served.json()["answer"] == answer["answer"] and served.json()["citations"] == answer["citations"]
+    assert "[email]" in served.json()["question"] and "jo.bloggs" not in served.json()["question"]
+    assert "7700" not in served.json()["question"]
+    assert_error(client.get("/v1/answers/0123456789abcdef"), 404, "unknown_answer")
+
+    for rating in ("down", "up"):
+        response = client.post(
+            "/v1/feedback", json={"answer_id": answer["id"], "rating": rating, "comment": "Missing FOS detail"}
+        )
+        assert response.status_code == 201 and response.json()["stored"] is True
+    store = Store(default_url(tmp_path / "fb"), 90)
+    records = store.feedback(answer["id"])
+    assert len(records) == 1 and records[0]["rating"] == "up" and records[0]["source"] == "api"
+    assert records[0]["request_id"] == response.headers["x-request-id"]
+    assert (tmp_path / "fb" / "bot.sqlite3").stat().st_mode & 0o777 == 0o600
+
+    assert_error(client.post("/v1/feedback", json={"answer_id": "neverissued", "rating": "up"}), 404, "unknown_answer")
     assert_error(
         client.post("/v1/feedback", json={"answer_id": "x", "question": "q", "rating": "meh"}),
         422,
@@ -215,24 +222,32 @@ def test_feedback_is_stored_as_jsonl(make_client: MakeClient, tmp_path: Path) ->
     )
 
 
-def test_a_callers_latest_rating_replaces_the_earlier_one(make_client: MakeClient, tmp_path: Path) -> None:
+def test_ratings_are_per_caller_and_withdrawn(make_client: MakeClient, tmp_path: Path) -> None:
     client = keyed(make_client, feedback_dir=tmp_path / "fb")
-    other = {"X-API-Key": SECRET}
+    answer = client.post("/v1/answers", json={"question": QUESTION}, headers={"X-API-Key": SECRET}).json()
     token = client.post("/v1/sessions", json={"publishable_key": PK}, headers={"Origin": PORTAL}).json()["token"]
     widget = {"Authorization": f"Bearer {token}", "Origin": PORTAL}
-    for headers, rating in ((widget, "up"), (other, "up"), (widget, "down")):
-        body = {"answer_id": "a1", "question": QUESTION, "rating": rating}
+    for headers, rating in ((widget, "up"), ({"X-API-Key": SECRET}, "up"), (widget, "down")):
+        body = {"answer_id": answer["id"], "rating": rating}
         assert client.post("/v1/feedback", json=body, headers=headers).status_code == 201
-    records = [json.loads(line) for line in (tmp_path / "fb" / "feedback.jsonl").read_text().splitlines()]
+    store = Store(default_url(tmp_path / "fb"), 90)
+    records = store.feedback(answer["id"])
     assert [(r["caller"].split(":")[0], r["rating"]) for r in records] == [("key", "up"), ("session", "down")]
+    store.withdraw(answer_id=answer["id"], caller=records[1]["caller"])  # the web chat's thumb clicked again
+    assert [r["rating"] for r in store.feedback(answer["id"])] == ["up"]
 
 
-def test_feedback_store_withdraws_a_rating(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path)
-    store.add(answer_id="a1", question="q", rating="up", source="web", caller="web:s1")
-    store.add(answer_id="a2", question="q", rating="up", source="web", caller="web:s1")
-    assert store.withdraw(answer_id="a1", caller="web:s1") and not store.withdraw(answer_id="a1", caller="web:s1")
-    assert [json.loads(line)["answer_id"] for line in store.path.read_text().splitlines()] == ["a2"]
+def test_audit_records_expire_after_the_retention_period(tmp_path: Path, fixture_bot: Bot) -> None:
+    store = Store(default_url(tmp_path), retention_days=1)
+    answer = fixture_bot.ask(QUESTION)
+    store.record(answer, surface="api", caller="test")
+    store.add(answer_id=answer.id, rating="up", source="api", caller="test")
+    assert store.prune() == 0 and store.answer(answer.id) is not None
+    with store.engine.begin() as connection:
+        old = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+        connection.execute(answers_table.update().values(time=old))
+        connection.execute(feedback_table.update().values(time=old))
+    assert store.prune() == 1 and store.answer(answer.id) is None and not store.feedback()
 
 
 # --------------------------------------------------------------------------- request errors

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from bot.prompts import NOTICE
+from bot.server.store import Store, default_url
 from tests.conftest import FIXTURE_CORPUS, ROOT, wait_until_up
 
 pytestmark = pytest.mark.slow
@@ -146,7 +147,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             yield {
                 "url": url,
                 "demo_port": demo_port,
-                "feedback": work / "feedback" / "feedback.jsonl",
+                "feedback": work / "feedback" / "bot.sqlite3",
                 "log": log_path,
             }
         finally:
@@ -164,10 +165,13 @@ def save_screenshot(page: Any, artifacts: Path, name: str) -> None:
     shutil.copyfile(artifacts / name, DOCS_IMG / name)
 
 
+def store(server: dict[str, Any]) -> Store:
+    """The server's audit and feedback database."""
+    return Store(default_url(server["feedback"].parent), 90)
+
+
 def feedback_records(server: dict[str, Any], **match: str) -> list[dict[str, Any]]:
-    path: Path = server["feedback"]
-    records = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-    return [r for r in records if all(r.get(k) == v for k, v in match.items())]
+    return [r for r in store(server).feedback() if all(r.get(k) == v for k, v in match.items())]
 
 
 def wait_for_records(server: dict[str, Any], count: int, **match: str) -> list[dict[str, Any]]:
@@ -260,17 +264,19 @@ def test_web_chat_answers_with_cited_sources(browser: Any, server: dict[str, Any
     reply_row = page.locator("#chat .message-row").last
     reply_row.hover()
     page.locator("#chat button[aria-label='Like']").last.click()
-    [record] = wait_for_records(server, 1, question=WEB_QUESTION, source="web")
+    [record] = wait_for_records(server, 1, source="web")
     assert record["rating"] == "up" and len(record["answer_id"]) == 32 and record["caller"].startswith("web:")
+    served = store(server).answer(record["answer_id"])
+    assert served is not None and served["question"] == WEB_QUESTION  # the audit log holds what was shown
     reply_row.hover()
     page.locator("#chat button[aria-label='Dislike']").last.click()
     page.wait_for_timeout(500)
-    [record] = wait_for_records(server, 1, question=WEB_QUESTION, source="web", rating="down")
-    assert feedback_records(server, question=WEB_QUESTION, source="web") == [record]
+    [record] = wait_for_records(server, 1, source="web", rating="down")
+    assert feedback_records(server, source="web") == [record]
     assert page.locator("#chat button[aria-label='Disliked']").count() == 1
     assert page.locator("#chat button[aria-label='Liked']").count() == 0
     page.locator("#chat button[aria-label='Disliked']").click()
-    assert wait_for_records(server, 0, question=WEB_QUESTION, source="web") == []
+    assert wait_for_records(server, 0, source="web") == []
 
     # A follow-up keeps the conversation's context; the first answer's markers still open its own sources.
     follow_up = ask_in_chat(page, "And what about tax on it?")
@@ -402,7 +408,7 @@ def test_widget_on_another_origin_answers_with_citations(browser: Any, server: d
         up, down = reply.locator(".rate button[data-rating='up']"), reply.locator(".rate button[data-rating='down']")
         up.click()
         [record] = wait_for_records(server, 1, answer_id=answer_id)
-        assert record["rating"] == "up" and record["question"] == WIDGET_QUESTION
+        assert record["rating"] == "up" and store(server).answer(answer_id)["question"] == WIDGET_QUESTION  # type: ignore[index]
         assert record["source"] == "api" and record["caller"].startswith("session:")
         down.click()
         page.wait_for_function(

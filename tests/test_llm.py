@@ -469,7 +469,7 @@ def test_openai_backend_timeout_falls_back(openai_env: Any, fixture_bot: Bot) ->
 def test_web_chat_streams_verified_lines_and_replaces_them_on_fallback(
     fixture_bot: Bot, probe_prompt: str, tmp_path: Path
 ) -> None:
-    from bot.server.feedback import FeedbackStore
+    from bot.server.store import Store, default_url
     from bot.server.web import build_web_chat
 
     fscs = number_of(probe_prompt, "does not protect cryptoassets")
@@ -477,7 +477,7 @@ def test_web_chat_streams_verified_lines_and_replaces_them_on_fallback(
     mostly_bad = good + "".join(f"- Bitcoin is likely to rise in {y} [{fscs}].\n" for y in (2027, 2028, 2029))
     for reply, composer in ((good, "llm"), (mostly_bad, "extractive")):
         bot = with_model(fixture_bot, RecordingModel([reply]))
-        blocks = build_web_chat(lambda bot=bot: bot, FeedbackStore(tmp_path))  # type: ignore[misc]
+        blocks = build_web_chat(lambda bot=bot: bot, Store(default_url(tmp_path), 90))  # type: ignore[misc]
         respond = next(f.fn for f in blocks.fns.values() if getattr(f.fn, "__name__", "") == "respond")
         shown = [str(out[0][-1]["content"]) for out in respond(QUESTION, "UK and US", [], [])]
         assert all("likely to rise" not in text for text in shown)

@@ -23,8 +23,7 @@ from bot.server.auth import Gate  # noqa: E402
 from bot.server.deps import Services  # noqa: E402
 from bot.server.docs import add_docs  # noqa: E402
 from bot.server.errors import install_error_handlers  # noqa: E402
-from bot.server.feedback import FeedbackStore  # noqa: E402
-from bot.server.limits import Admission, RateLimiter  # noqa: E402
+from bot.server.limits import Admission, rate_limiter  # noqa: E402
 from bot.server.loader import BotHolder  # noqa: E402
 from bot.server.middleware import (  # noqa: E402
     BodyLimitMiddleware,
@@ -34,6 +33,7 @@ from bot.server.middleware import (  # noqa: E402
     WebChatLimitMiddleware,
 )
 from bot.server.routes import STATIC, router  # noqa: E402
+from bot.server.store import Store, default_url  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
 log = logging.getLogger("bot.server")
@@ -56,13 +56,14 @@ def create_app(settings: Settings, bot: Bot | None = None, *, web_chat: bool | N
     """The server: /v1 API, /healthz, /readyz, /widget.js, /embed/* and, optionally, the chat."""
     server = settings.server
     holder = BotHolder(settings, bot)
+    limits = (server.redis_url, server.rate_limit, server.rate_limit_window_seconds, server.rate_limit_callers)
     services = Services(
         settings=settings,
         holder=holder,
         gate=Gate(server),
-        limiter=RateLimiter(server.rate_limit, server.rate_limit_window_seconds, server.rate_limit_callers),
-        session_limiter=RateLimiter(server.rate_limit, server.rate_limit_window_seconds, server.rate_limit_callers),
-        feedback=FeedbackStore(server.feedback_dir),
+        limiter=rate_limiter(*limits, "bot:rl:"),
+        session_limiter=rate_limiter(*limits, "bot:rl-session:"),
+        store=Store(settings.store.url or default_url(server.feedback_dir), settings.store.retention_days),
         admission=Admission(server.max_in_flight, server.max_queue, server.queue_timeout_seconds),
     )
 
@@ -115,7 +116,7 @@ def create_app(settings: Settings, bot: Bot | None = None, *, web_chat: bool | N
             return app
         from bot.server.web import mount_web_chat
 
-        app = mount_web_chat(app, holder.get, services.feedback, settings.answer.max_question_chars)
+        app = mount_web_chat(app, holder.get, services.store, settings.answer.max_question_chars)
         app.add_middleware(WebChatLimitMiddleware, limiter=services.limiter)
     return app
 

@@ -10,9 +10,9 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
 from bot.server.auth import API_KEY_HEADER, BEARER, Gate, Principal
-from bot.server.feedback import FeedbackStore
 from bot.server.limits import Admission, RateLimiter
 from bot.server.loader import BotHolder
+from bot.server.store import Store
 from bot.settings import Settings
 
 
@@ -25,7 +25,7 @@ class Services:
     gate: Gate
     limiter: RateLimiter
     session_limiter: RateLimiter
-    feedback: FeedbackStore
+    store: Store
     admission: Admission
 
 

@@ -20,7 +20,9 @@ from bot.errors import (
     ModelLoadError,
     NotReadyError,
     QuestionError,
+    StoreError,
     StoreUnavailableError,
+    UnknownAnswerError,
 )
 
 log = logging.getLogger("bot.server")
@@ -68,6 +70,8 @@ _BOT_ERROR_STATUS: dict[type[BotError], int] = {
     IndexMismatchError: 503,
     ModelLoadError: 503,
     NotReadyError: 503,
+    StoreError: 503,
+    UnknownAnswerError: 404,
     CorpusError: 503,
 }
 _HTTP_CODES = {

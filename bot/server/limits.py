@@ -6,6 +6,7 @@ import asyncio
 import math
 import threading
 import time
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -89,3 +90,69 @@ class Admission:
                 self._slots.release()
         finally:
             self._admitted -= 1
+
+
+# Sliding window in a Redis sorted set, checked and counted in one atomic step, with Redis's own clock,
+# so every replica counts against the same allowance.
+_SLIDING_WINDOW = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return tonumber(oldest[2]) + window - now
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window)
+return -1
+"""
+
+
+class RedisRateLimiter(RateLimiter):
+    """The same sliding window, kept in Redis (server.redis_url) and shared by every replica; its
+    memory is bounded by the keys' expiry."""
+
+    def __init__(self, url: str, limit: int, window: float, prefix: str = "bot:rl:") -> None:
+        super().__init__(limit, window)
+        import redis
+
+        self.url = url
+        self.prefix = prefix
+        self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._script = self._client.register_script(_SLIDING_WINDOW)
+
+    def check(self, key: str) -> None:
+        if self.limit <= 0:
+            return
+        import redis
+
+        window_ms = int(self.window * 1000)
+        try:
+            wait_ms = int(self._script(keys=[self.prefix + key], args=[window_ms, self.limit, uuid.uuid4().hex]))
+        except redis.RedisError as exc:
+            raise ApiError(
+                503,
+                "rate_limiter_unavailable",
+                f"The rate-limit store at {self.url} does not answer ({exc.__class__.__name__}); retry shortly.",
+                {"Retry-After": "5"},
+            ) from exc
+        if wait_ms >= 0:
+            retry = max(1, math.ceil(wait_ms / 1000))
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"Too many requests: the limit is {self.limit} per {self.window:g} seconds; retry in {retry} s.",
+                {"Retry-After": str(retry)},
+            )
+
+    def __len__(self) -> int:
+        return 0
+
+
+def rate_limiter(redis_url: str, limit: int, window: float, max_callers: int, prefix: str) -> RateLimiter:
+    """In Redis when server.redis_url is set (shared by replicas), else in this process's memory."""
+    if redis_url:
+        return RedisRateLimiter(redis_url, limit, window, prefix)
+    return RateLimiter(limit, window, max_callers)

@@ -131,9 +131,29 @@ async def create_session(body: SessionRequest, request: Request, services: Servi
     summary="Answer a question, with citations",
     responses=_errors(401, 403, 413, 422, 429, 503),
 )
-async def answers(body: AnswerRequest, _: CallerDep, services: ServicesDep) -> Answer:
+async def answers(body: AnswerRequest, principal: CallerDep, services: ServicesDep) -> Answer:
     async with services.admission.slot():
-        return await _ask(services, body)
+        answer = await _ask(services, body)
+    await run_in_threadpool(services.store.record, answer, surface="api", caller=principal.id)
+    return answer
+
+
+@router.get(
+    "/v1/answers/{answer_id}",
+    tags=["answers"],
+    response_model=Answer,
+    summary="An answer exactly as it was served (from the audit log; its question redacted)",
+    responses=_errors(401, 403, 404, 429, 503),
+)
+async def served_answer(answer_id: str, _: CallerDep, services: ServicesDep) -> Answer:
+    stored = await run_in_threadpool(services.store.answer, answer_id)
+    if stored is None:
+        raise ApiError(
+            404,
+            "unknown_answer",
+            f"No answer with id '{answer_id}' in the audit log (it may be older than store.retention_days).",
+        )
+    return Answer.model_validate(stored)
 
 
 @router.post(
@@ -151,7 +171,7 @@ async def answers(body: AnswerRequest, _: CallerDep, services: ServicesDep) -> A
         **_errors(401, 403, 413, 422, 429, 503),
     },
 )
-async def answers_stream(body: AnswerRequest, _: CallerDep, services: ServicesDep) -> StreamingResponse:
+async def answers_stream(body: AnswerRequest, principal: CallerDep, services: ServicesDep) -> StreamingResponse:
     # The answer slot is held until the stream ends; when the client goes away, Starlette stops the
     # stream and the slot is released (the rest of the answer is never computed).
     held = AsyncExitStack()
@@ -180,6 +200,7 @@ async def answers_stream(body: AnswerRequest, _: CallerDep, services: ServicesDe
             elif event.type == "reset":
                 yield _sse("reset", {"reason": event.text}, number)
             elif event.answer is not None:
+                await run_in_threadpool(services.store.record, event.answer, surface="stream", caller=principal.id)
                 yield _sse("answer", event.answer.model_dump_json(), number)
             try:
                 event = await run_in_threadpool(next, stream, None)
@@ -241,14 +262,13 @@ async def source(source_id: str, _: CallerDep, services: ServicesDep) -> SourceD
     tags=["feedback"],
     status_code=201,
     response_model=FeedbackResponse,
-    summary="Store a thumbs up or down for an answer",
-    responses=_errors(401, 403, 413, 422, 429),
+    summary="Store a thumbs up or down for an answer that this service served",
+    responses=_errors(401, 403, 404, 413, 422, 429, 503),
 )
 async def feedback(body: FeedbackRequest, principal: CallerDep, services: ServicesDep) -> FeedbackResponse:
     record = await run_in_threadpool(
-        lambda: services.feedback.add(
+        lambda: services.store.add(
             answer_id=body.answer_id,
-            question=body.question,
             rating=body.rating,
             comment=body.comment,
             source="api",

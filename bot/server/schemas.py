@@ -55,8 +55,14 @@ class FeedbackRequest(_Strict):
         pattern=r"^[A-Za-z0-9_-]+$",
         description="The `id` of the answer being rated.",
     )
-    question: str = Field(min_length=1, max_length=4000, description="The question that was answered.")
-    rating: Literal["up", "down"]
+    question: str | None = Field(
+        None,
+        max_length=4000,
+        description="Accepted for older clients and not stored: the audit log already holds the question.",
+    )
+    rating: Literal["up", "down"] = Field(
+        description="A later rating of the same answer by the same caller replaces it."
+    )
     comment: str | None = Field(None, max_length=2000, description="Optional words from the user.")
 
 

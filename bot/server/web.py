@@ -5,6 +5,7 @@ a jurisdiction selector, example questions, the not-advice notice and thumbs up/
 from __future__ import annotations
 
 import html
+import logging
 import os
 import re
 import time
@@ -20,8 +21,10 @@ from bot.core import Bot  # noqa: E402
 from bot.errors import BotError  # noqa: E402
 from bot.prompts import NOTICE  # noqa: E402
 from bot.render import STATUS_LABELS  # noqa: E402
-from bot.server.feedback import FeedbackStore  # noqa: E402
+from bot.server.store import Store  # noqa: E402
 from bot.types import Answer, Citation, answer_lines  # noqa: E402
+
+log = logging.getLogger("bot.server")
 
 TITLE = "Crypto-asset and stablecoin guidance (UK and US)"
 JURISDICTIONS = {"UK and US": "both", "UK only": "UK", "US only": "US"}
@@ -218,7 +221,7 @@ def jurisdiction_param(value: str | None) -> list[str] | None:
 
 
 def build_web_chat(
-    get_bot: Callable[[], Bot], feedback: FeedbackStore, max_question_chars: int = MAX_QUESTION_CHARS
+    get_bot: Callable[[], Bot], feedback: Store, max_question_chars: int = MAX_QUESTION_CHARS
 ) -> gr.Blocks:
     """The Blocks of the web chat; `get_bot` raises NotReadyError while the bot is loading."""
 
@@ -228,6 +231,7 @@ def build_web_chat(
         messages: list[dict[str, Any]] | None,
         turns: list[dict[str, str]] | None,
         answers: list[Answer] | None,
+        request: gr.Request,
     ) -> Iterator[tuple[Any, ...]]:
         messages = list(messages or [])
         turns = list(turns or [])
@@ -265,6 +269,10 @@ def build_web_chat(
             yield messages, question, gr.skip(), turns, answers
             return
         assert answer is not None
+        try:
+            feedback.record(answer, surface="web", caller=f"web:{request.session_hash or '-'}")
+        except BotError:
+            log.exception("could not log the web chat's answer %s", answer.id)
         turns.append({"question": question, "answer_id": answer.id})
         answers.append(answer)
         messages[-1] = _message(compact_answer(answer))
@@ -277,15 +285,21 @@ def build_web_chat(
             return
         turn = turns[turn_number]
         caller = f"web:{request.session_hash or '-'}"
-        rating: Literal["up", "down"]
+        rating: Literal["up", "down"] | None
         if data.liked in (True, "Like"):
             rating = "up"
         elif data.liked in (False, "Dislike"):
             rating = "down"
-        else:  # the active thumb clicked again: no rating
-            feedback.withdraw(answer_id=turn["answer_id"], caller=caller)
+        else:
+            rating = None  # the active thumb clicked again: no rating
+        try:
+            if rating is None:
+                feedback.withdraw(answer_id=turn["answer_id"], caller=caller)
+                return
+            feedback.add(answer_id=turn["answer_id"], rating=rating, source="web", caller=caller)
+        except BotError as exc:
+            gr.Warning(f"Your feedback could not be recorded: {exc}")
             return
-        feedback.add(answer_id=turn["answer_id"], question=turn["question"], rating=rating, source="web", caller=caller)
         gr.Info("Thanks: your feedback was recorded.")
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
@@ -364,7 +378,7 @@ def theme() -> gr.themes.Base:
 def mount_web_chat(
     app: FastAPI,
     get_bot: Callable[[], Bot],
-    feedback: FeedbackStore,
+    feedback: Store,
     max_question_chars: int = MAX_QUESTION_CHARS,
 ) -> FastAPI:
     """Mount the web chat at `/` (after the API routes, which keep precedence)."""
