@@ -479,7 +479,7 @@ def test_web_chat_streams_verified_lines_and_replaces_them_on_fallback(
         bot = with_model(fixture_bot, RecordingModel([reply]))
         blocks = build_web_chat(lambda bot=bot: bot, Store(default_url(tmp_path), 90))  # type: ignore[misc]
         respond = next(f.fn for f in blocks.fns.values() if getattr(f.fn, "__name__", "") == "respond")
-        shown = [str(out[0][-1]["content"]) for out in respond(QUESTION, "UK and US", [], [])]
+        shown = [str(out[0][-1]["content"]) for out in respond(QUESTION, "UK and US", [], [], [], None)]
         assert all("likely to rise" not in text for text in shown)
         final = shown[-1]
         assert "**Sources**" in final or "[1]" in final

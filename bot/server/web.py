@@ -212,6 +212,11 @@ def _message(text: str) -> dict[str, str]:
     return {"role": "assistant", "content": text}
 
 
+def _caller(request: gr.Request | None) -> str:
+    """Who rates in the web chat: the visitor's Gradio session."""
+    return f"web:{getattr(request, 'session_hash', None) or '-'}"
+
+
 def jurisdiction_param(value: str | None) -> list[str] | None:
     """UI choice -> Bot.ask jurisdictions: UK or US restricts; 'both' lets the question decide."""
     if not value:
@@ -270,7 +275,7 @@ def build_web_chat(
             return
         assert answer is not None
         try:
-            feedback.record(answer, surface="web", caller=f"web:{request.session_hash or '-'}")
+            feedback.record(answer, surface="web", caller=_caller(request))
         except BotError:
             log.exception("could not log the web chat's answer %s", answer.id)
         turns.append({"question": question, "answer_id": answer.id})
@@ -284,7 +289,7 @@ def build_web_chat(
         if not turns or not 0 <= turn_number < len(turns) or not turns[turn_number]["answer_id"]:
             return
         turn = turns[turn_number]
-        caller = f"web:{request.session_hash or '-'}"
+        caller = _caller(request)
         rating: Literal["up", "down"] | None
         if data.liked in (True, "Like"):
             rating = "up"
