@@ -109,6 +109,32 @@ def read_current(index_path: Path) -> str | None:
     return pointer.read_text().strip() if pointer.exists() else None
 
 
+def current_manifest(settings: Settings) -> dict[str, Any] | None:
+    """The manifest of the current build (None when there is no readable build), read without the model."""
+    build_id = read_current(settings.index.path)
+    if not build_id:
+        return None
+    try:
+        manifest: dict[str, Any] = json.loads((settings.index.path / "builds" / build_id / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest
+
+
+def indexed_documents(settings: Settings) -> list[Document]:
+    """The documents of the current build, read without the model or the vectors."""
+    build_id = read_current(settings.index.path)
+    if not build_id:
+        raise IndexMissingError(f"No index in {settings.index.path}; build it with `bot index` (or `make run`).")
+    try:
+        rows = json.loads((settings.index.path / "builds" / build_id / "documents.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise IndexMissingError(
+            f"The index build {build_id} in {settings.index.path} is unreadable; rebuild it with `bot index`."
+        ) from exc
+    return [_doc_from_json(row) for row in rows]
+
+
 def build_index(
     settings: Settings,
     embedder: Embedder,
@@ -406,11 +432,20 @@ class Index:
         self.remote = bool(settings.index.chroma_url)
         self._store: tuple[Any, Any] | None = None
         if self.remote:
-            self.store()  # a Chroma server without this build's collection fails at start-up, not mid-answer
+            self._open_store()  # a Chroma server without this build's collection fails at start-up, not mid-answer
 
-    def store(self) -> tuple[Any, Any]:
-        """The Chroma client and collection of this build. Embedded, they are opened only when asked for:
-        queries search the vectors in memory, so `bot ask` never imports chromadb."""
+    @property
+    def client(self) -> Any:
+        """The Chroma client of this build (embedded, opened on first use)."""
+        return self._open_store()[0]
+
+    @property
+    def collection(self) -> Any:
+        """The Chroma collection of this build (embedded, opened on first use: queries search the vectors
+        in memory, so `bot ask` never imports chromadb)."""
+        return self._open_store()[1]
+
+    def _open_store(self) -> tuple[Any, Any]:
         if self._store is None:
             client = chroma_client(self.settings, self.settings.index.path / "builds" / self.build_id)
             try:
@@ -441,7 +476,7 @@ class Index:
     def chroma_dense(self, vector: np.ndarray, k: int, where: dict[str, Any]) -> list[tuple[int, float]]:
         """Chunk rows and cosine similarities, best first, from the Chroma collection."""
         try:
-            result = self.store()[1].query(query_embeddings=[vector], n_results=k, where=where, include=["distances"])
+            result = self.collection.query(query_embeddings=[vector], n_results=k, where=where, include=["distances"])
         except Exception as exc:
             if self.remote:
                 raise StoreUnavailableError(
@@ -458,7 +493,7 @@ class Index:
         if not self.remote:
             return True
         try:
-            self.store()[0].heartbeat()
+            self.client.heartbeat()
             return True
         except Exception:
             return False
