@@ -489,7 +489,7 @@ def table(figures: dict[str, Any], extra: dict[str, Any]) -> list[str]:
     if figures["scale_chunks"]:
         scale_p50, scale_p95 = figures["scale_answer_p50_ms"], figures["scale_answer_p95_ms"]
         lines += [
-            f"| scale: chunks | {figures['scale_chunks']:,} | opened in {extra['scale_open_s']:.1f} s |",
+            f"| scale: chunks | {int(figures['scale_chunks']):,} | opened in {extra['scale_open_s']:.1f} s |",
             f"| scale: answer p50 | {scale_p50:.1f} ms | {ratio(scale_p50)} |",
             f"| scale: answer p95 | {scale_p95:.1f} ms | {ratio(scale_p95)} |",
             f"| scale: lexical step p50 | {figures['scale_lexical_p50_ms']:.1f} ms | "
