@@ -17,12 +17,12 @@ HEAVY = ("gradio", "fastapi", "uvicorn", "langchain_core", "chromadb", "torch", 
 
 def loaded_after(code: str, env: dict[str, str] | None = None) -> list[str]:
     """The heavy modules a fresh interpreter has imported after running code."""
-    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    probe = f"{code}\nimport sys\nprint('loaded:', *(m for m in {HEAVY!r} if m in sys.modules))"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout.split()
+    return done.stdout.splitlines()[-1].split()[1:]  # the command's own output comes first
 
 
 def test_the_ask_path_imports_no_web_framework_nor_langchain_nor_chromadb() -> None:
