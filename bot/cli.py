@@ -19,6 +19,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 
+def _say(message: str) -> None:
+    """Tell the user on stderr what is loading, so a cold start is not a silent wait."""
+    click.echo(message, err=True)
+
+
 def _settings(ctx: click.Context) -> Settings:
     obj = ctx.find_root().obj or {}
     settings: Settings = obj["settings"]
@@ -149,6 +154,7 @@ def index(ctx: click.Context) -> None:
     from bot.index import build_index
 
     settings = _settings(ctx)
+    _say("Loading the embedding model…")
     embedder = Embedder(settings.embedding.model, settings.embedding.batch_size)
     report = build_index(settings, embedder, progress=lambda m: click.echo(m, err=True))
     click.echo(
@@ -196,7 +202,7 @@ def ask(
     """Ask one question; prints the cited answer."""
     from bot.core import Bot
 
-    bot = Bot(_settings(ctx))
+    bot = Bot(_settings(ctx), progress=_say)
     answer = bot.ask(
         " ".join(question), jurisdictions=list(jurisdictions) or None, as_of=as_of.date() if as_of else None
     )
@@ -290,9 +296,15 @@ def holding(
 @click.pass_context
 def sources(ctx: click.Context, as_json: bool) -> None:
     """List the documents in the index with a coverage table."""
-    from bot.core import Bot
+    from bot.errors import IndexMissingError
+    from bot.index import indexed_documents
 
-    documents = Bot(_settings(ctx)).sources()
+    try:  # the current build's documents, without loading the model
+        documents = sorted(indexed_documents(_settings(ctx)), key=lambda d: (d.jurisdiction, d.publisher, d.id))
+    except IndexMissingError:
+        from bot.core import Bot
+
+        documents = Bot(_settings(ctx), progress=_say).sources()  # builds the index first
     if as_json:
         click.echo(
             json.dumps(

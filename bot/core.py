@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +79,11 @@ class StreamEvent:
 class Bot:
     """Holds the model and the index; answers questions."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, progress: Callable[[str], None] | None = None
+    ) -> None:
+        """Load the model and open the index; `progress` is told what is loading (the CLI prints it)."""
+        say = progress or log.info
         self.settings = settings
         self.prompts: Any = None
         self.llm: Any = None
@@ -88,9 +92,13 @@ class Bot:
 
             self.prompts = load_prompts(settings.prompts_dir)  # a broken prompt fails at start-up, not mid-answer
             self.llm = chat_model(settings.llm, settings.answer)
-        self.embedder = embedder or shared_embedder(settings.embedding.model, settings.embedding.batch_size)
+        if embedder is None:
+            say("Loading the embedding model…")
+            embedder = shared_embedder(settings.embedding.model, settings.embedding.batch_size)
+        self.embedder = embedder
         self._lock = threading.Lock()
         self.stale_reason: str | None = None
+        say("Opening the index…")
         self.index = self._open()
 
     def _open(self) -> Index:

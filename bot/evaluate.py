@@ -709,6 +709,8 @@ def run_questions(
             with answers_path.open("a", encoding="utf-8") as text:
                 text.write("\n")
     write_lock = threading.Lock()
+    if todo and isinstance(ask, LazyBot):
+        ask.ready()  # the model loads before the clock starts, so throughput counts answers only
     from tqdm import tqdm
 
     bar = tqdm(
@@ -1137,6 +1139,39 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
+class LazyBot:
+    """Bot.ask for `bot eval`, loading the model and the index only when a question is left to ask (a fully
+    resumed run asks none); `info` records the build that answered."""
+
+    def __init__(self, settings: Any) -> None:
+        from bot.index import current_manifest
+
+        manifest = current_manifest(settings) or {}
+        self.settings = settings
+        self.info: dict[str, Any] = {
+            "corpus_version": manifest.get("corpus_version"),
+            "index_build": manifest.get("build_id"),
+            "composer": settings.llm,
+            "embedding_model": settings.embedding.model,
+        }
+        self._bot: Any = None
+        self._lock = threading.Lock()
+
+    def ready(self) -> None:
+        """Load the bot now (run_questions calls this before its clock starts)."""
+        with self._lock:
+            if self._bot is None:
+                from bot.core import Bot
+
+                self._bot = Bot(self.settings, progress=lambda message: click.echo(message, err=True))
+                self.info.update(corpus_version=self._bot.index.corpus_version, index_build=self._bot.index.build_id)
+
+    def __call__(self, question: str, **options: Any) -> Answer:
+        self.ready()
+        answer: Answer = self._bot.ask(question, **options)
+        return answer
+
+
 @click.command("eval")
 @click.argument("questions", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option(
@@ -1243,16 +1278,8 @@ def eval_command(
     obj = ctx.find_root().obj or {}
     settings = obj.get("settings") or Settings()
     if not rescore:
-        from bot.core import Bot
-
-        bot = Bot(settings)
-        ask = bot.ask
-        info = {
-            "corpus_version": bot.index.corpus_version,
-            "index_build": bot.index.build_id,
-            "composer": settings.llm,
-            "embedding_model": settings.embedding.model,
-        }
+        lazy = LazyBot(settings)
+        ask, info = lazy, lazy.info
     try:
         metrics, problems, run = run_eval(
             ask,

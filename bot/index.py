@@ -1,4 +1,4 @@
-"""Build (incrementally, atomically) and open the index: Chroma vectors, BM25, sentence vectors."""
+"""Build (incrementally, atomically) and open the index: Chroma vectors, BM25 postings, sentence vectors."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
-from rank_bm25 import BM25Okapi
 
 from bot.chunking import chunk_document
 from bot.corpus import corpus_version, load_corpus
 from bot.embeddings import ChromaEmbeddingFunction, Embedder
 from bot.errors import IndexMismatchError, IndexMissingError, StoreUnavailableError
+from bot.lexical import LexicalIndex
 from bot.settings import Settings
 from bot.text import terms
 from bot.types import Chunk, Document, Section
@@ -114,9 +114,41 @@ def _doc_from_json(data: dict[str, Any]) -> Document:
     return Document(**data)
 
 
+def lexical_terms(chunks: list[Chunk], sections: dict[tuple[str, str], Section]) -> list[list[str]]:
+    """What the lexical index reads of each chunk: its text and its section's investor questions, so
+    investors' words match."""
+    return [terms(c.embed_text + " " + " ".join(sections[(c.doc_id, c.section_anchor)].questions)) for c in chunks]
+
+
 def read_current(index_path: Path) -> str | None:
     pointer = index_path / CURRENT
     return pointer.read_text().strip() if pointer.exists() else None
+
+
+def current_manifest(settings: Settings) -> dict[str, Any] | None:
+    """The manifest of the current build (None when there is no readable build), read without the model."""
+    build_id = read_current(settings.index.path)
+    if not build_id:
+        return None
+    try:
+        manifest: dict[str, Any] = json.loads((settings.index.path / "builds" / build_id / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest
+
+
+def indexed_documents(settings: Settings) -> list[Document]:
+    """The documents of the current build, read without the model or the vectors."""
+    build_id = read_current(settings.index.path)
+    if not build_id:
+        raise IndexMissingError(f"No index in {settings.index.path}; build it with `bot index` (or `make run`).")
+    try:
+        rows = json.loads((settings.index.path / "builds" / build_id / "documents.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise IndexMissingError(
+            f"The index build {build_id} in {settings.index.path} is unreadable; rebuild it with `bot index`."
+        ) from exc
+    return [_doc_from_json(row) for row in rows]
 
 
 def build_index(
@@ -215,6 +247,8 @@ def build_index(
             for chunk in chunks:
                 out.write(json.dumps(dataclasses.asdict(chunk)) + "\n")
         (partial / "documents.json").write_text(json.dumps([_doc_to_json(d) for d in documents]))
+        sections = {(d.id, s.anchor): s for d in documents for s in d.sections}
+        LexicalIndex.build(lexical_terms(chunks, sections)).save(partial)
 
         client = chroma_client(settings, partial)
         collection = client.create_collection(
@@ -380,6 +414,24 @@ def _prune(settings: Settings, keep: int) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
+class SentenceTerms:
+    """The term sets of each chunk's sentences (sentence_terms[row][position]), worked out the first time
+    a chunk is read rather than for the whole corpus when the index opens."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        self._chunks = chunks
+        self._known: dict[int, list[set[str]]] = {}
+
+    def __getitem__(self, row: int) -> list[set[str]]:
+        found = self._known.get(row)
+        if found is None:
+            found = self._known[row] = [set(terms(s)) for s in self._chunks[row].sentences]
+        return found
+
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+
 class Index:
     """A finished index build, opened for querying."""
 
@@ -411,6 +463,9 @@ class Index:
         self.documents: dict[str, Document] = {d.id: d for d in build["documents"]}
         self.chunks: list[Chunk] = build["chunks"]
         self.chunk_position = {c.id: i for i, c in enumerate(self.chunks)}
+        document_position = {doc_id: i for i, doc_id in enumerate(self.documents)}
+        # The position in self.documents of each chunk's document, so filters by document are array lookups.
+        self.chunk_document = np.array([document_position[c.doc_id] for c in self.chunks], dtype=np.int64)
         self.chunk_vectors: np.ndarray = build["chunk_matrix"]
         self.sentence_vectors: np.ndarray = build["sentence_matrix"]
         starts = np.cumsum([0] + [len(c.sentences) for c in self.chunks])
@@ -425,49 +480,76 @@ class Index:
         for row, chunk in enumerate(self.chunks):
             rows_of_section.setdefault((chunk.doc_id, chunk.section_anchor), []).append(row)
         self.section_rows = rows_of_section
-        # The lexical index also reads each section's investor questions, so investors' words match.
-        self.chunk_terms = [
-            terms(c.embed_text + " " + " ".join(self.sections[(c.doc_id, c.section_anchor)].questions))
-            for c in self.chunks
-        ]
-        self.sentence_terms = [[set(terms(s)) for s in c.sentences] for c in self.chunks]
-        self.bm25 = BM25Okapi(self.chunk_terms)
+        self.sentence_terms = SentenceTerms(self.chunks)
+        build_dir = settings.index.path / "builds" / build_id
+        saved = LexicalIndex.load(build_dir)  # builds made before the postings were saved rebuild them
+        self.lexical = saved if saved is not None else LexicalIndex.build(lexical_terms(self.chunks, self.sections))
         self.jurisdiction_rows: dict[str, np.ndarray] = {}
         for jurisdiction in ("UK", "US", "INTL"):
             self.jurisdiction_rows[jurisdiction] = np.array(
                 [i for i, c in enumerate(self.chunks) if self.documents[c.doc_id].jurisdiction == jurisdiction],
                 dtype=int,
             )
+        self.embedder = embedder
         self.build_dir = settings.index.path / "builds" / build_id
-        try:
-            self.client = chroma_client(settings, self.build_dir)
-        except StoreUnavailableError:
-            raise
-        except Exception as exc:  # e.g. "database disk image is malformed"
-            raise IndexMissingError(
-                f"The vector store in {self.build_dir / 'chroma'} cannot be opened "
-                f"({exc.__class__.__name__}: {exc}); rebuild it with `bot index`."
-            ) from exc
-        try:
-            self.collection = self.client.get_collection(
-                manifest["collection"], embedding_function=ChromaEmbeddingFunction(embedder)
-            )
-        except Exception as exc:
-            if settings.index.chroma_url:
-                raise StoreUnavailableError(
-                    f"The Chroma server at {settings.index.chroma_url} has no collection "
-                    f"{manifest['collection']}; rebuild the index with `bot index`."
-                ) from exc
-            raise IndexMissingError(
-                f"The index build {build_id} has no vector store; rebuild it with `bot index`."
-            ) from exc
+        self.remote = bool(settings.index.chroma_url)
+        self._store: tuple[Any, Any] | None = None
+        if self.remote:
+            self._open_store()  # a Chroma server without this build's collection fails at start-up, not mid-answer
 
-    def dense(self, vector: np.ndarray, k: int, where: dict[str, Any]) -> list[tuple[int, float]]:
+    @property
+    def client(self) -> Any:
+        """The Chroma client of this build (embedded, opened on first use)."""
+        return self._open_store()[0]
+
+    @property
+    def collection(self) -> Any:
+        """The Chroma collection of this build (embedded, opened on first use: queries search the vectors
+        in memory, so `bot ask` never imports chromadb)."""
+        return self._open_store()[1]
+
+    def _open_store(self) -> tuple[Any, Any]:
+        if self._store is None:
+            try:
+                client = chroma_client(self.settings, self.build_dir)
+            except StoreUnavailableError:
+                raise
+            except Exception as exc:  # e.g. "database disk image is malformed"
+                raise IndexMissingError(
+                    f"The vector store in {self.build_dir / 'chroma'} cannot be opened "
+                    f"({exc.__class__.__name__}: {exc}); rebuild it with `bot index`."
+                ) from exc
+            try:
+                collection = client.get_collection(
+                    self.manifest["collection"], embedding_function=ChromaEmbeddingFunction(self.embedder)
+                )
+            except Exception as exc:
+                if self.remote:
+                    raise StoreUnavailableError(
+                        f"The Chroma server at {self.settings.index.chroma_url} has no collection "
+                        f"{self.manifest['collection']}; rebuild the index with `bot index`."
+                    ) from exc
+                raise IndexMissingError(
+                    f"The index build {self.build_id} has no vector store; rebuild it with `bot index`."
+                ) from exc
+            self._store = (client, collection)
+        return self._store
+
+    def dense(
+        self, vector: np.ndarray, k: int, rows: np.ndarray, where: dict[str, Any], similarities: np.ndarray
+    ) -> list[tuple[int, float]]:
+        """Chunk rows (among rows) and cosine similarities, best first: from the Chroma server when there
+        is one, else an exact search of the chunk vectors in memory (similarities: of every chunk)."""
+        if self.remote:
+            return self.chroma_dense(vector, k, where)
+        return top_rows(similarities, rows, k)
+
+    def chroma_dense(self, vector: np.ndarray, k: int, where: dict[str, Any]) -> list[tuple[int, float]]:
         """Chunk rows and cosine similarities, best first, from the Chroma collection."""
         try:
             result = self.collection.query(query_embeddings=[vector], n_results=k, where=where, include=["distances"])
         except Exception as exc:
-            if self.settings.index.chroma_url:
+            if self.remote:
                 raise StoreUnavailableError(
                     f"The Chroma server at {self.settings.index.chroma_url} stopped answering "
                     f"({exc.__class__.__name__}); check that `chroma run` is up."
@@ -478,7 +560,9 @@ class Index:
         return [(self.chunk_position[i], 1.0 - float(d)) for i, d in zip(ids, distances, strict=False)]
 
     def ping(self) -> bool:
-        """True when the vector store answers."""
+        """True when the vector store answers (embedded, the vectors are in memory)."""
+        if not self.remote:
+            return True
         try:
             self.client.heartbeat()
             return True
@@ -491,6 +575,8 @@ class Index:
         where = self.settings.index.chroma_url or "the embedded store"
         try:
             self.client.heartbeat()
+        except IndexMissingError as exc:
+            return str(exc).rstrip(".")
         except Exception as exc:
             return f"the vector store at {where} does not answer ({exc.__class__.__name__})"
         try:
@@ -511,3 +597,11 @@ class Index:
         """Release the embedded store's files of a build that is no longer served."""
         if not self.settings.index.chroma_url:
             release_embedded(self.build_dir)
+
+
+def top_rows(similarities: np.ndarray, rows: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The k rows (among rows) of highest similarity, best first; ties by row."""
+    scores = similarities[rows]
+    best = np.argpartition(-scores, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+    order = best[np.lexsort((rows[best], -scores[best]))]
+    return [(int(rows[i]), float(scores[i])) for i in order]

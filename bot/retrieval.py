@@ -137,23 +137,31 @@ def retrieve(
         # A question about international standards gets a full quota of them.
         quotas["INTL"] = settings.quota if "INTL" in profile.jurisdictions else settings.intl_quota
     # Decide once per document, not once per chunk, which documents may be cited on as_of.
-    open_documents = {d.id for d in index.documents.values() if d.in_force_on(as_of) and d.status in settings.statuses}
-    available = np.fromiter((c.doc_id in open_documents for c in index.chunks), dtype=bool, count=len(index.chunks))
+    open_documents = np.fromiter(
+        (d.in_force_on(as_of) and d.status in settings.statuses for d in index.documents.values()),
+        dtype=bool,
+        count=len(index.documents),
+    )
+    available = open_documents[index.chunk_document]
     base_terms = terms(query_text) + synonym_terms(query_text)
     asked = question_similarity(index, query_vector) if settings.question_weight else {}
     evidence: list[Evidence] = []
-    dense_ms = bm25_ms = 0.0
+    started = time.perf_counter()
+    # Embedded, the dense search is exact, over every chunk's cosine similarity (unit vectors) at once.
+    similarities = np.zeros(0, dtype=np.float32) if index.remote else index.chunk_vectors @ query_vector
+    dense_ms, bm25_ms = (time.perf_counter() - started) * 1000, 0.0
     for group in quotas:
         started = time.perf_counter()
         rows = index.jurisdiction_rows[group]
         rows = rows[available[rows]] if len(rows) else rows
         if len(rows) == 0:
             continue
-        dense = index.dense(query_vector, min(settings.dense_k, len(rows)), _where(group, as_of, settings.statuses))
+        where = _where(group, as_of, settings.statuses)
+        dense = index.dense(query_vector, min(settings.dense_k, len(rows)), rows, where, similarities)
         dense_ms += (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         query_terms = base_terms + expansion_terms(profile, group)
-        bm25_scores = index.bm25.get_scores(query_terms) if query_terms else np.zeros(len(index.chunks))
+        bm25_scores = index.lexical.scores(query_terms) if query_terms else np.zeros(len(index.chunks))
         group_scores = bm25_scores[rows]
         order = np.argsort(-group_scores)[: settings.bm25_k]
         lexical = [(int(rows[i]), float(group_scores[i])) for i in order if group_scores[i] > 0]

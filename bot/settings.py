@@ -58,7 +58,7 @@ class IndexSettings(_Group):
 
 
 class RetrievalSettings(_Group):
-    dense_k: int = Field(24, ge=1, description="Chunks taken from the dense (Chroma) search per jurisdiction.")
+    dense_k: int = Field(24, ge=1, description="Chunks taken from the dense search per jurisdiction.")
     bm25_k: int = Field(24, ge=1, description="Chunks taken from the BM25 search per jurisdiction.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")

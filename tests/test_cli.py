@@ -31,7 +31,7 @@ def test_ask_prints_a_cited_answer(env: None) -> None:
 def test_ask_json_is_the_answer_object(env: None) -> None:
     result = CliRunner().invoke(cli, ["ask", "--json", "--jurisdiction", "US", "Does SIPC cover crypto?"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)  # stderr says what is loading
     assert data["kind"] == "answer"
     assert set(data) >= {"answer", "sections", "citations", "kind", "profile", "timings", "corpus_version"}
     assert all(c["jurisdiction"] == "US" for c in data["citations"].values())
@@ -40,7 +40,7 @@ def test_ask_json_is_the_answer_object(env: None) -> None:
 def test_ask_as_of(env: None) -> None:
     result = CliRunner().invoke(cli, ["ask", "--json", "--as-of", "2024-01-01", "What does the GENIUS Act require?"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["as_of"] == "2024-01-01"
     assert "us-genius-act" not in {c["doc_id"] for c in data["citations"].values()}
 

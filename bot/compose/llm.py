@@ -18,10 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
+from typing import TYPE_CHECKING, Any
 
 from bot.compose.verify import _MARKER, Passage, Verdict, Verifier
 from bot.errors import SettingsError
@@ -31,6 +28,9 @@ from bot.render import status_text
 from bot.settings import AnswerSettings
 from bot.text import split_sentences
 from bot.types import Chunk, Evidence
+
+if TYPE_CHECKING:  # langchain is imported only when an LLM backend is used: `bot ask` starts faster
+    from langchain_core.language_models.chat_models import BaseChatModel
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,8 @@ def build_messages(
     user = prompts.answer.format(
         question=question, profile=profile, evidence=render_evidence(passages), history=render_history(history)
     )
+    from langchain_core.messages import HumanMessage, SystemMessage
+
     return [SystemMessage(content=system), HumanMessage(content=user)]
 
 
