@@ -8,6 +8,7 @@ deleted when the server starts and then once an hour.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -247,21 +248,16 @@ class Store:
 
     def _write(self, work: Any) -> None:
         try:
-            with self._lock if self.url.startswith("sqlite") else _nothing(), self.engine.begin() as connection:
+            with (
+                self._lock if self.url.startswith("sqlite") else contextlib.nullcontext(),
+                self.engine.begin() as connection,
+            ):
                 work(connection)
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"The audit and feedback database at {_safe(self.url)} failed ({exc.__class__.__name__}); "
                 "check that it is up and store.url (BOT_STORE__URL) is right."
             ) from exc
-
-
-class _nothing:  # noqa: N801 - a no-op context manager
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None
 
 
 def _safe(url: str) -> str:
