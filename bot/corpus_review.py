@@ -255,7 +255,8 @@ def _problems(corpus_file: _File, today: dt.date) -> list[CorpusProblem]:
                     "(the review date alone is not evidence)",
                 )
             )
-        elif claim.date > claim.evidence_date and claim.date != document.effective:  # 'as of' its start: a rule
+        # 'as of' the document's own effective date states the rule (basis held as of that day), not the position
+        elif claim.date > claim.evidence_date and claim.date != document.effective:
             problems.append(
                 CorpusProblem(
                     claim.path,
@@ -276,26 +277,32 @@ def _problems(corpus_file: _File, today: dt.date) -> list[CorpusProblem]:
                 "status proposed or consultation (superseded or withdrawn once replaced), or correct doc_type",
             )
         )
-    if document.status == "in_force" and document.effective and document.effective > today:
+    if document.status == "in_force" and document.effective and document.effective > document.reviewed:
         problems.append(
             CorpusProblem(
                 document.path,
                 status_line,
-                f"status in_force but 'effective' {document.effective} is after {today}: use not_yet_in_force",
+                f"status in_force but 'effective' {document.effective} is after 'reviewed' {document.reviewed}: "
+                "a status is as of the review, so use not_yet_in_force",
             )
         )
     for change in _status_dates(corpus_file):
         if change.date is None or change.date > today:
             continue
-        what = f"section '{change.section}'" if change.section else "the document"
         if change.change.startswith("not_yet_in_force"):
+            what = (
+                f"section '{change.section}' has 'Status: not_yet_in_force' but the start date in its heading, "
+                f"{change.date},"
+                if change.section
+                else f"status not_yet_in_force but 'effective' {change.date}"
+            )
             problems.append(
                 CorpusProblem(
                     change.path,
                     change.line,
-                    f"{what} is not_yet_in_force but its start date {change.date} has passed (as of {today}): "
-                    "re-check the source; if the rules now apply, set the status to in_force and reword the "
-                    "sentences that say what 'will' happen; if the start was delayed, give the new date",
+                    f"{what} has passed (as of {today}): re-check the source; if the rules now apply, make the "
+                    "status in_force and reword the sentences that say what 'will' happen; if the start was "
+                    "delayed, give the new date",
                 )
             )
         else:
@@ -417,7 +424,7 @@ def review_text(review: Review) -> str:
     out.append("")
     out.append(f"'As of' claims, oldest evidence first ({len(review.as_of_claims)})")
     for claim in review.as_of_claims:
-        out.append(f"  {claim.date or 'no date':10}  {claim.path}:{claim.line}: {claim.sentence}")
+        out.append(f"  {str(claim.date or 'no date'):10}  {claim.path}:{claim.line}: {claim.sentence}")
     out.append("")
     out.append(f"Source URLs ({len(review.urls)})")
     out.extend(f"  {u['path']}:{u['line']}: {u['url']}" for u in review.urls)
