@@ -128,8 +128,9 @@ def as_of_claims(text: str) -> list[tuple[str, dt.date | None, str]]:
                 clause = f"{clause},{following}"
         if found is None and match.group("word").lower() == "at":
             continue  # 'as at home': 'as at' is a claim only with a date
-        sentence = next((s for s in split_sentences(text) if match.group(0).strip() in s), text.strip())
-        claims.append((f"{match.group(0)}{clause}".strip(), found[0] if found else None, sentence))
+        phrase = f"{match.group(0)}{clause}".strip()
+        sentence = next((s for s in split_sentences(text) if phrase in s), text.strip())
+        claims.append((phrase, found[0] if found else None, sentence))
     return claims
 
 

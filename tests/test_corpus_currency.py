@@ -260,3 +260,16 @@ def test_review_orders_what_to_recheck_first(tmp_path: Path) -> None:
     text = review_text(review)
     assert "2027-01-18  " in text and "old-doc.md:17: As of December 2025" in text
     assert build_review(tmp_path, dt.date(2026, 9, 1)).status_changes == []  # more than 90 days ahead
+
+
+def test_evidence_date_survives_the_index_and_older_builds_still_load(tmp_path: Path) -> None:
+    from bot.corpus import load_corpus
+    from bot.index import _doc_from_json, _doc_to_json
+
+    write(tmp_path, DOC.replace("reviewed: 2026-11-20", "reviewed: 2026-11-20\nevidence_date: 2026-08-14"))
+    (document,) = load_corpus(tmp_path, TODAY)
+    assert document.evidence_date == document.evidence_as_of == dt.date(2026, 8, 14)
+    saved = _doc_to_json(document)
+    assert _doc_from_json(saved) == document
+    older = {key: value for key, value in saved.items() if key != "evidence_date"}
+    assert _doc_from_json(older).evidence_as_of == document.published
