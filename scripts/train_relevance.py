@@ -2,10 +2,10 @@
 
 The labels are a reviewer's on/off-topic grades (docs/review-rubric.md) of every bullet the composer
 picked for the development set's tune split, joined to the bullets' features by
-scripts/relevance_pack.py. Prints 5-fold cross-validated figures for a range of thresholds, picks the
-threshold (the lowest one whose kept bullets are at most --max-off-topic off topic, as long as it keeps
-at least --min-kept of the on-topic bullets; otherwise the one that keeps exactly --min-kept), trains on
-all labels and writes bot/data/relevance_model.npz.
+scripts/relevance_pack.py. Prints 5-fold cross-validated (folds by question) figures for a grid of
+a bullet threshold and a section threshold, picks the pair with the smallest off-topic share among
+those that keep at least --min-kept of the on-topic bullets, trains on all labels and writes
+bot/data/relevance_model.npz.
 
     .venv/bin/python scripts/train_relevance.py
     .venv/bin/python scripts/train_relevance.py --join /tmp/relevance   # bullets.jsonl + labels-*.jsonl first
@@ -61,7 +61,12 @@ def join(folder: Path, graded: Path | None = None) -> None:
         else:
             continue  # a sentence no reviewer saw
         rows.append(bullet)
-    LABELS_PATH.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    LABELS_PATH.write_text(
+        "".join(
+            json.dumps({**r, "features": [round(v, 4) for v in r["features"]]}, ensure_ascii=False) + "\n" for r in rows
+        ),
+        encoding="utf-8",
+    )
     answers = len({r["id"] for r in rows})
     print(f"{len(rows)} labelled bullets from {answers} answers -> {LABELS_PATH}", file=sys.stderr)
 
@@ -77,8 +82,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--join", type=Path, help="A scripts/relevance_pack.py folder (its bullets.jsonl).")
     parser.add_argument("--graded", type=Path, help="The pack folder the reviewers graded (default: --join).")
-    parser.add_argument("--max-off-topic", type=float, default=0.15)
-    parser.add_argument("--min-kept", type=float, default=0.85)
+    parser.add_argument("--min-kept", type=float, default=0.95)
     args = parser.parse_args()
     if args.join:
         join(args.join, args.graded)
@@ -101,20 +105,28 @@ def main() -> int:
         model, mean, scale = fit(x[train], y[train])
         held[test] = model.predict_proba((x[test] - mean) / scale)[:, 1]
 
-    print("threshold  kept  on-topic kept  off-topic share of kept")
-    chosen = None
-    fallback = None
-    for threshold in np.arange(0.0, 0.95, 0.05):
-        keep = held >= threshold
-        kept_on = (keep & (y == 1)).sum() / max(1, (y == 1).sum())
-        share = ((keep & (y == 0)).sum()) / max(1, keep.sum())
-        print(f"{threshold:9.2f}  {keep.mean():5.1%}  {kept_on:13.1%}  {share:24.1%}")
-        if kept_on >= args.min_kept:
-            fallback = threshold
-            if chosen is None and share <= args.max_off_topic:
-                chosen = threshold
-    threshold = chosen if chosen is not None else (fallback if fallback is not None else 0.5)
-    print(f"chosen threshold: {threshold:.2f}")
+    # A bullet is kept when its own probability reaches the bullet threshold and the best bullet under
+    # its heading reaches the section threshold (a heading whose best bullet is weak is left out whole).
+    sections: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(rows):
+        sections.setdefault((r["id"], r["section"]), []).append(i)
+    section_best = np.zeros(len(y))
+    for members in sections.values():
+        section_best[members] = held[members].max()
+    print("bullet  section  kept  on-topic kept  off-topic share of kept")
+    best: tuple[float, float, float] | None = None
+    for bullet_threshold in np.arange(0.0, 0.75, 0.05):
+        for section_threshold in np.arange(0.0, 0.85, 0.05):
+            keep = (held >= bullet_threshold) & (section_best >= section_threshold)
+            kept_on = (keep & (y == 1)).sum() / max(1, (y == 1).sum())
+            share = (keep & (y == 0)).sum() / max(1, keep.sum())
+            if round(section_threshold, 2) in (0.0, 0.4, 0.5, 0.6, 0.7) or kept_on >= args.min_kept:
+                figures = f"{keep.mean():5.1%}  {kept_on:13.1%}  {share:9.1%}"
+                print(f"{bullet_threshold:6.2f}  {section_threshold:7.2f}  {figures}")
+            if kept_on >= args.min_kept and (best is None or share < best[0]):
+                best = (share, bullet_threshold, section_threshold)
+    _, threshold, section_threshold = best or (0.0, 0.5, 0.0)
+    print(f"chosen: bullet threshold {threshold:.2f}, section threshold {section_threshold:.2f}")
 
     model, mean, scale = fit(x, y)
     for name, weight in sorted(zip(FEATURES, model.coef_[0], strict=True), key=lambda p: -abs(p[1])):
@@ -127,6 +139,7 @@ def main() -> int:
         mean=mean,
         scale=scale,
         threshold=np.array(threshold),
+        section_threshold=np.array(section_threshold),
         data_hash=np.array(data_hash()),
     )
     print(f"wrote {MODEL_PATH}")

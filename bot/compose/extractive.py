@@ -262,7 +262,7 @@ def select(
         for picked in _mmr(actions, settings.next_steps, chosen, settings.mmr_lambda, floor_for(candidates)):
             sections["next_steps"].append((picked, "next_steps"))
         if kind == "answer":
-            _keep_relevant(sections, candidates, profile, single, settings)
+            _keep_relevant(question, sections, candidates, profile, single, settings)
         if kind == "answer" and not any(sections[name] for name in ("UK", "US", "cross_border")):
             kind, lead = "no_guidance", NO_GUIDANCE
             sections = {name: [] for name in sections}
@@ -272,13 +272,15 @@ def select(
 
 
 def _keep_relevant(
+    question: str,
     sections: dict[str, list[tuple[_Candidate, str]]],
     candidates: list[_Candidate],
     profile: Profile,
     single: bool,
     settings: AnswerSettings,
 ) -> None:
-    """Leave out the bullets the learned relevance model (bot/compose/relevance.py) finds off topic.
+    """Leave out the bullets the learned relevance model (bot/compose/relevance.py) finds off topic, and
+    a heading whose best bullet is unlikely to be on topic.
 
     The answer's single most likely bullet always stays, so the check never turns an answer into
     "no guidance"; a heading left with nothing is left out when the answer is rendered."""
@@ -304,6 +306,7 @@ def _keep_relevant(
                 action=c.is_action,
                 type_match=c.type_match,
                 text=c.text,
+                question=question,
             )
             for name, rank, c in picked
         ]
@@ -327,12 +330,20 @@ def _keep_relevant(
     if threshold is None:
         threshold = model.threshold
     probabilities = model.probability(rows)
+    section_best: dict[str, float] = {}
+    for (name, _, _), probability in zip(picked, probabilities, strict=True):
+        section_best[name] = max(section_best.get(name, 0.0), float(probability))
     keep_best = max(
         (i for i, (name, _, _) in enumerate(picked) if name != "next_steps"),
         key=lambda i: probabilities[i],
         default=None,
     )
-    dropped = {id(picked[i][2]) for i, p in enumerate(probabilities) if p < threshold and i != keep_best}
+    section_threshold = model.section_threshold if settings.min_on_topic_probability is None else 0.0
+    dropped = {
+        id(c)
+        for i, ((name, _, c), p) in enumerate(zip(picked, probabilities, strict=True))
+        if i != keep_best and (p < threshold or section_best[name] < section_threshold)
+    }
     for name in sections:
         sections[name] = [(c, n) for c, n in sections[name] if id(c) not in dropped]
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.analysis import TOPICS
+from bot.analysis import TOPICS, UK_CUES, US_CUES, _uk_place, _us_match
 from bot.types import Profile
 
 FEATURES = (
@@ -47,7 +47,11 @@ FEATURES = (
     "foreign_topic",  # the sentence is about a topic and about none of the question's topics
     "tax_other_side",  # a tax question, and this jurisdiction is neither where the investor lives nor their citizenship
     "asked_side",  # the jurisdiction is one the question reaches (profile.jurisdictions)
+    "named_side",  # the question itself names this jurisdiction (a place, a body, a currency or a tax form)
+    "help_question",  # the question is about complaints, scams or checking a firm
+    "next_step_help",  # a next step, for a question about complaints, scams or checking a firm
 )
+HELP_TOPICS = frozenset({"complaints", "scams", "registration"})
 
 
 def _data_path(name: str) -> Path:
@@ -84,6 +88,7 @@ def row(
     action: bool,
     type_match: bool,
     text: str,
+    question: str,
 ) -> list[float]:
     known = any((profile.residence, profile.citizenship, profile.platform_location))
     lowered = text.lower()
@@ -92,6 +97,18 @@ def row(
     topic_match = len(about & asked) / len(asked) if asked else 0.5
     foreign = bool(asked and about and not about & asked)
     person = {profile.residence, profile.citizenship} - {None}
+    lowered_question = question.lower()
+    if group == "UK":
+        named = bool(
+            _uk_place(question)
+            or re.search(UK_CUES, lowered_question)
+            or re.search(r"\buk\b|britain", lowered_question)
+        )
+    elif group == "US":
+        named = bool(_us_match(question) or re.search(US_CUES, lowered_question))
+    else:
+        named = False
+    help_question = bool(asked & HELP_TOPICS)
     tax_other_side = "tax" in asked and group in ("UK", "US") and bool(person) and group not in person
     return [
         similarity,
@@ -114,6 +131,9 @@ def row(
         float(foreign),
         float(tax_other_side),
         float(group in profile.jurisdictions),
+        float(named),
+        float(help_question),
+        float(section == "next_steps" and help_question),
     ]
 
 
@@ -124,6 +144,7 @@ class RelevanceModel:
     mean: np.ndarray
     scale: np.ndarray
     threshold: float  # the probability below which a bullet is left out, chosen on the tune labels
+    section_threshold: float  # a heading whose best bullet is below this is left out whole
     data_hash: str
 
     def probability(self, rows: np.ndarray) -> np.ndarray:
@@ -149,5 +170,6 @@ def load(path: Path = MODEL_PATH) -> RelevanceModel | None:
         mean=data["mean"],
         scale=data["scale"],
         threshold=float(data["threshold"]),
+        section_threshold=float(data["section_threshold"]),
         data_hash=str(data["data_hash"]),
     )
