@@ -10,7 +10,7 @@ import click
 
 from bot.eval.aggregate import check_thresholds, parse_thresholds
 from bot.eval.metrics import DEFAULT_K
-from bot.eval.questions import indexed_source_ids
+from bot.eval.questions import Problem, indexed_source_ids
 from bot.eval.report import summary_lines
 from bot.eval.runner import LazyBot, read_answers, run_eval
 
@@ -124,7 +124,7 @@ def eval_command(
         lazy = LazyBot(settings)
         ask, info = lazy, lazy.info
     try:
-        metrics, problems, run = run_eval(
+        metrics, problems, _ = run_eval(
             ask,
             questions,
             out,
@@ -147,6 +147,13 @@ def eval_command(
             err=True,
         )
         ctx.exit(130)
+    _print_outcome(ctx, metrics, problems, out, thresholds)
+
+
+def _print_outcome(
+    ctx: click.Context, metrics: dict[str, Any], problems: list[Problem], out: Path, thresholds: dict[str, float]
+) -> None:
+    """The summary, the warnings, and the exit status of the thresholds."""
     for problem in problems:
         click.echo(f"skipped {problem}", err=True)
     for line in summary_lines(metrics):

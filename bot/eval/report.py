@@ -53,16 +53,8 @@ def bar_chart(title: str, bars: list[tuple[str, float | None, str]], fmt: str, s
     return "".join(parts)
 
 
-def render_report(
-    metrics: dict[str, Any],
-    results: Sequence[QuestionScore],
-    info: dict[str, Any],
-    changes: dict[str, Any] | None,
-    problems: Sequence[Problem],
-) -> str:
-    """The self-contained HTML report (no scripts, no external resources)."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
+def _charts(metrics: dict[str, Any], changes: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One chart per ratio metric (all questions, the baseline, each jurisdiction), then latency, hits, throughput."""
     overall = metrics["overall"]
     charts = []
     groups = [j for j in ("UK", "US", "INTL", "UK+US") if j in metrics["jurisdiction"]]
@@ -122,7 +114,21 @@ def render_report(
             "svg": bar_chart("Throughput", [("questions/s", throughput, "all")], "qps"),
         }
     )
+    return charts
 
+
+def render_report(
+    metrics: dict[str, Any],
+    results: Sequence[QuestionScore],
+    info: dict[str, Any],
+    changes: dict[str, Any] | None,
+    problems: Sequence[Problem],
+) -> str:
+    """The self-contained HTML report (no scripts, no external resources)."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    overall = metrics["overall"]
+    charts = _charts(metrics, changes)
     rows = [
         {
             "name": name,

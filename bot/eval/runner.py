@@ -58,6 +58,63 @@ class RunResult:
     entries: dict[str, Entry] = field(default_factory=dict)
 
 
+def _to_ask(questions: Sequence[Question], done: dict[str, Entry]) -> tuple[list[Question], int]:
+    """The questions left to ask, and how many have an answer already (same id, same text)."""
+    todo, reused = [], 0
+    for question in questions:
+        entry = done.get(question.id)
+        if (
+            entry is not None
+            and entry.get("answer") is not None
+            and entry.get("record", {}).get("question") == question.question
+        ):
+            reused += 1
+        else:
+            todo.append(question)
+    return todo, reused
+
+
+def _end_torn_line(path: Path) -> None:
+    """A killed run may leave a torn last line: end it, so that the next answer starts a line."""
+    if path.exists() and path.stat().st_size:
+        with path.open("rb") as raw:
+            raw.seek(-1, 2)
+            torn = raw.read(1) != b"\n"
+        if torn:
+            with path.open("a", encoding="utf-8") as text:
+                text.write("\n")
+
+
+def _ask_one(
+    ask: Callable[..., Answer], question: Question, as_of: dt.date | None, path: Path, lock: threading.Lock
+) -> Entry:
+    """Ask one question and append its entry (the answer, or the error) to answers.jsonl at once."""
+    started = time.perf_counter()
+    entry: Entry = {
+        "id": question.id,
+        "record": question.model_dump(mode="json"),
+        "answer": None,
+        "error": None,
+    }
+    try:
+        answer = ask(
+            question.question,
+            history=question.history or None,
+            jurisdictions=question.jurisdictions,
+            as_of=question.day or as_of,
+        )
+        entry["answer"] = answer.model_dump(mode="json")
+    except Exception as exc:  # a failing question is recorded and the run goes on
+        entry["error"] = f"{type(exc).__name__}: {exc}"
+    entry["wall_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    entry["computed_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    line = json.dumps(entry, ensure_ascii=False)
+    with lock, path.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+        handle.flush()
+    return entry
+
+
 def run_questions(
     ask: Callable[..., Answer],
     questions: Sequence[Question],
@@ -68,29 +125,12 @@ def run_questions(
     progress: bool = True,
 ) -> RunResult:
     """Ask every question not already answered in answers_path; append each answer as it comes."""
-    done = read_answers(answers_path)
     run = RunResult()
-    todo = []
-    for question in questions:
-        entry = done.get(question.id)
-        if (
-            entry is not None
-            and entry.get("answer") is not None
-            and entry.get("record", {}).get("question") == question.question
-        ):
-            run.reused += 1
-        else:
-            todo.append(question)
+    todo, run.reused = _to_ask(questions, read_answers(answers_path))
     if limit is not None:
         todo = todo[:limit]
     answers_path.parent.mkdir(parents=True, exist_ok=True)
-    if answers_path.exists() and answers_path.stat().st_size:
-        with answers_path.open("rb") as raw:  # a killed run may leave a torn line: end it
-            raw.seek(-1, 2)
-            torn = raw.read(1) != b"\n"
-        if torn:
-            with answers_path.open("a", encoding="utf-8") as text:
-                text.write("\n")
+    _end_torn_line(answers_path)
     write_lock = threading.Lock()
     if todo and isinstance(ask, LazyBot):
         ask.ready()  # the model loads before the clock starts, so throughput counts answers only
@@ -107,31 +147,7 @@ def run_questions(
     )
 
     def one(question: Question) -> Entry:
-        day = question.day or as_of
-        started = time.perf_counter()
-        entry: Entry = {
-            "id": question.id,
-            "record": question.model_dump(mode="json"),
-            "answer": None,
-            "error": None,
-        }
-        try:
-            answer = ask(
-                question.question,
-                history=question.history or None,
-                jurisdictions=question.jurisdictions,
-                as_of=day,
-            )
-            entry["answer"] = answer.model_dump(mode="json")
-        except Exception as exc:  # a failing question is recorded and the run goes on
-            entry["error"] = f"{type(exc).__name__}: {exc}"
-        entry["wall_ms"] = round((time.perf_counter() - started) * 1000, 2)
-        entry["computed_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        line = json.dumps(entry, ensure_ascii=False)
-        with write_lock, answers_path.open("a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-            handle.flush()
-        return entry
+        return _ask_one(ask, question, as_of, answers_path, write_lock)
 
     started = time.perf_counter()
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="eval")
@@ -260,20 +276,22 @@ def run_eval(
     metrics["questions"] = {
         r.id: {"pass": not r.reasons, "reasons": r.reasons, "category": r.category} for r in results
     }
-    changes = None
-    if baseline is not None:
-        base_file = baseline / "metrics.json" if baseline.is_dir() else baseline
-        changes = compare(metrics, json.loads(base_file.read_text(encoding="utf-8")))
-        changes["baseline"] = str(baseline)
-        metrics["baseline"] = {k2: v for k2, v in changes.items() if k2 != "metrics"} | {
-            "metrics": {
-                c["name"]: {"old": c["old"], "new": c["new"], "status": c["status"]} for c in changes["metrics"]
-            }
-        }
+    changes = _compare_with(metrics, baseline) if baseline is not None else None
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n", encoding="utf-8")
     report = render_report(metrics, results, metrics["run"], changes, problems)
     (out / "report.html").write_text(report, encoding="utf-8")
     return metrics, problems, run
+
+
+def _compare_with(metrics: dict[str, Any], baseline: Path) -> dict[str, Any]:
+    """Compare with a baseline run (its folder or metrics.json); the summary goes into metrics["baseline"]."""
+    base_file = baseline / "metrics.json" if baseline.is_dir() else baseline
+    changes = compare(metrics, json.loads(base_file.read_text(encoding="utf-8")))
+    changes["baseline"] = str(baseline)
+    metrics["baseline"] = {k2: v for k2, v in changes.items() if k2 != "metrics"} | {
+        "metrics": {c["name"]: {"old": c["old"], "new": c["new"], "status": c["status"]} for c in changes["metrics"]}
+    }
+    return changes
 
 
 class LazyBot:
