@@ -27,8 +27,8 @@ from bot.eval.runner import LazyBot, read_answers, run_eval
     "--holdings",
     "holdings_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Score `bot holding` reports against a holdings file instead of asking questions (README: "
-    "Evaluating My holding): cell accuracy, gap recall, timeline recall.",
+    help="Score `bot holding` reports against a holdings file instead of asking questions "
+    "(docs/holding.md, 'Evaluating it'): cell accuracy, gap recall, timeline recall.",
 )
 @click.option(
     "--concurrency",
