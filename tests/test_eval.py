@@ -568,6 +568,42 @@ def test_cli_gate_exit_status(fixture_settings: Settings, tmp_path: Path) -> Non
     assert bad.exit_code == 2
 
 
+def test_support_calibration_from_the_cli(fixture_settings: Settings, tmp_path: Path) -> None:
+    passage = "A stablecoin such as USDC or USDT is not a bank deposit and is not protected by the FSCS."
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text(
+        "\n".join(
+            json.dumps({"doc_id": "fscs-crypto-not-protected", "passage": passage, "claim": claim, **label})
+            for claim, label in [
+                (
+                    "USDC is not a bank deposit and the FSCS does not protect it.",
+                    {"label": "supported", "kind": "paraphrase"},
+                ),
+                ("The FSCS protects USDC up to £85,000.", {"label": "unsupported", "kind": "wrong_figure"}),
+            ]
+        )
+        + "\n"
+    )
+    base = [
+        "--set",
+        f"corpus.path={fixture_settings.corpus.path}",
+        "--set",
+        f"index.path={fixture_settings.index.path}",
+    ]
+    runner = CliRunner()
+    ok = runner.invoke(cli, [*base, "eval", "--support", str(claims), "--check", "1", "0"])
+    assert ok.exit_code == 0, ok.output
+    assert f"2 pairs from {claims}" in ok.output and "current settings: min_llm_support=" in ok.output
+    assert ok.output.rstrip().endswith("OK")
+    missed = runner.invoke(cli, [*base, "eval", "--support", str(claims), "--check", "0", "1.01"])
+    assert missed.exit_code == 1 and "FAILED: want leak <= 0% and kept >= 101%" in missed.output
+    claims.write_text('{"doc_id": "fscs-crypto-not-protected",\n')
+    broken = runner.invoke(cli, [*base, "eval", "--support", str(claims)])
+    assert broken.exit_code == 2 and f"{claims}:1: not JSON" in broken.output
+    misplaced = runner.invoke(cli, [*base, "eval", str(TINY), "--out", str(tmp_path / "run"), "--check", "1", "0"])
+    assert misplaced.exit_code == 2 and "--check goes with --support" in misplaced.output
+
+
 # ---------------------------------------------------------------------------------------------
 # The report in a browser
 

@@ -77,6 +77,21 @@ from bot.eval.runner import LazyBot, read_answers, run_eval
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option(
+    "--support",
+    is_flag=True,
+    help="Calibrate the LLM citation verifier instead (docs/llm.md): QUESTIONS are labelled claim files "
+    "(default eval/support/pairs.jsonl and holdout.jsonl); prints the current thresholds' figures and "
+    "the best thresholds for each leak limit.",
+)
+@click.option(
+    "--check",
+    nargs=2,
+    type=float,
+    metavar="MAX_LEAK MIN_KEPT",
+    help="With --support: only check the current thresholds; exit 1 when more than MAX_LEAK of the "
+    "unsupported claims get through or under MIN_KEPT of the supported ones are kept.",
+)
+@click.option(
     "--rescore",
     is_flag=True,
     help="Do not ask anything: rescore answers.jsonl and rewrite the report.",
@@ -96,6 +111,8 @@ def eval_command(
     split: str,
     no_progress: bool,
     rescore: bool,
+    support: bool,
+    check: tuple[float, float] | None,
 ) -> None:
     """Run the bot over question files (JSONL/CSV or folders of them) and score the answers.
 
@@ -105,9 +122,15 @@ def eval_command(
       bot eval eval/questions --out runs/ci --fail-under recall=0.8,kind_accuracy=0.95
       bot eval eval/questions --out runs/new --baseline runs/today
       bot eval --holdings eval/holdings/holdings.jsonl --out runs/holdings
+      bot eval --support --check 0.12 0.55
 
     Exit status: 0 when every threshold is met, 1 when one is missed, 2 on a usage or bot error.
     """
+    if support:
+        _eval_support(ctx, questions, check)
+        return
+    if check:
+        raise click.UsageError("--check goes with --support (for question sets, use --fail-under).")
     if holdings_file is not None:
         _eval_holdings(ctx, holdings_file, out)
         return
@@ -200,3 +223,12 @@ def _eval_holdings(ctx: click.Context, path: Path, out: Path | None) -> None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "holdings.json").write_text(scores.model_dump_json(indent=2), encoding="utf-8")
         click.echo(f"scores: {out / 'holdings.json'}")
+
+
+def _eval_support(ctx: click.Context, files: tuple[Path, ...], check: tuple[float, float] | None) -> None:
+    """`bot eval --support [FILES] [--check MAX_LEAK MIN_KEPT]`: the citation verifier on labelled claims."""
+    from bot.eval.support import PAIRS, calibrate
+    from bot.settings import Settings
+
+    settings: Settings = (ctx.find_root().obj or {}).get("settings") or Settings()
+    ctx.exit(calibrate(list(files) or PAIRS, check, settings=settings, echo=click.echo))  # a BotError exits 2
