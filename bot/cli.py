@@ -180,6 +180,29 @@ def corpus_check(ctx: click.Context, path: Path | None) -> None:
     click.echo(f"{len(documents)} documents OK (corpus version {corpus_version(documents)})")
 
 
+@corpus.command("review")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Review as on this date (default today).")
+@click.option("--days", default=90, show_default=True, help="How far ahead to look for status changes.")
+@click.pass_context
+def corpus_review(ctx: click.Context, path: Path | None, as_json: bool, as_of: dt.datetime | None, days: int) -> None:
+    """What to re-check first: problems, status changes due soon, documents by age of review, "as of"
+    claims and source URLs. Reads corpus files only (no index, no model); exits 1 when there are problems.
+
+    \b
+    Examples:
+      bot corpus review
+      bot corpus review --as-of 2027-01-01 --json
+    """
+    from bot.corpus_review import build_review, review_text
+
+    review = build_review(path or _settings(ctx).corpus.path, as_of.date() if as_of else None, days)
+    click.echo(json.dumps(review.to_json(), indent=2) if as_json else review_text(review))
+    if review.problems:
+        ctx.exit(1)
+
+
 @cli.command()
 @click.argument("question", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole answer object as JSON.")

@@ -28,6 +28,8 @@ DOC_TYPES = (
     "consumer_warning",
     "faq",
     "report",
+    "recommendation",
+    "statement_of_intent",
 )
 TOPICS = frozenset(
     [
@@ -157,7 +159,7 @@ OFFICIAL_DOMAINS = (
     "comptrollerofthecurrency.gov",
 )
 REQUIRED = ("id", "title", "jurisdiction", "publisher", "doc_type", "url", "published", "status", "reviewed", "topics")
-OPTIONAL = ("reference", "effective", "until", "superseded_by")
+OPTIONAL = ("reference", "effective", "until", "superseded_by", "evidence_date")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 
@@ -296,7 +298,7 @@ def parse_document(path: Path, today: dt.date, root: Path | None = None) -> tupl
             problem(key_line.get("topics", 1), f"unknown topic '{topic}' (see docs/corpus-format.md)")
 
     dates: dict[str, dt.date | None] = {}
-    for key in ("published", "effective", "until", "reviewed"):
+    for key in ("published", "effective", "until", "reviewed", "evidence_date"):
         value = meta.get(key)
         if value in (None, ""):
             dates[key] = None
@@ -305,10 +307,23 @@ def parse_document(path: Path, today: dt.date, root: Path | None = None) -> tupl
         if parsed is None:
             problem(key_line.get(key, 1), f"'{key}' must be a date written YYYY-MM-DD, not {value!r}")
         dates[key] = parsed
-    for key in ("published", "reviewed"):
+    for key in ("published", "reviewed", "evidence_date"):
         value = dates.get(key)
         if value is not None and value > today:
             problem(key_line.get(key, 1), f"'{key}' {value} is in the future (today is {today})")
+    evidence, published, reviewed = dates.get("evidence_date"), dates.get("published"), dates.get("reviewed")
+    if evidence is not None and reviewed is not None and evidence > reviewed:
+        problem(
+            key_line.get("evidence_date", 1),
+            f"'evidence_date' {evidence} is after 'reviewed' {reviewed}: evidence counts once it has been checked, "
+            "so set 'reviewed' to the day you checked it",
+        )
+    if evidence is not None and published is not None and evidence < published:
+        problem(
+            key_line.get("evidence_date", 1),
+            f"'evidence_date' {evidence} is before 'published' {published}: the source is itself evidence as of "
+            "its own date, so remove 'evidence_date' or correct it",
+        )
     if status in ("superseded", "withdrawn") and dates.get("until") is None:
         problem(key_line.get("status", 1), f"a {status} document needs 'until': the date it stopped applying")
     if status == "superseded" and not meta.get("superseded_by"):
@@ -342,6 +357,7 @@ def parse_document(path: Path, today: dt.date, root: Path | None = None) -> tupl
             sections=tuple(sections),
             path=shown,
             content_hash=hashlib.sha256(raw).hexdigest(),
+            evidence_date=dates["evidence_date"],
         ),
         problems,
     )

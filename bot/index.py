@@ -98,15 +98,15 @@ class BuildReport:
 
 def _doc_to_json(document: Document) -> dict[str, Any]:
     data = dataclasses.asdict(document)
-    for key in ("published", "effective", "until", "reviewed"):
+    for key in ("published", "effective", "until", "reviewed", "evidence_date"):
         data[key] = data[key].isoformat() if data[key] else None
     return data
 
 
 def _doc_from_json(data: dict[str, Any]) -> Document:
     data = dict(data)
-    for key in ("published", "effective", "until", "reviewed"):
-        data[key] = dt.date.fromisoformat(data[key]) if data[key] else None
+    for key in ("published", "effective", "until", "reviewed", "evidence_date"):
+        data[key] = dt.date.fromisoformat(data[key]) if data.get(key) else None  # older builds have no evidence_date
     data["topics"] = tuple(data["topics"])
     data["sections"] = tuple(
         Section(**{**s, "path": tuple(s["path"]), "questions": tuple(s.get("questions", ()))}) for s in data["sections"]

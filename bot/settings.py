@@ -153,6 +153,13 @@ class AnswerSettings(_Group):
         le=1,
         description="Lowest score for a sentence to be quoted, as a share of the best sentence's score.",
     )
+    min_on_topic_probability: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Leave out a bullet the learned relevance model (bot/data/relevance_model.npz) gives a lower "
+        "probability of being on topic; empty: the threshold chosen when the model was trained; 0: keep every bullet.",
+    )
     mmr_lambda: float = Field(0.8, ge=0, le=1, description="Relevance/novelty trade-off when picking sentences.")
 
 

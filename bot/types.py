@@ -54,6 +54,12 @@ class Document:
     sections: tuple[Section, ...]
     path: str
     content_hash: str
+    evidence_date: dt.date | None = None  # the date of the latest evidence behind its "as of" claims, if not published
+
+    @property
+    def evidence_as_of(self) -> dt.date:
+        """The date the document's claims about the present are evidenced to: evidence_date, else published."""
+        return self.evidence_date or self.published
 
     def in_force_on(self, day: dt.date) -> bool:
         """True when the document had been published and had not stopped applying on day."""

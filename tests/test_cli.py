@@ -69,3 +69,35 @@ def test_corpus_check_names_file_and_line(tmp_path: Path) -> None:
     assert "sipc-crypto-not-covered.md:" in result.output and "unknown status 'maybe'" in result.output
     good = CliRunner().invoke(cli, ["corpus", "check", str(FIXTURE_CORPUS)])
     assert good.exit_code == 0 and "13 documents OK" in good.output
+
+
+def test_corpus_review_reports_what_to_recheck_without_the_model(tmp_path: Path) -> None:
+    from .test_startup import loaded_after
+
+    # The fixture corpus keeps the stale 'As of November 2026' claims that issue 15 found in the real one.
+    result = CliRunner().invoke(cli, ["corpus", "review", str(FIXTURE_CORPUS), "--as-of", "2027-01-20"])
+    assert result.exit_code == 1, result.output
+    assert "Corpus review as of 2027-01-20" in result.output
+    assert "us-genius-act.md:11: status not_yet_in_force but 'effective' 2027-01-18 has passed" in result.output
+    assert "fos-fraud-scams-crypto.md:33: 'As of November 2026' (from 2026-11-01) is later" in result.output
+    assert "Documents by age of review, oldest first (13)" in result.output
+    assert "Source URLs (13)" in result.output
+    data = json.loads(
+        CliRunner().invoke(cli, ["corpus", "review", str(FIXTURE_CORPUS), "--as-of", "2026-12-01", "--json"]).stdout
+    )
+    assert set(data) == {
+        "as_of",
+        "horizon_days",
+        "problems",
+        "documents",
+        "status_changes",
+        "undated_sections",
+        "as_of_claims",
+        "urls",
+    }
+    assert [(c["doc_id"], c["date"]) for c in data["status_changes"]] == [("us-genius-act", "2027-01-18")]
+    assert {c["path"].split("/")[-1] for c in data["as_of_claims"]} >= {"fos-fraud-scams-crypto.md"}
+    code = (
+        f"from bot.cli import cli\ncli(['corpus', 'review', {str(FIXTURE_CORPUS)!r}, '--json'], standalone_mode=False)"
+    )
+    assert loaded_after(code) == []

@@ -75,6 +75,9 @@ def test_a_good_document_parses_with_sections_and_anchors(tmp_path: Path) -> Non
         (("status: in_force", "status: superseded"), 10, "needs 'until'"),
         (("status: in_force", "status: not_yet_in_force"), 10, "needs 'effective'"),
         (("reference: TEST/1", "colour: blue"), 7, "unknown field 'colour'"),
+        (("reviewed: 2026-11-20", "reviewed: 2026-11-20\nevidence_date: 2026-11-21"), 12, "is after 'reviewed'"),
+        (("reviewed: 2026-11-20", "reviewed: 2026-11-20\nevidence_date: 2024-12-31"), 12, "is before 'published'"),
+        (("reviewed: 2026-11-20", "reviewed: 2026-11-20\nevidence_date: mid-2026"), 12, "written YYYY-MM-DD"),
         (
             ("## What the rule says (paragraph 1.1)\n", "## What the rule says (paragraph 1.1)\nStatus: draft\n"),
             16,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.compose import relevance
 from bot.compose.citations import Entry
 from bot.index import Index
 from bot.prompts import FIRM_SERVICE, INJECTION_REFUSAL, NO_GUIDANCE, OTHER_COUNTRY, OUT_OF_SCOPE, REFUSAL
@@ -90,6 +91,13 @@ class _Candidate:
     score: float
     is_action: bool
     on_topic: bool = True
+    # The parts of the score, kept for the learned relevance check (bot/compose/relevance.py).
+    similarity: float = 0.0
+    overlap: float = 0.0
+    specific: int = 0
+    section_match: float = 0.0
+    chunk_prior: float = 0.0
+    type_match: bool = False
 
 
 def _candidates(
@@ -127,7 +135,8 @@ def _candidates(
             similarity = float(similarities[position])
             score = similarity + 0.25 * overlap + 0.1 * item.dense_similarity
             score += CHUNK_PRIOR * chunk_prior + QUESTION_PRIOR * max(0.0, section_match - 0.3)
-            if (numeric and HAS_NUMBER.search(text)) or (yes_no and POLAR.search(text)):
+            type_match = bool((numeric and HAS_NUMBER.search(text)) or (yes_no and POLAR.search(text)))
+            if type_match:
                 score += TYPE_BONUS
             on_topic = bool(specific) or similarity >= MIN_ON_TOPIC_SIMILARITY or section_match >= MIN_ON_TOPIC_QUESTION
             found.append(
@@ -138,6 +147,12 @@ def _candidates(
                     score,
                     bool(ACTION.search(text)) and not NOT_ACTION.search(text),
                     on_topic,
+                    similarity,
+                    overlap,
+                    len(specific),
+                    section_match,
+                    chunk_prior,
+                    type_match,
                 )
             )
     return found
@@ -246,12 +261,80 @@ def select(
         actions = [c for c in candidates if c.is_action and c.text not in used]
         for picked in _mmr(actions, settings.next_steps, chosen, settings.mmr_lambda, floor_for(candidates)):
             sections["next_steps"].append((picked, "next_steps"))
+        if kind == "answer":
+            _keep_relevant(sections, candidates, profile, single, settings)
         if kind == "answer" and not any(sections[name] for name in ("UK", "US", "cross_border")):
             kind, lead = "no_guidance", NO_GUIDANCE
             sections = {name: [] for name in sections}
 
     entries = {name: [(c.text, [(c.evidence, c.text)]) for c, _ in picked] for name, picked in sections.items()}
     return kind, lead, entries
+
+
+def _keep_relevant(
+    sections: dict[str, list[tuple[_Candidate, str]]],
+    candidates: list[_Candidate],
+    profile: Profile,
+    single: bool,
+    settings: AnswerSettings,
+) -> None:
+    """Leave out the bullets the learned relevance model (bot/compose/relevance.py) finds off topic.
+
+    The answer's single most likely bullet always stays, so the check never turns an answer into
+    "no guidance"; a heading left with nothing is left out when the answer is rendered."""
+    picked = [(name, rank, c) for name, entries in sections.items() for rank, (c, _) in enumerate(entries)]
+    if not picked:
+        return
+    best = max((c.score for c in candidates), default=1.0) or 1.0
+    rows = np.array(
+        [
+            relevance.row(
+                similarity=c.similarity,
+                overlap=c.overlap,
+                specific=c.specific,
+                section_match=c.section_match,
+                chunk_prior=c.chunk_prior,
+                chunk_similarity=c.evidence.dense_similarity,
+                relative_score=c.score / best,
+                rank=rank,
+                section=name,
+                group=c.evidence.group,
+                profile=profile,
+                single_side=single,
+                action=c.is_action,
+                type_match=c.type_match,
+                text=c.text,
+            )
+            for name, rank, c in picked
+        ]
+    )
+    record = relevance.RECORD.get()
+    if record is not None:
+        for (name, rank, c), values in zip(picked, rows, strict=True):
+            record.append(
+                {
+                    "section": name,
+                    "rank": rank,
+                    "text": c.text,
+                    "doc_id": c.evidence.document.id,
+                    "features": values.tolist(),
+                }
+            )
+    model = relevance.load()
+    threshold = settings.min_on_topic_probability
+    if model is None or threshold == 0:
+        return
+    if threshold is None:
+        threshold = model.threshold
+    probabilities = model.probability(rows)
+    keep_best = max(
+        (i for i, (name, _, _) in enumerate(picked) if name != "next_steps"),
+        key=lambda i: probabilities[i],
+        default=None,
+    )
+    dropped = {id(picked[i][2]) for i, p in enumerate(probabilities) if p < threshold and i != keep_best}
+    for name in sections:
+        sections[name] = [(c, n) for c, n in sections[name] if id(c) not in dropped]
 
 
 def decide_kind(profile: Profile, evidence: list[Evidence], settings: AnswerSettings) -> tuple[str, str]:

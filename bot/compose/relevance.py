@@ -1,0 +1,153 @@
+"""Is a chosen sentence about *this* question for *this* investor? A small logistic model, learned.
+
+The extractive composer ranks sentences with hand-set weights and then keeps the best few per
+jurisdiction. Ranking is not the same as relevance: the third-best UK sentence can still be about
+another product or another kind of investor. A reviewer graded every bullet of the answers to the
+development set's *tune* split with the blind-review rubric (docs/review-rubric.md) as on or off
+topic (bot/data/relevance_labels.jsonl); `scripts/train_relevance.py` fits this model on those labels
+over the score's own parts and where the sentence sits in the answer, and writes
+bot/data/relevance_model.npz. Bullets the model finds unlikely to be on topic are left out; a section
+left with nothing is left out. Nothing from the validation split or the blind set is used.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.analysis import TOPICS
+from bot.types import Profile
+
+FEATURES = (
+    "similarity",  # cosine of the sentence to the question
+    "overlap",  # share of the question's words in the sentence
+    "specific",  # words shared beyond the corpus-wide ones (capped at 5, scaled to 0..1)
+    "section_match",  # closeness of the section's investor questions ('Q:' lines)
+    "chunk_prior",  # the chunk's fused score against the best of its jurisdiction
+    "chunk_similarity",  # cosine of the whole chunk to the question
+    "relative_score",  # the sentence's score against the best candidate of the answer
+    "rank",  # position under its heading (0 = first)
+    "next_steps",  # under "What you can check or do next"
+    "cross_border",  # under "Across the border"
+    "reach",  # how many of residence, citizenship, platform, issuer point at this jurisdiction (0..1)
+    "persona_known",  # the investor said where they live, their citizenship or their platform
+    "single_side",  # only one jurisdiction has anything to say
+    "action",  # a step the reader can take
+    "type_match",  # a figure for a how-much/when question, a yes or no for a yes/no question
+    "length",  # words / 50
+    "topic_match",  # share of the question's topics (bot/analysis.py TOPICS) the sentence is about (0.5: none)
+    "foreign_topic",  # the sentence is about a topic and about none of the question's topics
+    "tax_other_side",  # a tax question, and this jurisdiction is neither where the investor lives nor their citizenship
+    "asked_side",  # the jurisdiction is one the question reaches (profile.jurisdictions)
+)
+
+
+def _data_path(name: str) -> Path:
+    return Path(str(resources.files("bot") / "data" / name))
+
+
+LABELS_PATH = _data_path("relevance_labels.jsonl")
+MODEL_PATH = _data_path("relevance_model.npz")
+
+# When set (scripts/relevance_pack.py), every sentence the composer picks is recorded with its features,
+# before the relevance check, so that a reviewer can label it.
+RECORD: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar("relevance_record", default=None)
+
+
+def reach(group: str, profile: Profile) -> float:
+    places = (profile.residence, profile.citizenship, profile.platform_location, profile.issuer_location)
+    return sum(1 for place in places if place == group) / 2
+
+
+def row(
+    *,
+    similarity: float,
+    overlap: float,
+    specific: int,
+    section_match: float,
+    chunk_prior: float,
+    chunk_similarity: float,
+    relative_score: float,
+    rank: int,
+    section: str,
+    group: str,
+    profile: Profile,
+    single_side: bool,
+    action: bool,
+    type_match: bool,
+    text: str,
+) -> list[float]:
+    known = any((profile.residence, profile.citizenship, profile.platform_location))
+    lowered = text.lower()
+    about = {name for name, pattern in TOPICS.items() if re.search(pattern, lowered)}
+    asked = set(profile.topics)
+    topic_match = len(about & asked) / len(asked) if asked else 0.5
+    foreign = bool(asked and about and not about & asked)
+    person = {profile.residence, profile.citizenship} - {None}
+    tax_other_side = "tax" in asked and group in ("UK", "US") and bool(person) and group not in person
+    return [
+        similarity,
+        overlap,
+        min(specific, 5) / 5,
+        section_match,
+        chunk_prior,
+        chunk_similarity,
+        relative_score,
+        float(rank),
+        float(section == "next_steps"),
+        float(section == "cross_border"),
+        min(1.0, reach(group, profile)),
+        float(known),
+        float(single_side),
+        float(action),
+        float(type_match),
+        len(text.split()) / 50,
+        topic_match,
+        float(foreign),
+        float(tax_other_side),
+        float(group in profile.jurisdictions),
+    ]
+
+
+@dataclass(frozen=True)
+class RelevanceModel:
+    weights: np.ndarray
+    bias: float
+    mean: np.ndarray
+    scale: np.ndarray
+    threshold: float  # the probability below which a bullet is left out, chosen on the tune labels
+    data_hash: str
+
+    def probability(self, rows: np.ndarray) -> np.ndarray:
+        z = ((rows - self.mean) / self.scale) @ self.weights + self.bias
+        return 1 / (1 + np.exp(-z))
+
+
+def data_hash(path: Path = LABELS_PATH) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else ""
+
+
+@lru_cache(maxsize=1)
+def load(path: Path = MODEL_PATH) -> RelevanceModel | None:
+    """The trained model, or None when none has been trained (then nothing is filtered)."""
+    if not path.exists():
+        return None
+    data = np.load(path, allow_pickle=False)
+    if tuple(str(name) for name in data["features"]) != FEATURES:
+        return None  # trained on another feature set: retrain with scripts/train_relevance.py
+    return RelevanceModel(
+        weights=data["weights"],
+        bias=float(data["bias"]),
+        mean=data["mean"],
+        scale=data["scale"],
+        threshold=float(data["threshold"]),
+        data_hash=str(data["data_hash"]),
+    )
