@@ -13,7 +13,7 @@ export ANONYMIZED_TELEMETRY := False
 .PHONY: install run index test test-fast lint bench browser services eval eval-gate eval-blind eval-holdings support-gate llm-server clean
 
 # The quality gate: the development question set must stay at or above these figures (set just
-# under the latest measured ones, see README "Evaluation"); a change that lowers quality fails. The
+# under the latest measured ones, see docs/evaluation.md); a change that lowers quality fails. The
 # validation split (30% of the development set, never tuned on) must also keep its facts figure.
 # The blind set (eval/blind) is reported apart by `make eval-blind` and never gates or tunes anything.
 GATE := recall=0.85,mrr=0.76,citation_precision=0.99,citation_recall=0.79,facts=0.73,must_not_say_hits=0,kind=0.98,coverage=0.68,groundedness=0.99,attribution=0.99,temporal=0.99,no_guidance_precision=0.85,no_guidance_recall=0.95,refusal_precision=0.95,refusal_recall=0.95,pass=0.61
@@ -93,7 +93,7 @@ test: install browser services llm-server lint
 	$(MAKE) --no-print-directory support-gate
 
 # Citation verification of LLM sentences on labelled claims (eval/support/*.jsonl): at most 12% of
-# unsupported claims may pass, and at least 55% of supported ones must (README "LLM backends").
+# unsupported claims may pass, and at least 55% of supported ones must (docs/llm.md).
 support-gate: index
 	$(BIN)/python scripts/calibrate_support.py --check 0.12 0.55
 

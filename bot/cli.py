@@ -381,7 +381,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 def _register_optional_commands() -> None:
     """Commands that live in their own modules (`bot eval`)."""
     try:
-        from bot.evaluate import eval_command
+        from bot.eval.command import eval_command
     except ImportError:
         return
     cli.add_command(eval_command, "eval")

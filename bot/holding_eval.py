@@ -1,7 +1,7 @@
 """Score "My holding" reports against a holdings file (`bot eval --holdings FILE`).
 
-The file format and the three scores (cell accuracy, gap recall, timeline recall) are described in README
-("Evaluating My holding"): one JSON object per line with the holding, the expected cells, gaps and dated events.
+The file format and the three scores (cell accuracy, gap recall, timeline recall) are described in
+docs/holding.md ("Evaluating it"): one JSON object per line with the holding, the expected cells, gaps and dated events.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def load_cases(path: Path) -> list[HoldingCase]:
         try:
             case = HoldingCase.model_validate(json.loads(line))
         except (json.JSONDecodeError, ValidationError) as exc:
-            raise HoldingEvalError(f"{path}:{number}: not a valid holding line ({exc}); see README") from exc
+            raise HoldingEvalError(f"{path}:{number}: not a valid holding line ({exc}); see docs/holding.md") from exc
         unknown = set(case.cells) - set(CONCERNS)
         if unknown:
             raise HoldingEvalError(f"{path}:{number}: unknown concern(s) {sorted(unknown)}; use {', '.join(CONCERNS)}")

@@ -40,7 +40,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from bot.core import Bot  # noqa: E402
 from bot.corpus import load_corpus  # noqa: E402
 from bot.embeddings import Embedder, shared_embedder  # noqa: E402
-from bot.evaluate import ranked_evidence_docs  # noqa: E402
+from bot.eval.metrics import ranked_evidence_docs  # noqa: E402
 from bot.index import _doc_to_json, build_index, read_current  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 

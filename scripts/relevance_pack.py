@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.compose import relevance  # noqa: E402
 from bot.core import Bot  # noqa: E402
-from bot.evaluate import load_questions, split_of  # noqa: E402
+from bot.eval.questions import load_questions, split_of  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
 SECTION_TITLES = {
@@ -42,7 +42,7 @@ def main() -> int:
     records, problems = load_questions([Path(args.questions)])
     if problems:
         print(f"{len(problems)} question lines skipped", file=sys.stderr)
-    records = [r for r in records if split_of(r["id"]) == "tune"]
+    records = [r for r in records if split_of(r.id) == "tune"]
     # Every bullet is recorded (the relevance check itself is off), so that labels cover what it would drop.
     bot = Bot(Settings(answer={"min_on_topic_probability": 0}))
     day = dt.date.fromisoformat(args.as_of)
@@ -54,9 +54,9 @@ def main() -> int:
             token = relevance.RECORD.set(picked)
             try:
                 answer = bot.ask(
-                    record["question"],
-                    history=record.get("history") or None,
-                    jurisdictions=record.get("jurisdictions"),
+                    record.question,
+                    history=record.history or None,
+                    jurisdictions=record.jurisdictions,
                     as_of=day,
                 )
             finally:
@@ -64,16 +64,16 @@ def main() -> int:
             if answer.kind != "answer" or not picked:
                 continue
             for number, item in enumerate(picked, start=1):
-                bullets.write(json.dumps({"id": record["id"], "bullet": number, **item}) + "\n")
+                bullets.write(json.dumps({"id": record.id, "bullet": number, **item}) + "\n")
             answered.append((record, picked))
     size = -(-len(answered) // args.parts)
     for part in range(args.parts):
         with (args.out / f"packet-{part + 1}.md").open("w", encoding="utf-8") as packet:
             for record, picked in answered[part * size : (part + 1) * size]:
-                packet.write(f"## {record['id']}\n\n")
-                for turn in record.get("history") or []:
+                packet.write(f"## {record.id}\n\n")
+                for turn in record.history:
                     packet.write(f"Earlier question: {turn}\n\n")
-                packet.write(f"Question: {record['question']}\n\n")
+                packet.write(f"Question: {record.question}\n\n")
                 section = None
                 for number, item in enumerate(picked, start=1):
                     if item["section"] != section:

@@ -1,16 +1,22 @@
-"""Docs kept honest: every setting and every CLI command is in the README."""
+"""Docs kept honest: every setting and every CLI command is in the README, every link resolves, and
+docs/evaluation.md defines exactly the metrics `bot eval` reports."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from bot.eval.metrics import ALIASES, METRICS
 from bot.settings import env_name, iter_fields
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+EVALUATION = (ROOT / "docs" / "evaluation.md").read_text()
 
 
 @pytest.mark.parametrize("name", [name for name, _, _ in iter_fields()])
@@ -77,3 +83,51 @@ def test_help_lists_the_commands_first_and_fits_a_screen() -> None:
     assert "--retrieval.statuses" not in help_text and "--server.port" not in help_text
     assert "--help-all" in help_text and "bot settings" in help_text
     assert len(help_text.splitlines()) < 50
+
+
+def _prose(text: str) -> str:
+    """The text outside fenced code blocks."""
+    return re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's anchors for the headings of a Markdown page."""
+    headings = re.findall(r"^#+ (.+)$", _prose(page.read_text()), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_link_resolves(page: Path) -> None:
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", _prose(page.read_text())):
+        if re.match(r"[a-z]+:", target):  # http(s), mailto: not checked offline
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        if not linked.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
+            broken.append(f"{target}: no heading with that anchor in {linked.name}")
+    assert not broken, f"{page.relative_to(ROOT)}: broken links: {broken}"
+
+
+def test_the_readme_links_every_page_of_docs() -> None:
+    for page in PAGES[1:]:
+        if page.name != "review-rubric.md":  # linked from docs/evaluation.md, where the blind review is
+            assert f"](docs/{page.name})" in README, f"README.md does not link docs/{page.name}"
+
+
+def test_the_metric_definitions_name_every_reported_metric() -> None:
+    section = EVALUATION.split("## Metric definitions", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| Metric")]
+    defined = {name for row in rows for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert defined == set(METRICS), (
+        f"docs/evaluation.md defines {sorted(defined - set(METRICS))} that bot eval does not report, "
+        f"and misses {sorted(set(METRICS) - defined)} (bot/eval/metrics.py: METRICS)"
+    )
+
+
+def test_the_documented_short_names_are_the_accepted_ones() -> None:
+    documented = dict(re.findall(r"`(\w+)` =\s+`(\w+)`", EVALUATION))
+    assert documented, "docs/evaluation.md lists no short names"
+    assert all(ALIASES.get(short) == name for short, name in documented.items()), documented

@@ -13,23 +13,12 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.core import Bot
-from bot.evaluate import (
-    aggregate,
-    check_thresholds,
-    compare,
-    contains,
-    indexed_source_ids,
-    load_questions,
-    normalise_record,
-    parse_thresholds,
-    percentile,
-    ranked_evidence_docs,
-    read_answers,
-    run_eval,
-    score_question,
-    summary_lines,
-    supports,
-)
+from bot.eval.aggregate import aggregate, check_thresholds, compare, parse_thresholds, percentile
+from bot.eval.matching import contains, supports
+from bot.eval.metrics import ranked_evidence_docs, score_question
+from bot.eval.questions import Question, indexed_source_ids, load_questions, parse_question
+from bot.eval.report import summary_lines
+from bot.eval.runner import read_answers, run_eval
 from bot.prompts import NOTICE
 from bot.settings import Settings
 from bot.types import Answer, Citation, Sentence
@@ -112,11 +101,11 @@ def make_answer(
     )
 
 
-def record(**fields: Any) -> dict[str, Any]:
-    return normalise_record(fields, "hand.jsonl", 1)
+def record(**fields: Any) -> Question:
+    return parse_question(fields, "hand.jsonl", 1)
 
 
-def hand_set() -> list[tuple[dict[str, Any], Answer]]:
+def hand_set() -> list[tuple[Question, Answer]]:
     """Five questions whose metrics are worked out by hand in the test below."""
     q1 = record(
         id="q1",
@@ -129,7 +118,7 @@ def hand_set() -> list[tuple[dict[str, Any], Answer]]:
         category="protection",
     )
     a1 = make_answer(
-        q1["question"],
+        q1.question,
         "answer",
         sections={
             "UK": [("Cryptoassets are not protected by the FSCS.", [1])],
@@ -171,7 +160,7 @@ def hand_set() -> list[tuple[dict[str, Any], Answer]]:
         category="stablecoins",
     )
     a2 = make_answer(
-        q2["question"],
+        q2.question,
         "answer",
         sections={
             "US": [
@@ -206,16 +195,16 @@ def hand_set() -> list[tuple[dict[str, Any], Answer]]:
         total_ms=200,
     )
     q3 = record(id="q3", question="should I buy bitcoin", expected_kind="refusal", category="advice")
-    a3 = make_answer(q3["question"], "refusal", total_ms=300)
+    a3 = make_answer(q3.question, "refusal", total_ms=300)
     q4 = record(
         id="q4",
         question="crypto tax in australia",
         expected_kind="no_guidance",
         category="out_of_scope",
     )
-    a4 = make_answer(q4["question"], "refusal", total_ms=400)
+    a4 = make_answer(q4.question, "refusal", total_ms=400)
     q5 = record(id="q5", question="banana bread", expected_kind="no_guidance", category="out_of_scope")
-    a5 = make_answer(q5["question"], "no_guidance", total_ms=500)
+    a5 = make_answer(q5.question, "no_guidance", total_ms=500)
     return [(q1, a1), (q2, a2), (q3, a3), (q4, a4), (q5, a5)]
 
 
@@ -255,35 +244,35 @@ def test_ranking_and_percentiles() -> None:
 def test_metrics_on_a_hand_scored_set() -> None:
     pairs = hand_set()
     results = [score_question(q, a, k=5) for q, a in pairs]
-    by_id = {r["id"]: r for r in results}
+    by_id = {r.id: r for r in results}
 
     q1 = by_id["q1"]
-    assert q1["recall_at_k"] == 0.5 and q1["mrr"] == 0.5
-    assert q1["citations_used"] == 2 and q1["citations_good"] == 1 and q1["citations_expected"] == 1
-    assert q1["citation_recall"] == 0.5
-    assert (q1["facts_found"], q1["facts_total"], q1["must_not_say_hits"]) == (
+    assert q1.recall_at_k == 0.5 and q1.mrr == 0.5
+    assert q1.citations_used == 2 and q1.citations_good == 1 and q1.citations_expected == 1
+    assert q1.citation_recall == 0.5
+    assert (q1.facts_found, q1.facts_total, q1.must_not_say_hits) == (
         2,
         3,
         0,
     )  # Sources titles not searched
-    assert q1["jurisdiction_covered"] is False and q1["evidence_jurisdiction_covered"] is True
-    assert (q1["sentences_grounded"], q1["sentences"]) == (2, 3)
-    assert (q1["sentences_attributed"], q1["sentences_attributable"]) == (1, 2)
-    assert q1["temporal_correct"] is True
+    assert q1.jurisdiction_covered is False and q1.evidence_jurisdiction_covered is True
+    assert (q1.sentences_grounded, q1.sentences) == (2, 3)
+    assert (q1.sentences_attributed, q1.sentences_attributable) == (1, 2)
+    assert q1.temporal_correct is True
 
     q2 = by_id["q2"]
-    assert q2["recall_at_k"] == 1.0 and q2["mrr"] == 1.0 and q2["citation_recall"] == 1.0
-    assert q2["citations_good"] == 3 and q2["citations_expected"] == 1
-    assert q2["must_not_say_hits"] == 1 and q2["facts_found"] == 1
-    assert q2["jurisdiction_covered"] is True
-    assert (q2["sentences_grounded"], q2["sentences"]) == (3, 4)
-    assert q2["stale_citations"] == ["old-cp"] and q2["unlabelled_proposals"] == ["clarity"]
-    assert q2["temporal_correct"] is False
-    assert any("said what it must not" in r for r in q2["reasons"])
+    assert q2.recall_at_k == 1.0 and q2.mrr == 1.0 and q2.citation_recall == 1.0
+    assert q2.citations_good == 3 and q2.citations_expected == 1
+    assert q2.must_not_say_hits == 1 and q2.facts_found == 1
+    assert q2.jurisdiction_covered is True
+    assert (q2.sentences_grounded, q2.sentences) == (3, 4)
+    assert q2.stale_citations == ["old-cp"] and q2.unlabelled_proposals == ["clarity"]
+    assert q2.temporal_correct is False
+    assert any("said what it must not" in r for r in q2.reasons)
 
-    assert by_id["q3"]["reasons"] == [] and "recall_at_k" not in by_id["q3"]
-    assert by_id["q4"]["reasons"] == ["kind: expected no_guidance, got refusal"]
-    assert by_id["q5"]["reasons"] == []
+    assert by_id["q3"].reasons == [] and by_id["q3"].recall_at_k is None
+    assert by_id["q4"].reasons == ["kind: expected no_guidance, got refusal"]
+    assert by_id["q5"].reasons == []
 
     m = aggregate(results, wall_seconds=2.0, computed=5)
     expected = {
@@ -317,7 +306,7 @@ def test_metrics_on_a_hand_scored_set() -> None:
 def test_a_labelled_proposal_is_temporally_correct() -> None:
     q = record(question="What would the CLARITY Act do?", expected_kind="answer")
     a = make_answer(
-        q["question"],
+        q.question,
         "answer",
         sections={"US": [("The CLARITY Act would split oversight.", [1])]},
         citations={
@@ -330,13 +319,13 @@ def test_a_labelled_proposal_is_temporally_correct() -> None:
         },
         labels={1: " _(proposal, not law)_"},
     )
-    assert score_question(q, a)["temporal_correct"] is True
+    assert score_question(q, a).temporal_correct is True
 
 
 def test_an_error_counts_as_a_failure() -> None:
     q = record(id="e", question="x" * 3000, expected_kind="answer")
     result = score_question(q, None, "QuestionError: too long")
-    assert result["kind_correct"] is False and result["reasons"] == ["error: QuestionError: too long"]
+    assert result.kind_correct is False and result.reasons == ["error: QuestionError: too long"]
     assert aggregate([result])["errors"] == 1
 
 
@@ -392,7 +381,7 @@ def test_thresholds_and_baseline_comparison() -> None:
 
 def test_malformed_lines_are_reported_with_line_numbers_and_skipped() -> None:
     records, problems = load_questions([MALFORMED])
-    assert [r["id"] for r in records] == ["m-1", "m-6"]
+    assert [r.id for r in records] == ["m-1", "m-6"]
     lines = {p.line: p.message for p in problems}
     assert sorted(lines) == [2, 4, 5, 7, 8]
     assert "not valid JSON" in lines[2]
@@ -457,16 +446,16 @@ def test_csv_and_folder_inputs() -> None:
     records, problems = load_questions([TINY_CSV])
     assert problems == []
     usdc = records[0]
-    assert usdc["expected_jurisdictions"] == ["UK", "US"]
-    assert usdc["expected_sources"] == [
+    assert usdc.expected_jurisdictions == ["UK", "US"]
+    assert usdc.expected_sources == [
         "fscs-crypto-not-protected",
         "fdic-deposit-insurance-crypto",
     ]
-    assert usdc["must_mention"] == [] and usdc["source"].endswith("tiny.csv:2")
+    assert usdc.must_mention == [] and usdc.source.endswith("tiny.csv:2")
     records, problems = load_questions([EVAL_FIXTURES])
-    assert {r["id"] for r in records} >= {"t-fscs", "c-usdc", "m-6"} and len(problems) == 5
+    assert {r.id for r in records} >= {"t-fscs", "c-usdc", "m-6"} and len(problems) == 5
     # ids default to file:line so that reruns resume
-    assert normalise_record({"question": "hi"}, "dir/set.jsonl", 7)["id"] == "set:7"
+    assert parse_question({"question": "hi"}, "dir/set.jsonl", 7).id == "set:7"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -579,6 +568,42 @@ def test_cli_gate_exit_status(fixture_settings: Settings, tmp_path: Path) -> Non
     assert bad.exit_code == 2
 
 
+def test_support_calibration_from_the_cli(fixture_settings: Settings, tmp_path: Path) -> None:
+    passage = "A stablecoin such as USDC or USDT is not a bank deposit and is not protected by the FSCS."
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text(
+        "\n".join(
+            json.dumps({"doc_id": "fscs-crypto-not-protected", "passage": passage, "claim": claim, **label})
+            for claim, label in [
+                (
+                    "USDC is not a bank deposit and the FSCS does not protect it.",
+                    {"label": "supported", "kind": "paraphrase"},
+                ),
+                ("The FSCS protects USDC up to £85,000.", {"label": "unsupported", "kind": "wrong_figure"}),
+            ]
+        )
+        + "\n"
+    )
+    base = [
+        "--set",
+        f"corpus.path={fixture_settings.corpus.path}",
+        "--set",
+        f"index.path={fixture_settings.index.path}",
+    ]
+    runner = CliRunner()
+    ok = runner.invoke(cli, [*base, "eval", "--support", str(claims), "--check", "1", "0"])
+    assert ok.exit_code == 0, ok.output
+    assert f"2 pairs from {claims}" in ok.output and "current settings: min_llm_support=" in ok.output
+    assert ok.output.rstrip().endswith("OK")
+    missed = runner.invoke(cli, [*base, "eval", "--support", str(claims), "--check", "0", "1.01"])
+    assert missed.exit_code == 1 and "FAILED: want leak <= 0% and kept >= 101%" in missed.output
+    claims.write_text('{"doc_id": "fscs-crypto-not-protected",\n')
+    broken = runner.invoke(cli, [*base, "eval", "--support", str(claims)])
+    assert broken.exit_code == 2 and f"{claims}:1: not JSON" in broken.output
+    misplaced = runner.invoke(cli, [*base, "eval", str(TINY), "--out", str(tmp_path / "run"), "--check", "1", "0"])
+    assert misplaced.exit_code == 2 and "--check goes with --support" in misplaced.output
+
+
 # ---------------------------------------------------------------------------------------------
 # The report in a browser
 
@@ -645,7 +670,7 @@ def test_report_renders_in_chromium(fixture_bot: Bot, tmp_path: Path, artifacts:
 
 
 def test_llm_backend_figures_come_from_the_answers_diagnostics() -> None:
-    record = {"id": "q", "question": "Is my crypto protected?"}
+    question = parse_question({"id": "q", "question": "Is my crypto protected?"}, "hand.jsonl", 1)
     written = make_answer("Is my crypto protected?", "answer")
     written.diagnostics = {"composer": "llm", "sentences_written": 4, "sentences_kept": 3, "fallback": None}
     fell_back = make_answer("Is my crypto protected?", "answer")
@@ -656,7 +681,7 @@ def test_llm_backend_figures_come_from_the_answers_diagnostics() -> None:
         "fallback": "too_little_supported",
     }
     extractive = make_answer("Is my crypto protected?", "answer")
-    results = [score_question(record, a) for a in (written, fell_back, extractive)]
+    results = [score_question(question, a) for a in (written, fell_back, extractive)]
     m = aggregate(results)
     assert m["llm_answer_share"] == 0.5 and m["llm_sentences_kept"] == 3 / 8
     assert aggregate(results[2:])["llm_answer_share"] is None  # the extractive backend: not measured

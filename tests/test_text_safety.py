@@ -20,7 +20,7 @@ from bot.compose import verify
 from bot.compose.extractive import question_parts, written_for_someone_else
 from bot.compose.llm import ReplyReader
 from bot.corpus import split_locator
-from bot.evaluate import canonical_dates, normalise
+from bot.eval.matching import canonical_dates, normalise
 from bot.intent import pattern_features
 from bot.text import slugify, split_sentences, terms
 from bot.types import Profile
@@ -151,7 +151,7 @@ LONG_FUNCTIONS: dict[str, Callable[[str], Any]] = {
     "verify.figures": verify.figures,
     "verify patterns": _verifier_patterns,
     "llm.ReplyReader": _reply,
-    "evaluate.normalise+canonical_dates": _eval_text,
+    "eval.normalise+canonical_dates": _eval_text,
 }
 
 # The inputs that were (or would have been) slow, kept as explicit examples.
