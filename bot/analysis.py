@@ -157,6 +157,7 @@ US_BODIES = {
     "NYDFS": r"\bnydfs\b|\bdfs\b|bitlicense|new york department of financial",
     "OCC": r"\bocc\b|comptroller of the currency",
     "Federal Reserve": r"federal reserve|\bthe fed\b",
+    "NCUA": r"\bncua\b|national credit union administration",
     "FBI": r"\bfbi\b|\bic3\b",
     "FTC": r"\bftc\b|federal trade commission",
     "US Congress": r"\bgenius\b|\bclarity act\b|congress",

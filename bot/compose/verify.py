@@ -132,6 +132,7 @@ BODIES = {
     "FDIC": r"\bFDIC\b|Federal Deposit Insurance",
     "OCC": r"\bOCC\b|Comptroller of the Currency",
     "Federal Reserve": r"Federal Reserve",
+    "NCUA": r"\bNCUA\b|National Credit Union",
     "FINRA": r"\bFINRA\b",
     "SIPC": r"\bSIPC\b|Securities Investor Protection",
     "CFPB": r"\bCFPB\b|Consumer Financial Protection",
