@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bot.compose import extractive, relevance
-from bot.evaluate import split_of
+from bot.eval.questions import split_of
 from bot.settings import AnswerSettings
 from bot.types import Profile
 
