@@ -160,6 +160,11 @@ class AnswerSettings(_Group):
         description="Leave out a bullet the learned relevance model (bot/data/relevance_model.npz) gives a lower "
         "probability of being on topic; empty: the threshold chosen when the model was trained; 0: keep every bullet.",
     )
+    refill_relevant: bool = Field(
+        True,
+        description="After the relevance check, fill the room it left under a heading with that heading's next "
+        "candidates the model finds on topic.",
+    )
     mmr_lambda: float = Field(0.8, ge=0, le=1, description="Relevance/novelty trade-off when picking sentences.")
 
 

@@ -250,10 +250,12 @@ def select(
             else:
                 routed[group].append(candidate)
         single = sum(1 for name in ("UK", "US") if routed[name]) == 1
+        limits: dict[str, int] = {}
         for name in ("UK", "US", "cross_border"):
             limit = per_section if name != "cross_border" else max(2, per_section - 1)
             if single and name in ("UK", "US") and kind == "answer":
                 limit += settings.single_side_extra  # one jurisdiction: room for more of its facts
+            limits[name] = limit
             for picked in _mmr(routed[name], limit, chosen, settings.mmr_lambda, floor_for(routed[name])):
                 sections[name].append((picked, name))
         _answer_each_part(question, candidates, sections, chosen)
@@ -263,12 +265,77 @@ def select(
             sections["next_steps"].append((picked, "next_steps"))
         if kind == "answer":
             _keep_relevant(question, sections, candidates, profile, single, settings)
+            if settings.refill_relevant:
+                floors = {name: floor_for(pool) for name, pool in routed.items()}
+                _refill(question, sections, routed, limits, floors, candidates, profile, single, settings)
         if kind == "answer" and not any(sections[name] for name in ("UK", "US", "cross_border")):
             kind, lead = "no_guidance", NO_GUIDANCE
             sections = {name: [] for name in sections}
 
     entries = {name: [(c.text, [(c.evidence, c.text)]) for c, _ in picked] for name, picked in sections.items()}
     return kind, lead, entries
+
+
+def _row(
+    c: _Candidate, section: str, rank: int, best: float, profile: Profile, single: bool, question: str
+) -> list[float]:
+    return relevance.row(
+        similarity=c.similarity,
+        overlap=c.overlap,
+        specific=c.specific,
+        section_match=c.section_match,
+        chunk_prior=c.chunk_prior,
+        chunk_similarity=c.evidence.dense_similarity,
+        relative_score=c.score / best,
+        rank=rank,
+        section=section,
+        group=c.evidence.group,
+        profile=profile,
+        single_side=single,
+        action=c.is_action,
+        type_match=c.type_match,
+        text=c.text,
+        question=question,
+    )
+
+
+def _refill(
+    question: str,
+    sections: dict[str, list[tuple[_Candidate, str]]],
+    routed: dict[str, list[_Candidate]],
+    limits: dict[str, int],
+    floors: dict[str, float],
+    candidates: list[_Candidate],
+    profile: Profile,
+    single: bool,
+    settings: AnswerSettings,
+) -> None:
+    """Where the relevance check left room under a heading, offer that heading's next candidates (above
+    the same score floor, not near-repeats) in score order, keeping each the model finds on topic."""
+    model = relevance.load()
+    threshold = settings.min_on_topic_probability
+    if model is None or threshold == 0:
+        return
+    if threshold is None:
+        threshold = model.threshold
+    best = max((c.score for c in candidates), default=1.0) or 1.0
+    used = {c.text for entries in sections.values() for c, _ in entries}
+    chosen = [c.vector for entries in sections.values() for c, _ in entries]
+    for name, pool in routed.items():
+        for c in sorted(pool, key=lambda c: -c.score):
+            if len(sections[name]) >= limits[name]:
+                break
+            if c.text in used or c.score < floors[name]:
+                continue
+            if any(float(c.vector @ v) > NEAR_REPEAT for v in chosen):
+                continue
+            probability = model.probability(
+                np.array([_row(c, name, len(sections[name]), best, profile, single, question)])
+            )
+            if probability[0] >= threshold:
+                sections[name].append((c, name))
+                used.add(c.text)
+                chosen.append(c.vector)
 
 
 def _keep_relevant(
@@ -288,29 +355,7 @@ def _keep_relevant(
     if not picked:
         return
     best = max((c.score for c in candidates), default=1.0) or 1.0
-    rows = np.array(
-        [
-            relevance.row(
-                similarity=c.similarity,
-                overlap=c.overlap,
-                specific=c.specific,
-                section_match=c.section_match,
-                chunk_prior=c.chunk_prior,
-                chunk_similarity=c.evidence.dense_similarity,
-                relative_score=c.score / best,
-                rank=rank,
-                section=name,
-                group=c.evidence.group,
-                profile=profile,
-                single_side=single,
-                action=c.is_action,
-                type_match=c.type_match,
-                text=c.text,
-                question=question,
-            )
-            for name, rank, c in picked
-        ]
-    )
+    rows = np.array([_row(c, name, rank, best, profile, single, question) for name, rank, c in picked])
     record = relevance.RECORD.get()
     if record is not None:
         for (name, rank, c), values in zip(picked, rows, strict=True):
