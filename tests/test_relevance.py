@@ -37,6 +37,7 @@ class _Evidence:
         self.group = group
         self.dense_similarity = 0.5
         self.document = type("Doc", (), {"id": f"{group.lower()}-doc"})()
+        self.section = type("Section", (), {"questions": ("Is my crypto protected?",)})()
 
 
 def _candidate(text: str, similarity: float, group: str = "UK") -> Any:
@@ -94,3 +95,23 @@ def test_the_check_can_be_switched_off_and_records_what_it_saw(monkeypatch: pyte
     assert len(sections["UK"]) == 2
     assert [r["text"] for r in recorded] == ["strong", "weak"]
     assert all(len(r["features"]) == len(relevance.FEATURES) for r in recorded)
+
+
+def test_a_section_without_investor_questions_is_not_judged_as_a_poor_match() -> None:
+    weights = np.zeros(len(relevance.FEATURES))
+    weights[relevance.FEATURES.index("section_match")] = 5.0
+    mean = np.zeros(len(relevance.FEATURES))
+    mean[relevance.FEATURES.index("section_match")] = 0.6
+    model = relevance.RelevanceModel(
+        weights=weights,
+        bias=0.0,
+        mean=mean,
+        scale=np.ones(len(relevance.FEATURES)),
+        threshold=0.3,
+        section_threshold=0.0,
+        data_hash="",
+    )
+    rows = np.zeros((2, len(relevance.FEATURES)))  # section_match 0 in both rows
+    unknown, known = model.probability(rows, np.array([False, True]))
+    assert unknown == pytest.approx(0.5)  # the training mean: neither on nor off topic for that reason
+    assert known < 0.1

@@ -277,7 +277,14 @@ def select(
 
 
 def _row(
-    c: _Candidate, section: str, rank: int, best: float, profile: Profile, single: bool, question: str
+    c: _Candidate,
+    section: str,
+    rank: int,
+    best: float,
+    profile: Profile,
+    single: bool,
+    question: str,
+    before: list[np.ndarray],
 ) -> list[float]:
     return relevance.row(
         similarity=c.similarity,
@@ -296,6 +303,7 @@ def _row(
         type_match=c.type_match,
         text=c.text,
         question=question,
+        redundancy=max((float(c.vector @ v) for v in before), default=0.0),
     )
 
 
@@ -330,7 +338,8 @@ def _refill(
             if any(float(c.vector @ v) > NEAR_REPEAT for v in chosen):
                 continue
             probability = model.probability(
-                np.array([_row(c, name, len(sections[name]), best, profile, single, question)])
+                np.array([_row(c, name, len(sections[name]), best, profile, single, question, chosen)]),
+                np.array([bool(c.evidence.section.questions)]),
             )
             if probability[0] >= threshold:
                 sections[name].append((c, name))
@@ -355,7 +364,12 @@ def _keep_relevant(
     if not picked:
         return
     best = max((c.score for c in candidates), default=1.0) or 1.0
-    rows = np.array([_row(c, name, rank, best, profile, single, question) for name, rank, c in picked])
+    rows = np.array(
+        [
+            _row(c, name, rank, best, profile, single, question, [p.vector for _, _, p in picked[:i]])
+            for i, (name, rank, c) in enumerate(picked)
+        ]
+    )
     record = relevance.RECORD.get()
     if record is not None:
         for (name, rank, c), values in zip(picked, rows, strict=True):
@@ -374,7 +388,7 @@ def _keep_relevant(
         return
     if threshold is None:
         threshold = model.threshold
-    probabilities = model.probability(rows)
+    probabilities = model.probability(rows, np.array([bool(c.evidence.section.questions) for _, _, c in picked]))
     section_best: dict[str, float] = {}
     for (name, _, _), probability in zip(picked, probabilities, strict=True):
         section_best[name] = max(section_best.get(name, 0.0), float(probability))

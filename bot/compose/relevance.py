@@ -50,6 +50,7 @@ FEATURES = (
     "named_side",  # the question itself names this jurisdiction (a place, a body, a currency or a tax form)
     "help_question",  # the question is about complaints, scams or checking a firm
     "next_step_help",  # a next step, for a question about complaints, scams or checking a firm
+    "redundancy",  # the highest cosine to a bullet placed before it in the answer
 )
 HELP_TOPICS = frozenset({"complaints", "scams", "registration"})
 
@@ -89,6 +90,7 @@ def row(
     type_match: bool,
     text: str,
     question: str,
+    redundancy: float = 0.0,
 ) -> list[float]:
     known = any((profile.residence, profile.citizenship, profile.platform_location))
     lowered = text.lower()
@@ -134,6 +136,7 @@ def row(
         float(named),
         float(help_question),
         float(section == "next_steps" and help_question),
+        redundancy,
     ]
 
 
@@ -147,7 +150,14 @@ class RelevanceModel:
     section_threshold: float  # a heading whose best bullet is below this is left out whole
     data_hash: str
 
-    def probability(self, rows: np.ndarray) -> np.ndarray:
+    def probability(self, rows: np.ndarray, asked: np.ndarray | None = None) -> np.ndarray:
+        """P(on topic) per row. `asked` says per row whether its section lists investor questions ('Q:'
+        lines); where it does not (an operator's own pages, say), section_match is unknown, not zero,
+        and takes the training mean, so that such sections are judged on their other features."""
+        if asked is not None and not asked.all():
+            rows = rows.copy()
+            column = FEATURES.index("section_match")
+            rows[~asked, column] = self.mean[column]
         z = ((rows - self.mean) / self.scale) @ self.weights + self.bias
         return 1 / (1 + np.exp(-z))
 
