@@ -167,6 +167,39 @@ class Bot:
         """The documents in the index."""
         return sorted(self.index.documents.values(), key=lambda d: (d.jurisdiction, d.publisher, d.id))
 
+    def search(
+        self,
+        question: str,
+        jurisdictions: Sequence[str] | None = None,
+        as_of: dt.date | None = None,
+    ) -> list[Evidence]:
+        """The evidence an answer to `question` would be composed from: the hybrid, jurisdiction-aware
+        retrieval alone (no history, no composing), best first. Requests for advice, other countries'
+        rules and injections retrieve nothing, as in `ask`."""
+        if not isinstance(question, str) or not question.strip() or not is_text(question):
+            raise QuestionError("The question is empty or not valid text; type a question about crypto-assets.")
+        question = question.strip()[: self.settings.answer.max_question_chars]
+        index = self.index
+        vector = self.embedder.encode_query(question)
+        classifier = bundled_classifier()
+        predicted = classifier.predict(question, vector) if classifier else None
+        profile, _ = merge_history([], question, (predicted.label, predicted.confidence) if predicted else None)
+        if profile.intent in ("out_of_scope", "other_country", "injection"):
+            return []
+        search_question = generic_firms(question)
+        if search_question != question:
+            vector = self.embedder.encode_query(search_question)
+        found = retrieve(
+            index,
+            vector,
+            search_question,
+            profile,
+            self.settings.retrieval,
+            as_of or dt.date.today(),
+            list(jurisdictions) if jurisdictions else None,
+        )
+        return sorted(found, key=lambda e: -e.score)
+
     def ask(
         self,
         question: str,

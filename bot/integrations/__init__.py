@@ -1,0 +1,1 @@
+"""Adapters that let other frameworks use the bot's retrieval and answers."""
