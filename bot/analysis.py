@@ -224,7 +224,7 @@ TOPICS = {
     "custody": r"custod|wallet|hold(s|ing)? my|segregat|private key|self[- ]custody|cold storage",
     "staking": r"\bstak(e|ing|ed)\b|validator|liquid staking",
     "lending": r"lend|borrow|\bloan|yield|interest|earn\b",
-    "scams": r"scam|fraud|stolen|hack|phish|pig butcher|romance|rug ?pull|ponzi|impersonat|fake|recovery (firm|company|service)|con(ned)?\b|cheat",
+    "scams": r"scam|fraud|stolen|hack|phish|cold[- ]?call|guaranteed (returns?|profits?)|pig butcher|romance|rug ?pull|ponzi|impersonat|fake|recovery (firm|company|service)|con(ned)?\b|cheat",
     "stablecoins": r"stable ?coin|\busdc\b|\busdt\b|tether|\bpeg|de-?peg|redeem|redemption|reserve",
     "derivatives": r"\bcfds?\b|futures|derivative|perpetual|leverage|margin",
     "etps": r"\betns?\b|\betps?\b|\betfs?\b|exchange[- ]traded|\bisa\b|sipp|pension",
@@ -558,6 +558,9 @@ def _tax_only(topics: list[str]) -> bool:
     return "tax" in topics and not NOT_TAX & set(topics)
 
 
+SCAM_ADVICE_CONFIDENCE = 0.8
+
+
 def _learned_intent(profile: Profile, text: str, label: str, confidence: float, jurisdictions: set[str]) -> str:
     """The intent, where the classifier may overrule the patterns. It decides requests for advice or a
     price call (which patterns miss when naturally phrased); it may only narrow the scope (firm service,
@@ -569,6 +572,10 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
     if label in ("personal_advice", "price_prediction", "information"):
         if label == "information" and profile.intent in ("out_of_scope", "other_country") and not CRYPTO.search(text):
             return profile.intent
+        if label == "personal_advice" and "scams" in profile.topics and confidence < SCAM_ADVICE_CONFIDENCE:
+            # "I was cold-called about 20% a month, what should I do?" asks what to do about a likely scam
+            # (check, report), which the sources answer; only a confident call makes it a request for advice.
+            return "information"
         return label
     if label == "injection":
         if profile.intent in ("personal_advice", "price_prediction"):
