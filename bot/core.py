@@ -19,7 +19,7 @@ from bot.compose.llm import llm_passages
 from bot.corpus import corpus_version, load_corpus
 from bot.embeddings import Embedder, Encoder, query_encoder, shared_embedder
 from bot.errors import BotError, CorpusError, IndexMismatchError, IndexMissingError, QuestionError
-from bot.index import BuildReport, Index, build_index, read_current
+from bot.index import BuildReport, Index, build_index, corpus_hashes, read_current
 from bot.intent import bundled_classifier
 from bot.prompts import NO_GUIDANCE
 from bot.render import section_heading, sentence_line, understood_line
@@ -110,6 +110,9 @@ class Bot:
             log.info("%s Building the index now.", exc)
             build_index(self.settings, self._index_embedder())
             return Index(self.settings, self.embedder)
+        files = index.manifest.get("files")
+        if files and files == corpus_hashes(self.settings.corpus.path):
+            return index  # the very files it was built from: no need to parse the corpus
         try:
             version = corpus_version(load_corpus(self.settings.corpus.path))
         except CorpusError as exc:
