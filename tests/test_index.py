@@ -16,7 +16,7 @@ import pytest
 from bot.core import Bot
 from bot.embeddings import shared_embedder
 from bot.errors import CorpusError, IndexMismatchError, IndexMissingError
-from bot.index import Index, build_index, read_current, up_to_date
+from bot.index import Index, build_index, read_current, release_embedded, up_to_date
 from bot.settings import Settings
 
 from .conftest import FIXTURE_CORPUS, ROOT, make_settings
@@ -234,5 +234,6 @@ def test_up_to_date_is_decided_from_the_manifest_and_file_hashes(workspace: Sett
     assert up_to_date(workspace) is not None
 
     store = workspace.index.path / "builds" / second.build_id / "chroma" / "chroma.sqlite3"
+    release_embedded(store.parent.parent)  # as in a fresh `bot index` process: chromadb caches open stores
     store.write_bytes(store.read_bytes()[:100] + b"\xff" * 3996 + store.read_bytes()[4096:])
     assert up_to_date(workspace) is None
