@@ -26,7 +26,7 @@ class EmbeddingSettings(_Group):
         "holding a sentence-transformers model. Loaded offline.",
     )
     backend: Literal["torch", "onnx"] = Field(
-        "torch",
+        "onnx",
         description="Query encoder of `bot ask` and `bot serve`: 'torch' (sentence-transformers) or 'onnx' "
         "(onnxruntime, no torch import: a faster cold start). The ONNX graph is exported offline from the "
         "model's own weights once, into index.path/encoders/, by `bot index` or on first use; builds always "
