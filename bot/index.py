@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -9,6 +10,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -375,11 +377,42 @@ def _record_files(build_dir: Path, manifest: dict[str, Any], files: dict[str, st
         partial.unlink(missing_ok=True)
 
 
+# The chunks of a collection in an embedded Chroma store: rows of its metadata segment (Chroma 1.x's schema).
+_COUNT = (
+    "SELECT COUNT(*) FROM embeddings e JOIN segments s ON e.segment_id = s.id "
+    "JOIN collections c ON s.collection = c.id WHERE c.name = ? AND s.scope = 'METADATA'"
+)
+
+
+def _sqlite_problem(build_dir: Path, collection: str, chunks: int) -> tuple[bool, str | None]:
+    """(decided, problem) for an embedded store, read with sqlite3 rather than chromadb (a second to
+    import): the file's integrity and the collection's count. Undecided when the schema is not the one
+    known, and chromadb then decides."""
+    file = build_dir / "chroma" / "chroma.sqlite3"
+    if not file.is_file():
+        return True, f"{file} is missing"
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{file}?mode=ro", uri=True)) as db:
+            check = db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                return True, f"{file} is damaged: {check}"
+            count = db.execute(_COUNT, (collection,)).fetchone()[0]
+    except sqlite3.OperationalError:  # no such table or column: another Chroma schema
+        return False, None
+    except sqlite3.DatabaseError as exc:  # "database disk image is malformed", "file is not a database"
+        return True, f"{file} is damaged: {exc}"
+    return True, None if count == chunks else f"collection {collection} holds {count} of {chunks} chunks"
+
+
 def _store_problem(settings: Settings, build_id: str, manifest: dict[str, Any], chunks: int) -> str | None:
     """Why a build's vector store cannot serve (collection gone, wrong count, a corrupt file), or None.
     A store that cannot be reached at all is not damage: `bot index` then fails on its own error."""
     if manifest.get("chroma_url") != settings.index.chroma_url:
         return None  # incompatible anyway: rebuilt for the configured store
+    if not settings.index.chroma_url:
+        decided, problem = _sqlite_problem(settings.index.path / "builds" / build_id, manifest["collection"], chunks)
+        if decided:
+            return problem
     try:
         client = chroma_client(settings, settings.index.path / "builds" / build_id)
     except StoreUnavailableError:
