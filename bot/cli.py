@@ -150,13 +150,16 @@ def settings(ctx: click.Context) -> None:
 @click.pass_context
 def index(ctx: click.Context) -> None:
     """Build or update the index from the corpus (incremental and atomic)."""
-    from bot.embeddings import Embedder
-    from bot.index import build_index
+    from bot.index import build_index, up_to_date
 
     settings = _settings(ctx)
-    _say("Loading the embedding model…")
-    embedder = Embedder(settings.embedding.model, settings.embedding.batch_size)
-    report = build_index(settings, embedder, progress=lambda m: click.echo(m, err=True))
+    report = up_to_date(settings, progress=_say)  # without the model: a no-change run takes a second
+    if report is None:
+        from bot.embeddings import Embedder
+
+        _say("Loading the embedding model…")
+        embedder = Embedder(settings.embedding.model, settings.embedding.batch_size)
+        report = build_index(settings, embedder, progress=_say)
     click.echo(
         f"index {report.build_id}: {report.documents} documents, {report.chunks} chunks "
         f"({report.embedded_chunks} embedded, {report.reused_chunks} reused) in {report.seconds:.1f}s"
@@ -371,11 +374,18 @@ def sources(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the web chat at / and the HTTP API under /v1 on one port."""
+    from bot.server.loader import BotHolder
+
+    settings = _settings(ctx)
+    # The model and the index load in the background while the web framework is imported and the app
+    # built, rather than after; /readyz answers 503 until the bot is loaded.
+    holder = BotHolder(settings)
+    holder.start()
     try:
         from bot.server.app import serve as run_server
     except ImportError as exc:  # pragma: no cover
         raise click.ClickException(f"The server is not available: {exc}") from exc
-    run_server(_settings(ctx), host=host, port=port)
+    run_server(settings, host=host, port=port, holder=holder)
 
 
 def _register_optional_commands() -> None:

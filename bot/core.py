@@ -17,9 +17,9 @@ from bot.compose.citations import Entry, citation_for, finish
 from bot.compose.extractive import decide_kind, select
 from bot.compose.llm import llm_passages
 from bot.corpus import corpus_version, load_corpus
-from bot.embeddings import Embedder, shared_embedder
+from bot.embeddings import Embedder, Encoder, query_encoder, shared_embedder
 from bot.errors import BotError, CorpusError, IndexMismatchError, IndexMissingError, QuestionError
-from bot.index import BuildReport, Index, build_index, read_current
+from bot.index import BuildReport, Index, build_index, corpus_hashes, read_current
 from bot.intent import bundled_classifier
 from bot.prompts import NO_GUIDANCE
 from bot.render import section_heading, sentence_line, understood_line
@@ -80,7 +80,7 @@ class Bot:
     """Holds the model and the index; answers questions."""
 
     def __init__(
-        self, settings: Settings, embedder: Embedder | None = None, progress: Callable[[str], None] | None = None
+        self, settings: Settings, embedder: Encoder | None = None, progress: Callable[[str], None] | None = None
     ) -> None:
         """Load the model and open the index; `progress` is told what is loading (the CLI prints it)."""
         say = progress or log.info
@@ -94,8 +94,8 @@ class Bot:
             self.llm = chat_model(settings.llm, settings.answer)
         if embedder is None:
             say("Loading the embedding model…")
-            embedder = shared_embedder(settings.embedding.model, settings.embedding.batch_size)
-        self.embedder = embedder
+            embedder = query_encoder(settings, say)
+        self.embedder: Encoder = embedder
         self._lock = threading.Lock()
         self.stale_reason: str | None = None
         say("Opening the index…")
@@ -108,8 +108,11 @@ class Bot:
             if isinstance(exc, IndexMismatchError) and self.settings.index.on_stale == "error":
                 raise
             log.info("%s Building the index now.", exc)
-            build_index(self.settings, self.embedder)
+            build_index(self.settings, self._index_embedder())
             return Index(self.settings, self.embedder)
+        files = index.manifest.get("files")
+        if files and files == corpus_hashes(self.settings.corpus.path):
+            return index  # the very files it was built from: no need to parse the corpus
         try:
             version = corpus_version(load_corpus(self.settings.corpus.path))
         except CorpusError as exc:
@@ -129,12 +132,18 @@ class Bot:
             log.warning("%s Serving the old index (index.on_stale=warn).", message)
             return index
         log.info("%s Updating the index.", message)
-        build_index(self.settings, self.embedder)
+        build_index(self.settings, self._index_embedder())
         return Index(self.settings, self.embedder)
+
+    def _index_embedder(self) -> Embedder:
+        """The sentence-transformers model that builds embed with (the query encoder, unless it is ONNX)."""
+        if isinstance(self.embedder, Embedder):
+            return self.embedder
+        return shared_embedder(self.settings.embedding.model, self.settings.embedding.batch_size)
 
     def reindex(self) -> BuildReport:
         """Rebuild the index from the corpus; on failure the current index keeps serving."""
-        report = build_index(self.settings, self.embedder)
+        report = build_index(self.settings, self._index_embedder())
         with self._lock:
             old, self.index = self.index, Index(self.settings, self.embedder)
             self.stale_reason = None

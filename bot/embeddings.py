@@ -1,4 +1,5 @@
-"""The sentence-transformers embedding model, loaded offline, and its tokenizer."""
+"""The embedding model, loaded offline: sentence-transformers (index builds, and queries by default) or
+the same model exported to ONNX and run without torch (queries, `embedding.backend: onnx`)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ import hashlib
 import json
 import logging
 import os
+import threading
+import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from bot.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 # Model weights cannot be fetched at run time: keep every Hugging Face call offline.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -42,6 +49,23 @@ def model_path(name: str) -> Path:
             "downloaded here. Set embedding.model (BOT_EMBEDDING__MODEL) to a model folder."
         )
     return path
+
+
+def model_fingerprint(name: str) -> str:
+    """The fingerprint an index build records for a model, worked out without loading it."""
+    return _fingerprint(model_path(name))
+
+
+class Encoder(Protocol):
+    """What answering needs of an embedding model: its identity and unit-length vectors."""
+
+    name: str
+    fingerprint: str
+    dimension: int
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
 
 
 class Embedder:
@@ -117,6 +141,183 @@ def shared_embedder(name: str = BUNDLED, batch_size: int = 64) -> Embedder:
     return _LOADED[name]
 
 
+ONNX_OPSET = 17
+# Texts whose vectors an export must reproduce before it is kept (a sample; tests and
+# scripts/check_onnx.py compare the whole corpus).
+PROBES = (
+    "Is crypto on a failed exchange protected by the FSCS?",
+    "I live in the UK and keep USDC on a US exchange. If it fails, am I protected?",
+    "x",
+    "Stablecoin issuers must hold reserves of at least 100% of the outstanding tokens, in cash, "
+    "deposits and short Treasury bills, and publish the composition of those reserves every month. " * 6,
+)
+MIN_COSINE = 0.999  # an ONNX export is used only when it matches sentence-transformers this closely
+
+
+def onnx_file(settings: Settings) -> Path:
+    """Where the ONNX query encoder of the configured model is cached: in the index folder, by fingerprint."""
+    return settings.index.path / "encoders" / f"{model_fingerprint(settings.embedding.model)}.onnx"
+
+
+def export_onnx(embedder: Embedder, target: Path) -> Path:
+    """Export the model's transformer to ONNX at target (atomically), from the weights already loaded, and
+    keep it only if its vectors match sentence-transformers' to cosine >= MIN_COSINE on the probes."""
+    import torch
+
+    modules = list(embedder.model)
+    pooling = getattr(modules[1], "pooling_mode", None) if len(modules) > 1 else None
+    if len(modules) != 3 or pooling != "mean" or type(modules[2]).__name__ != "Normalize":
+        raise ModelLoadError(
+            f"The ONNX query encoder supports transformer + mean pooling + normalise models; {embedder.path} "
+            "is not one. Set embedding.backend=torch (BOT_EMBEDDING__BACKEND)."
+        )
+    transformer: Any = modules[0].auto_model
+    transformer.eval()
+    sample = embedder.tokenizer(["a probe sentence", "another"], padding=True, return_tensors="pt")
+    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
+    dynamic = {n: {0: "batch", 1: "sequence"} for n in names} | {"last_hidden_state": {0: "batch", 1: "sequence"}}
+
+    class Hidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            return self.transformer(**dict(zip(names, inputs, strict=True))).last_hidden_state  # type: ignore[no-any-return]
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        # The tracer's warnings (Python booleans of shapes, the legacy exporter) concern branches that the
+        # padded sample already takes; the probes below check the result.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                Hidden(),
+                tuple(sample[n] for n in names),
+                str(partial),
+                input_names=names,
+                output_names=["last_hidden_state"],
+                dynamic_axes=dynamic,
+                opset_version=ONNX_OPSET,
+                dynamo=False,  # the TorchScript exporter: needs neither onnx nor onnxscript
+            )
+        worst = cosines(OnnxEncoder(embedder.name, partial, embedder.path), embedder, list(PROBES)).min()
+        if worst < MIN_COSINE:
+            raise ModelLoadError(
+                f"The ONNX export of {embedder.path} differs from sentence-transformers (cosine {worst:.5f} < "
+                f"{MIN_COSINE}); set embedding.backend=torch (BOT_EMBEDDING__BACKEND)."
+            )
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def cosines(left: Encoder, right: Encoder, texts: list[str]) -> np.ndarray:
+    """Cosine of each text's vector from two encoders (their vectors have unit length)."""
+    return np.einsum("ij,ij->i", left.encode(texts), right.encode(texts))  # type: ignore[no-any-return]
+
+
+class OnnxEncoder:
+    """The model's transformer exported to ONNX, run by onnxruntime with the model's own tokenizer
+    (`tokenizers`), then mean pooling and L2 normalisation in numpy, as sentence-transformers does:
+    queries without importing torch."""
+
+    def __init__(self, name: str, file: Path, path: Path | None = None, batch_size: int = 32) -> None:
+        path = path or model_path(name)
+        try:
+            import onnxruntime
+            from tokenizers import Tokenizer
+
+            options = onnxruntime.SessionOptions()
+            options.log_severity_level = 3  # errors only
+            # Idle worker threads sleep instead of spinning: on a busy 2-core host, spinning took CPU from
+            # the other requests (encode p50 34-41 ms without spinning, 52-53 ms with, at load 6).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            self.session = onnxruntime.InferenceSession(
+                str(file), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+            config = json.loads((path / "sentence_bert_config.json").read_text())
+            self.max_seq_length = int(config.get("max_seq_length") or 256)
+            self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        except Exception as exc:
+            raise ModelLoadError(
+                f"Could not load the ONNX query encoder {file} ({exc.__class__.__name__}: {exc}); delete it "
+                "and run `bot index` to export it again, or set embedding.backend=torch (BOT_EMBEDDING__BACKEND)."
+            ) from exc
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=self.max_seq_length)
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.name = name
+        self.path = path
+        self.file = file
+        self.batch_size = batch_size
+        self.fingerprint = _fingerprint(path)
+        self.dimension = int(self.encode(["dimension probe"]).shape[1])
+        self._cache: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embed texts as float32 rows of unit length."""
+        if not texts:
+            return np.zeros((0, getattr(self, "dimension", 0)), dtype=np.float32)
+        parts = [self._batch(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def _batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encodings)
+        feed = {
+            name: np.zeros((len(encodings), width), dtype=np.int64)
+            for name in ("input_ids", "attention_mask", "token_type_ids")
+        }
+        for row, e in enumerate(encodings):
+            feed["input_ids"][row, : len(e.ids)] = e.ids
+            feed["attention_mask"][row, : len(e.ids)] = e.attention_mask
+            feed["token_type_ids"][row, : len(e.ids)] = e.type_ids
+        hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
+        mask = feed["attention_mask"][:, :, None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.clip(norms, 1e-12, None)  # type: ignore[no-any-return]
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Embed one query, remembering recent ones."""
+        cached = self._cache.get(text)
+        if cached is None:
+            cached = self.encode([text])[0]
+            if len(self._cache) > 512:
+                self._cache.clear()
+            self._cache[text] = cached
+        return cached
+
+
+_ENCODERS: dict[Path, OnnxEncoder] = {}
+_EXPORTING = threading.Lock()
+
+
+def ensure_onnx(settings: Settings, embedder: Embedder | None = None, say: Callable[[str], None] | None = None) -> Path:
+    """The ONNX query encoder's file, exported from the model first if it is not cached yet."""
+    target = onnx_file(settings)
+    with _EXPORTING:
+        if not target.exists():
+            (say or log.info)("Exporting the embedding model to ONNX (once, into the index folder)…")
+            if embedder is None:
+                embedder = shared_embedder(settings.embedding.model, settings.embedding.batch_size)
+            export_onnx(embedder, target)
+    return target
+
+
+def query_encoder(settings: Settings, say: Callable[[str], None] | None = None) -> Encoder:
+    """The process-wide query encoder of the configured embedding.backend, loaded once."""
+    if settings.embedding.backend == "torch":
+        return shared_embedder(settings.embedding.model, settings.embedding.batch_size)
+    target = ensure_onnx(settings, say=say)
+    if target not in _ENCODERS:
+        _ENCODERS[target] = OnnxEncoder(settings.embedding.model, target)
+    return _ENCODERS[target]
+
+
 class ChromaEmbeddingFunction:
     """Chroma embedding function backed by the Embedder, so Chroma never fetches its default model.
 
@@ -124,12 +325,12 @@ class ChromaEmbeddingFunction:
     the model is only loaded when Chroma actually needs to embed, and then only once per process.
     """
 
-    def __init__(self, embedder: Embedder | None = None, model: str = BUNDLED) -> None:
+    def __init__(self, embedder: Encoder | None = None, model: str = BUNDLED) -> None:
         self._embedder = embedder
         self._model = embedder.name if embedder is not None else model
 
     @property
-    def embedder(self) -> Embedder:
+    def embedder(self) -> Encoder:
         if self._embedder is None:
             self._embedder = shared_embedder(self._model)
         return self._embedder

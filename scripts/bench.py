@@ -2,6 +2,7 @@
 
 .venv/bin/python scripts/bench.py [--json] [--questions eval/questions] [--limit N] [--repeat 2]
                                   [--scale 100000] [--cold-runs 3] [--skip-cold] [--skip-scale]
+                                  [--index .index] [--backend torch|onnx]
 
 Everything is measured in one run, on this machine, against a fresh index of corpus/ in a temporary
 folder: the table goes to stdout, or with --json one JSON object goes to stdout and the table to
@@ -39,7 +40,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from bot.core import Bot  # noqa: E402
 from bot.corpus import load_corpus  # noqa: E402
-from bot.embeddings import Embedder, shared_embedder  # noqa: E402
+from bot.embeddings import Embedder, OnnxEncoder, ensure_onnx, shared_embedder  # noqa: E402
 from bot.eval.metrics import ranked_evidence_docs  # noqa: E402
 from bot.index import _doc_to_json, build_index, read_current  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -144,6 +145,7 @@ def timed_answers(
     for round_number in range(repeat):
         for record in records:
             embedder._cache.clear()  # the real query embedding, not the cache
+            getattr(bot.embedder, "_cache", {}).clear()  # the bot's own encoder, when it is the ONNX one
             started = time.perf_counter()
             embedder.encode([record["question"]])
             encodes.append((time.perf_counter() - started) * 1000)
@@ -153,6 +155,16 @@ def timed_answers(
             if round_number == 0 and expects_sources(record):
                 recalls.append(recall(record["expected_sources"], ranked_evidence_docs(answer)[:5]))
     return stages, encodes, recalls
+
+
+def onnx_encodes(encoder: OnnxEncoder, records: list[dict[str, Any]]) -> list[float]:
+    """Milliseconds of one ONNX encode of each question."""
+    times = []
+    for record in records:
+        started = time.perf_counter()
+        encoder.encode([record["question"]])
+        times.append((time.perf_counter() - started) * 1000)
+    return times
 
 
 def naive_baseline(
@@ -408,16 +420,25 @@ def serve_cold(env: dict[str, str], records: list[dict[str, Any]]) -> tuple[floa
         log.close()
 
 
-def cold_start(settings: Settings, embedder: Embedder, runs: int, records: list[dict[str, Any]]) -> dict[str, float]:
-    """The floor (import sentence-transformers, load the model, encode one query), `bot ask` to its answer
-    and `bot serve` to /readyz, each in a fresh process, interleaved so that load on the machine hits all."""
-    env = os.environ | {
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment of a `bot` process on this run's index, corpus and query encoder."""
+    return os.environ | {
         "PYTHONPATH": str(ROOT),  # this checkout's bot, whichever one the venv has installed
         "BOT_INDEX__PATH": str(settings.index.path),
         "BOT_CORPUS__PATH": str(settings.corpus.path.resolve()),
+        "BOT_EMBEDDING__BACKEND": settings.embedding.backend,
     }
+
+
+BOT = str(Path(sys.executable).parent / "bot")
+
+
+def cold_start(settings: Settings, embedder: Embedder, runs: int, records: list[dict[str, Any]]) -> dict[str, float]:
+    """The floor (import sentence-transformers, load the model, encode one query), `bot ask` to its answer
+    and `bot serve` to /readyz, each in a fresh process, interleaved so that load on the machine hits all."""
+    env = cli_env(settings)
     python = sys.executable
-    bot_command = str(Path(python).parent / "bot")
+    bot_command = BOT
     floors: list[float] = []
     asks: list[float] = []
     ready: list[float] = []
@@ -462,20 +483,23 @@ def table(figures: dict[str, Any], extra: dict[str, Any]) -> list[str]:
         f"| answer p50 (warm, in process, extractive) | {figures['answer_p50_ms']:.1f} ms | "
         f"{ratio(figures['answer_p50_ms'])} |",
         f"| answer p95 | {figures['answer_p95_ms']:.1f} ms | {ratio(figures['answer_p95_ms'])} |",
-        f"| one query encode, model alone (p50) | {figures['encode_p50_ms']:.1f} ms | |",
+        f"| one query encode, model alone (p50) | {figures['encode_p50_ms']:.1f} ms | sentence-transformers |",
     ]
+    if "onnx_encode_p50_ms" in extra:
+        lines.append(f"| one query encode, ONNX encoder (p50) | {extra['onnx_encode_p50_ms']:.1f} ms | onnxruntime |")
     for name in STAGES[:-1]:
         values = extra["stages"][name]
         lines.append(
             f"| stage {name} p50 / p95 | {statistics.median(values):.2f} / {percentile(values, 0.95):.2f} ms | |"
         )
-    lines += [
-        f"| naive recipe p50 (encode + Chroma top 4) | {figures['naive_p50_ms']:.1f} ms | ours "
-        f"{figures['answer_p50_ms'] / figures['naive_p50_ms']:.2f}x naive |",
-        f"| recall@5, ours | {figures['recall5']:.3f} | |",
-        f"| recall@5, naive ({extra['naive_chunks']} chunks of 1000 characters) | {figures['naive_recall5']:.3f} | "
-        f"ours {figures['recall5'] - figures['naive_recall5']:+.3f} |",
-    ]
+    lines.append(f"| recall@5, ours | {figures['recall5']:.3f} | |")
+    if figures["naive_p50_ms"]:
+        lines += [
+            f"| naive recipe p50 (encode + Chroma top 4) | {figures['naive_p50_ms']:.1f} ms | ours "
+            f"{figures['answer_p50_ms'] / figures['naive_p50_ms']:.2f}x naive |",
+            f"| recall@5, naive ({extra['naive_chunks']} chunks of 1000 characters) | "
+            f"{figures['naive_recall5']:.3f} | ours {figures['recall5'] - figures['naive_recall5']:+.3f} |",
+        ]
     if extra["build_seconds"]:
         lines += [
             f"| full build | {figures['build_chunks_per_s']:.1f} chunks/s | {extra['build_seconds']:.1f} s; "
@@ -484,7 +508,8 @@ def table(figures: dict[str, Any], extra: dict[str, Any]) -> list[str]:
             f"build embeds (chunks, sentences, questions): {extra['raw_encode_all_chunks_per_s']:.1f} chunks/s |",
         ]
     lines += [
-        f"| no-change re-index | {figures['noop_reindex_s']:.2f} s | |",
+        f"| no-change re-index (`bot index`, fresh process) | {figures['noop_reindex_s']:.2f} s | in process, "
+        f"model loaded: {extra['noop_reindex_in_process_s']:.2f} s |",
     ]
     if figures["scale_chunks"]:
         scale_p50, scale_p95 = figures["scale_answer_p50_ms"], figures["scale_answer_p95_ms"]
@@ -503,6 +528,7 @@ def table(figures: dict[str, Any], extra: dict[str, Any]) -> list[str]:
         ]
     if figures["floor_s"]:
         lines += [
+            f"| query encoder of `bot ask` and `bot serve` | {extra['backend']} | embedding.backend |",
             f"| floor: import, load, encode one query (cold process) | {figures['floor_s']:.2f} s | |",
             f"| `bot ask` to its answer (cold process) | {figures['cli_first_answer_s']:.2f} s | "
             f"{figures['cli_first_answer_s'] / figures['floor_s']:.2f}x floor |",
@@ -526,8 +552,15 @@ def main() -> None:
         "--rank-bm25-questions", type=int, default=5, help="Questions scored by rank_bm25 at scale (0: skip)."
     )
     parser.add_argument("--index", type=Path, help="Use this built index (of corpus/) instead of building one.")
+    parser.add_argument(
+        "--backend",
+        choices=["torch", "onnx"],
+        help="Query encoder (embedding.backend) of the answers, `bot index`, `bot ask` and `bot serve` "
+        "(default: the setting's).",
+    )
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--skip-cold", action="store_true")
+    parser.add_argument("--skip-naive", action="store_true", help="No naive langchain recipe (its keys stay 0).")
     args = parser.parse_args()
     out = sys.stderr if args.json else sys.stdout
 
@@ -539,6 +572,11 @@ def main() -> None:
     figures: dict[str, Any] = dict.fromkeys(JSON_KEYS, 0.0)
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
         settings = Settings(index={"path": Path(folder) / "index"}, corpus={"path": ROOT / "corpus"})  # type: ignore[arg-type]
+        if args.backend:
+            settings = settings.model_copy(
+                update={"embedding": settings.embedding.model_copy(update={"backend": args.backend})}
+            )
+        extra["backend"] = settings.embedding.backend
         with stage("model load", say):
             embedder = shared_embedder(settings.embedding.model, settings.embedding.batch_size)
         if args.index:  # a quick run: an existing index, no build measured
@@ -556,10 +594,20 @@ def main() -> None:
                     embedder, settings
                 )
         with stage("no-change re-index", say):
-            figures["noop_reindex_s"] = build_index(settings, embedder).seconds
+            extra["noop_reindex_in_process_s"] = build_index(settings, embedder).seconds
+            figures["noop_reindex_s"] = statistics.median(
+                wall([BOT, "index"], cli_env(settings)) for _ in range(max(args.cold_runs, 1))
+            )
         with stage("warm answers", say):
-            bot = Bot(settings, embedder)
+            query = (
+                OnnxEncoder(settings.embedding.model, ensure_onnx(settings, embedder))
+                if extra["backend"] == "onnx"
+                else embedder
+            )
+            bot = Bot(settings, query)
             stages, encodes, recalls = timed_answers(bot, embedder, records, args.repeat)
+            if isinstance(query, OnnxEncoder):
+                extra["onnx_encode_p50_ms"] = statistics.median(onnx_encodes(query, records))
         extra |= {"stages": stages, "questions": len(records), "recall_questions": len(recalls)}
         figures |= {
             "answer_p50_ms": statistics.median(stages["total"]),
@@ -567,10 +615,11 @@ def main() -> None:
             "encode_p50_ms": statistics.median(encodes),
             "recall5": statistics.fmean(recalls) if recalls else 0.0,
         }
-        with stage("naive baseline", say):
-            naive = naive_baseline(embedder, settings, records, args.repeat)
-        figures |= {"naive_p50_ms": statistics.median(naive["latencies"]), "naive_recall5": naive["recall5"]}
-        extra["naive_chunks"] = naive["chunks"]
+        if not args.skip_naive:
+            with stage("naive baseline", say):
+                naive = naive_baseline(embedder, settings, records, args.repeat)
+            figures |= {"naive_p50_ms": statistics.median(naive["latencies"]), "naive_recall5": naive["recall5"]}
+            extra["naive_chunks"] = naive["chunks"]
         del bot
         if not args.skip_scale:
             with tempfile.TemporaryDirectory(prefix="bench-scale-") as scale_folder:

@@ -698,7 +698,7 @@ def test_forwarded_for_is_trusted_only_from_configured_proxies(
 
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs))
-    monkeypatch.setattr(server_app, "create_app", lambda settings: None)
+    monkeypatch.setattr(server_app, "create_app", lambda settings, **_: None)
     server_app.serve(fixture_bot.settings)
     assert seen["proxy_headers"] is False and seen["forwarded_allow_ips"] == ""
     proxied = fixture_bot.settings.model_copy(update={"server": ServerSettings(trusted_proxies=["10.0.0.2"])})

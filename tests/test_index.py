@@ -16,7 +16,7 @@ import pytest
 from bot.core import Bot
 from bot.embeddings import shared_embedder
 from bot.errors import CorpusError, IndexMismatchError, IndexMissingError
-from bot.index import Index, build_index, read_current
+from bot.index import Index, build_index, read_current, release_embedded, up_to_date
 from bot.settings import Settings
 
 from .conftest import FIXTURE_CORPUS, ROOT, make_settings
@@ -201,3 +201,39 @@ def test_a_corrupt_store_names_the_file_and_bot_index_repairs_it(workspace: Sett
     repaired = build_index(workspace, embedder)
     assert not repaired.unchanged and repaired.build_id != first.build_id
     assert Bot(workspace, embedder).ask(QUESTION).kind == "answer"
+
+
+def test_up_to_date_is_decided_from_the_manifest_and_file_hashes(workspace: Settings) -> None:
+    """A no-change `bot index` answers before loading the model (issue 14); any change, a damaged store or
+    another model setting sends it to the full build."""
+    assert up_to_date(workspace) is None  # no index yet
+    first = build_index(workspace, shared_embedder())
+    quick = up_to_date(workspace)
+    assert quick is not None and quick.unchanged and quick.build_id == first.build_id
+    assert (quick.documents, quick.chunks) == (first.documents, first.chunks)
+    assert (
+        up_to_date(
+            workspace.model_copy(update={"embedding": workspace.embedding.model_copy(update={"max_chunk_tokens": 100})})
+        )
+        is None
+    )
+
+    path = edit(workspace, "fscs-crypto-not-protected", "## ", "## Added (test locator)\n\nA new note.\n\n## ")
+    assert up_to_date(workspace) is None
+    second = build_index(workspace, shared_embedder())
+    assert not second.unchanged and up_to_date(workspace) is not None
+    path.rename(path.with_name("renamed.md"))  # same bytes under another name: not the indexed corpus
+    assert up_to_date(workspace) is None
+    path.with_name("renamed.md").rename(path)
+
+    manifest = workspace.index.path / "builds" / second.build_id / "manifest.json"
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({k: v for k, v in data.items() if k != "files"}))  # a build made before
+    assert up_to_date(workspace) is None
+    assert build_index(workspace, shared_embedder()).unchanged  # ... records the hashes
+    assert up_to_date(workspace) is not None
+
+    store = workspace.index.path / "builds" / second.build_id / "chroma" / "chroma.sqlite3"
+    release_embedded(store.parent.parent)  # as in a fresh `bot index` process: chromadb caches open stores
+    store.write_bytes(store.read_bytes()[:100] + b"\xff" * 3996 + store.read_bytes()[4096:])
+    assert up_to_date(workspace) is None

@@ -57,3 +57,27 @@ def test_a_fully_resumed_eval_loads_no_model(fixture_bot: object, fixture_settin
     assert first.exit_code == 0, first.output
     code = f"from bot.cli import cli\ncli({command!r}, standalone_mode=False)"
     assert loaded_after(code, env) == []
+
+
+def test_a_no_change_index_loads_no_model(fixture_bot: object, fixture_settings: Settings) -> None:
+    env = os.environ | {
+        "BOT_INDEX__PATH": str(fixture_settings.index.path),
+        "BOT_CORPUS__PATH": str(fixture_settings.corpus.path),
+    }
+    code = "from bot.cli import cli\ncli(['index'], standalone_mode=False)"
+    loaded = loaded_after(code, env)
+    # chromadb opens the store to check that it is sound; the model is never loaded.
+    assert "torch" not in loaded and "sentence_transformers" not in loaded
+
+
+def test_the_onnx_backend_answers_without_torch(fixture_bot: object, fixture_settings: Settings) -> None:
+    from bot.embeddings import ensure_onnx, shared_embedder
+
+    ensure_onnx(fixture_settings, shared_embedder())  # exported once, as `bot index` does on this backend
+    env = os.environ | {
+        "BOT_INDEX__PATH": str(fixture_settings.index.path),
+        "BOT_CORPUS__PATH": str(fixture_settings.corpus.path),
+        "BOT_EMBEDDING__BACKEND": "onnx",
+    }
+    code = "from bot.cli import cli\ncli(['ask', 'Is crypto on a failed exchange protected?'], standalone_mode=False)"
+    assert loaded_after(code, env) == []

@@ -53,10 +53,14 @@ async def follow_builds(holder: BotHolder, seconds: float) -> None:
             log.exception("looking for a new index build failed")
 
 
-def create_app(settings: Settings, bot: Bot | None = None, *, web_chat: bool | None = None) -> FastAPI:
-    """The server: /v1 API, /healthz, /readyz, /widget.js, /embed/* and, optionally, the chat."""
+def create_app(
+    settings: Settings, bot: Bot | None = None, *, web_chat: bool | None = None, holder: BotHolder | None = None
+) -> FastAPI:
+    """The server: /v1 API, /healthz, /readyz, /widget.js, /embed/* and, optionally, the chat.
+
+    `holder` may already be loading the bot (`bot serve` starts it before building the app)."""
     server = settings.server
-    holder = BotHolder(settings, bot)
+    holder = holder or BotHolder(settings, bot)
     limits = (server.redis_url, server.rate_limit, server.rate_limit_window_seconds, server.rate_limit_callers)
     services = Services(
         settings=settings,
@@ -123,8 +127,10 @@ def create_app(settings: Settings, bot: Bot | None = None, *, web_chat: bool | N
     return app
 
 
-def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    """Run the app with uvicorn (the `bot serve` command)."""
+def serve(
+    settings: Settings, host: str | None = None, port: int | None = None, holder: BotHolder | None = None
+) -> None:
+    """Run the app with uvicorn (the `bot serve` command); `holder` may already be loading the bot."""
     import uvicorn
 
     handler = logging.StreamHandler()
@@ -136,7 +142,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     api_log.propagate = False
     host = host or settings.server.host
     port = port or settings.server.port
-    app = create_app(settings)
+    app = create_app(settings, holder=holder)
     log.info("serving on http://%s:%s (web chat at /, API docs at /docs)", host, port)
     proxies = settings.server.trusted_proxies
     uvicorn.run(
