@@ -21,7 +21,7 @@ router = APIRouter()
     description="Each cell quotes one or two corpus sentences with status and citation, says 'nothing applies' "
     "with the reason, or is 'missing' when the curated layer has nothing cited for it. The timeline covers the "
     "12 months before and the 24 months after `as_of`. Same as-of rules as answers.",
-    responses={status: {"model": ErrorResponse} for status in (401, 403, 413, 422, 429, 503)},
+    responses={status: {"model": ErrorResponse} for status in (400, 401, 403, 413, 422, 429, 503)},
 )
 async def holdings(body: HoldingRequest, _: CallerDep, services: ServicesDep) -> HoldingReport:
     documents = services.holder.get().index.documents
