@@ -215,6 +215,13 @@ class ServerSettings(_Group):
     queue_timeout_seconds: float = Field(
         10, gt=0, description="Longest wait for a free answer slot before a 503 with Retry-After."
     )
+    answer_timeout_seconds: float = Field(
+        60,
+        gt=0,
+        description="Longest time an answer of POST /v1/answers may take once started (an LLM backend that "
+        "stalls, say): past it, a 503 with Retry-After, and the answer stops at its next step. It also stops "
+        "when the client has gone away.",
+    )
     rate_limit_callers: int = Field(
         50_000,
         ge=100,

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from bot.core import Bot
+from bot.core import Bot, StreamEvent
 from bot.errors import StoreUnavailableError
 from bot.prompts import NOTICE
 from bot.server import auth, errors, limits, middleware
@@ -325,7 +326,7 @@ def test_store_unavailable_is_503(make_client: MakeClient, fixture_bot: Bot) -> 
             def problem() -> str:
                 return "the vector store at http://127.0.0.1:1 does not answer (ConnectError)"
 
-        def ask(self, *args: Any, **kwargs: Any) -> Answer:
+        def ask_stream(self, *args: Any, **kwargs: Any) -> Any:
             raise StoreUnavailableError("The Chroma server at http://127.0.0.1:1 stopped answering.")
 
     client = make_client(bot=StoreDown())
@@ -338,7 +339,7 @@ def test_store_unavailable_is_503(make_client: MakeClient, fixture_bot: Bot) -> 
 
 def test_unexpected_errors_are_500_json(make_client: MakeClient) -> None:
     class Broken:
-        def ask(self, *args: Any, **kwargs: Any) -> Answer:
+        def ask_stream(self, *args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("boom")
 
     client = make_client(bot=Broken(), raise_server_exceptions=False)
@@ -659,6 +660,68 @@ def test_admission_sheds_load_past_the_queue_with_a_fast_503() -> None:
 
     asyncio.run(timed_out())
     assert sorted(outcomes) == ["served", "shed"]
+
+
+class SlowSteps:
+    """A bot whose answer takes many slow steps (an LLM backend that stalls, say); it records how far it got."""
+
+    def __init__(self, fixture_bot: Bot, step_seconds: float) -> None:
+        self.settings = fixture_bot.settings
+        self.embedder = fixture_bot.embedder
+        self.index = fixture_bot.index
+        self.stale_reason = None
+        self.step_seconds = step_seconds
+        self.steps = 0
+        self.closed = threading.Event()
+
+    def ask_stream(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            for _ in range(100):
+                time.sleep(self.step_seconds)
+                self.steps += 1
+                yield StreamEvent("line", text="- a verified sentence [1]")
+        finally:
+            self.closed.set()
+
+
+def test_an_answer_past_its_deadline_is_a_503_and_stops(make_client: MakeClient, fixture_bot: Bot) -> None:
+    """Issue 13: a started answer had no deadline; it now stops at its next step and the caller gets a 503."""
+    slow = SlowSteps(fixture_bot, step_seconds=0.1)
+    client = make_client(bot=slow, answer_timeout_seconds=0.5)
+    started = time.perf_counter()
+    response = client.post("/v1/answers", json={"question": QUESTION})
+    assert time.perf_counter() - started < 3
+    assert "answer_timeout_seconds" in assert_error(response, 503, "answer_timeout")["message"]
+    assert response.headers["Retry-After"]
+    assert slow.closed.wait(2), "the answer's generator was never closed"
+    steps = slow.steps
+    time.sleep(0.3)
+    assert slow.steps == steps < 20  # no step started after the deadline
+
+
+def test_an_answer_stops_when_the_client_goes_away(fixture_bot: Bot) -> None:
+    """Issue 13: work went on after the client disconnected (all 400 computed when 376 had given up)."""
+    import asyncio
+
+    from bot.server import routes
+    from bot.server.schemas import AnswerRequest
+
+    slow = SlowSteps(fixture_bot, step_seconds=0.05)
+
+    class Holder:
+        def get(self) -> Any:
+            return slow
+
+    class Gone:
+        async def is_disconnected(self) -> bool:
+            return slow.steps >= 3
+
+    services: Any = type("S", (), {"holder": Holder(), "settings": fixture_bot.settings})()
+    with pytest.raises(errors.ApiError) as caught:
+        asyncio.run(routes._ask(services, AnswerRequest(question=QUESTION), Gone()))  # type: ignore[arg-type]
+    assert caught.value.status == 499
+    assert slow.closed.wait(2)
+    assert slow.steps < 10
 
 
 def test_rate_limiter_memory_is_bounded() -> None:

@@ -4,6 +4,8 @@ ApiError or BotError and turned into the one JSON error shape by bot.server.erro
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -132,9 +134,9 @@ async def create_session(body: SessionRequest, request: Request, services: Servi
     summary="Answer a question, with citations",
     responses=_errors(400, 401, 403, 413, 422, 429, 503),
 )
-async def answers(body: AnswerRequest, principal: CallerDep, services: ServicesDep) -> Answer:
+async def answers(body: AnswerRequest, request: Request, principal: CallerDep, services: ServicesDep) -> Answer:
     async with services.admission.slot():
-        answer = await _ask(services, body)
+        answer = await _ask(services, body, request)
     await run_in_threadpool(services.store.record, answer, surface="api", caller=principal.id)
     return answer
 
@@ -315,14 +317,60 @@ def _ask_stream(services: Services, body: AnswerRequest) -> Iterator[StreamEvent
     )
 
 
-async def _ask(services: Services, body: AnswerRequest) -> Answer:
-    bot = services.holder.get()
-    history = [turn if isinstance(turn, str) else turn.model_dump() for turn in body.history]
-    answer: Answer = await run_in_threadpool(
-        bot.ask,
-        body.question,
-        history or None,
-        list(body.jurisdictions) if body.jurisdictions else None,
-        body.as_of,
-    )
-    return answer
+async def _ask(services: Services, body: AnswerRequest, request: Request) -> Answer:
+    """The answer, computed step by step (Bot.ask_stream) in a worker thread, so that it can stop between
+    steps: when server.answer_timeout_seconds has passed (503 with Retry-After) or when the client has gone
+    away. A step already running finishes in its thread; no further step starts."""
+    stream = _ask_stream(services, body)
+    limit = services.settings.server.answer_timeout_seconds
+    deadline = time.monotonic() + limit
+    pending: asyncio.Future[StreamEvent | None] | None = None
+    try:
+        while True:
+            if await request.is_disconnected():
+                raise _client_gone()
+            pending = asyncio.ensure_future(run_in_threadpool(next, stream, None))
+            while not pending.done():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise ApiError(
+                        503,
+                        "answer_timeout",
+                        f"The answer took longer than {limit:g} s (server.answer_timeout_seconds); retry in a "
+                        "few seconds.",
+                        {"Retry-After": "5"},
+                    )
+                await asyncio.wait({pending}, timeout=min(remaining, _DISCONNECT_POLL_SECONDS))
+                if not pending.done() and await request.is_disconnected():
+                    raise _client_gone()
+            event = pending.result()
+            pending = None
+            if event is None:
+                raise AssertionError("ask_stream ended without an answer")  # pragma: no cover
+            if event.answer is not None:
+                return event.answer
+    finally:
+        _stop(stream, pending)
+
+
+_DISCONNECT_POLL_SECONDS = 0.5
+
+
+def _client_gone() -> ApiError:
+    log.info("client went away; the answer stops at its next step")
+    return ApiError(499, "client_closed", "The client closed the connection before the answer.")
+
+
+def _stop(stream: Iterator[StreamEvent], pending: asyncio.Future[Any] | None) -> None:
+    """Close the answer's generator, after the step running in its thread (if any) has finished."""
+
+    def close(_: object = None) -> None:
+        close_method = getattr(stream, "close", None)
+        if close_method is not None:
+            with contextlib.suppress(ValueError):  # "generator already executing": cannot happen here
+                close_method()
+
+    if pending is None or pending.done():
+        close()
+    else:
+        pending.add_done_callback(close)
