@@ -80,26 +80,38 @@ class Bot:
     """Holds the model and the index; answers questions."""
 
     def __init__(
-        self, settings: Settings, embedder: Encoder | None = None, progress: Callable[[str], None] | None = None
+        self,
+        settings: Settings,
+        embedder: Encoder | None = None,
+        progress: Callable[[str], None] | None = None,
+        *,
+        llm: Any = None,
+        index: Index | None = None,
     ) -> None:
-        """Load the model and open the index; `progress` is told what is loading (the CLI prints it)."""
+        """Load the model and open the index; `progress` is told what is loading (the CLI prints it).
+
+        Seams: pass an `embedder` (a query encoder), an `llm` (any langchain chat model, used instead of
+        the one settings.llm names: tests pass a recording fake) or an already open `index` to share."""
         say = progress or log.info
         self.settings = settings
         self.prompts: Any = None
-        self.llm: Any = None
-        if settings.llm != "extractive":  # only the LLM composer reads the prompt templates
+        self.llm: Any = llm
+        if llm is not None or settings.llm != "extractive":  # only the LLM composer reads the prompt templates
             from bot.compose.llm import chat_model, load_prompts
 
             self.prompts = load_prompts(settings.prompts_dir)  # a broken prompt fails at start-up, not mid-answer
-            self.llm = chat_model(settings.llm, settings.answer)
+            if llm is None:
+                self.llm = chat_model(settings.llm, settings.answer)
         if embedder is None:
             say("Loading the embedding model…")
             embedder = query_encoder(settings, say)
         self.embedder: Encoder = embedder
         self._lock = threading.Lock()
         self.stale_reason: str | None = None
-        say("Opening the index…")
-        self.index = self._open()
+        if index is None:
+            say("Opening the index…")
+            index = self._open()
+        self.index = index
 
     def _open(self) -> Index:
         try:
@@ -414,8 +426,16 @@ class Bot:
         return answer, diagnostics
 
 
-def load(settings: Settings | None = None, **overrides: Any) -> Bot:
-    """Load settings (env / defaults / overrides), the model and the index, once."""
+def load(
+    settings: Settings | None = None,
+    *,
+    llm: Any = None,
+    embedder: Encoder | None = None,
+    index: Index | None = None,
+    **overrides: Any,
+) -> Bot:
+    """Load settings (env / defaults / overrides), the model and the index, once; `llm`, `embedder` and
+    `index` are Bot's seams (a chat model object, a query encoder, an open index to share)."""
     if settings is None:
         settings = Settings(**overrides) if overrides else Settings()
-    return Bot(settings)
+    return Bot(settings, embedder, llm=llm, index=index)

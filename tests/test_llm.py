@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 
 from bot.compose.llm import PROMPTS, PromptError, chat_model, load_prompts, render_evidence
 from bot.compose.verify import Verifier, figures
-from bot.core import Bot
+from bot.core import Bot, load
 from bot.errors import SettingsError
 from bot.prompts import NO_GUIDANCE
 from bot.server.app import create_app
@@ -64,15 +64,30 @@ class RecordingModel(GenericFakeChatModel):
 
 
 def with_model(bot: Bot, model: Any, **answer: Any) -> Bot:
-    """A copy of a loaded bot that answers through `model` (the index and embedder are shared)."""
-    clone = Bot.__new__(Bot)
-    clone.__dict__.update(bot.__dict__)
-    clone.llm = model
-    clone.prompts = bot.prompts or load_prompts(bot.settings.prompts_dir)
-    clone.settings = bot.settings.model_copy(
+    """A bot that answers through `model`, sharing a loaded bot's index and embedder (Bot's seams)."""
+    settings = bot.settings.model_copy(
         update={"llm": "fake:recording", "answer": bot.settings.answer.model_copy(update=answer)}
     )
-    return clone
+    return load(settings, llm=model, embedder=bot.embedder, index=bot.index)
+
+
+@pytest.fixture
+def fake_llm(fixture_bot: Bot) -> Any:
+    """`fake_llm(replies, **answer_settings)`: a bot loaded through `bot.core.load` with a RecordingModel
+    as its chat model; the model is the bot's `.llm` (its `.sent` holds every prompt)."""
+
+    def make(replies: list[Any], **answer: Any) -> Bot:
+        return with_model(fixture_bot, RecordingModel(replies), **answer)
+
+    return make
+
+
+def test_the_fake_llm_fixture_goes_through_load(fake_llm: Any, fixture_bot: Bot) -> None:
+    bot = fake_llm([NO_GUIDANCE])
+    assert isinstance(bot.llm, RecordingModel) and bot.prompts is not None
+    assert bot.index is fixture_bot.index and bot.embedder is fixture_bot.embedder
+    bot.ask(QUESTION)
+    assert bot.llm.sent and bot.llm.sent[0][0].type == "system"  # the prompts reached the injected model
 
 
 def passages_in(prompt: str) -> dict[int, tuple[str, str]]:
