@@ -327,12 +327,18 @@ _CITIZEN = re.compile(
 
 
 _MOVED = re.compile(
-    r"\b(?:moved|moving|relocated|relocating|emigrated|emigrating)\s+(?:back\s+)?(?:from\s+(?:the\s+)?[a-z .']{2,30}?\s+)"
-    r"to\s+(?:the\s+)?([a-z .']{2,30})",
+    r"\b(?:moved|moving|relocated|relocating|emigrated|emigrating)\s+(?:back\s+)?(?:from\s+(?:the\s+)?"
+    r"(?P<origin>[a-z .']{2,30}?)\s+)to\s+(?:the\s+)?(?P<dest>[a-z .']{2,30})",
     re.I,
 )
+# A negation reaches the end of the window unless a clause boundary ("and", "but", a comma) comes first:
+# "I don't live in the UK" is negated; "I hold no US passport and live in London" is not.
+_TAX_UK = r"(?:uk|british|united kingdom|britain)"
+_TAX_US = r"(?:US|U\.S\.|USA|american|united states|america)"
 _NEGATED = re.compile(
-    r"\b(?:not|no|never|without|don't|dont|do not|doesn't|isn't|aren't|am not|'m not)\b[^.?!,]*$", re.I
+    r"\b(?:not|no|never|without|don't|dont|do not|doesn't|isn't|aren't|am not|'m not)\b"
+    r"(?:(?!\b(?:and|but|so|though|although|while)\b)[^.?!,;])*$",
+    re.I,
 )
 _FORMER = re.compile(r"\b(?:used to|previously|formerly|until)\b", re.I)
 
@@ -398,7 +404,7 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
     plain = text.replace("’", "'")
     moved = _MOVED.search(plain)
     if moved:  # "moved from Leeds to Texas": where the investor lives now
-        profile.residence = _where(moved.group(1))
+        profile.residence = _where(moved.group("dest"))
     position = 0
     while profile.residence is None and (m := _RESIDENCE.search(plain, position)):
         position = m.start() + 3  # the next match may start inside this one's greedy place words
@@ -479,6 +485,21 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
         named = {_BODY_PATTERNS[body][0] for body in profile.bodies if body in _BODY_PATTERNS}
         person = {side for side in (profile.residence, profile.citizenship) if side}
         cued = {side for side, cues in (("UK", UK_CUES), ("US", US_TAX_CUES)) if re.search(cues, without_coin_names)}
+        # A country the question names outright ("do I still pay UK tax?"), and the one the investor moved
+        # from (a recent leaver can still owe its tax), are asked about too.
+        for side, country in (("UK", _TAX_UK), ("US", _TAX_US)):
+            if re.search(
+                rf"\b{country}[- ](?:tax|taxes|cgt|capital gains|income tax|tax return|tax year|taxpayer)"
+                rf"|\btax(?:es|ed|ation)?\s+(?:in|by|to|for)\s+(?:the\s+)?{country}\b",
+                text,
+                re.I,
+            ):
+                cued.add(side)  # "do I still pay UK tax?", "how is crypto taxed in the US?"
+        if re.search(r"\buk[- /](?:us|u\.s\.)\b|\b(?:us|u\.s\.)[- /]uk\b", lowered):
+            cued |= {"UK", "US"}  # "the UK-US tax treaty"
+        origin = _where(moved.group("origin")) if moved else None
+        if origin in ("UK", "US"):
+            cued.add(origin)
         jurisdictions = person | named | cued | (jurisdictions & {"INTL"})
         issuer_only = not jurisdictions - {"INTL"}  # whose tax it is is unknown: both sides, not cross-border
         if issuer_only and not _OTHER_PLACE.search(lowered):

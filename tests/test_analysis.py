@@ -201,3 +201,21 @@ def test_an_unrelated_question_after_a_crypto_one_is_out_of_scope() -> None:
 )
 def test_the_learned_intent_decides_within_limits(question: str, predicted: tuple[str, float], intent: str) -> None:
     assert analyse(question, predicted=predicted).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("question", "residence", "jurisdictions"),
+    [
+        # A denied tie ends at the clause boundary: the investor still lives in London.
+        ("I hold no US passport and live in London. How is my bitcoin taxed?", "UK", ["UK"]),
+        ("I hold no US passport and live in London; do I file US taxes on my bitcoin?", "UK", ["UK", "US"]),
+        ("I don't live in the UK any more; what are the rules for crypto ads?", None, ["UK"]),
+        # Tax follows the person, plus a country the question names and the one the investor left.
+        ("I moved from Leeds to Texas 18 months ago, do I still pay UK tax on my crypto?", "US", ["UK", "US"]),
+        ("I am a US citizen living in London. How is my bitcoin taxed?", "UK", ["UK", "US"]),
+    ],
+)
+def test_who_the_investor_is_taken_literally(question: str, residence: str | None, jurisdictions: list[str]) -> None:
+    profile = analyse(question)
+    assert profile.residence == residence
+    assert sorted(set(profile.jurisdictions) - {"INTL"}) == jurisdictions
