@@ -478,6 +478,7 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
         # answer from both sides rather than guess the investor is where the issuer is.
         issuer_only = not jurisdictions & {"UK", "US"}
         jurisdictions.update({"UK", "US"} if issuer_only else {profile.issuer_location})
+    tax_person_unknown = False
     if _tax_only(profile.topics):
         # Tax follows the person (residence, citizenship), not where the platform or the coin's issuer is:
         # only those sides, any side whose body the question names (the IRS, HMRC) and the side of any
@@ -504,6 +505,7 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
         issuer_only = not jurisdictions - {"INTL"}  # whose tax it is is unknown: both sides, not cross-border
         if issuer_only and not _OTHER_PLACE.search(lowered):
             jurisdictions |= {"UK", "US"}
+            tax_person_unknown = True
     profile.other_countries = sorted({m.group(0).strip().lower() for m in _OTHER_PLACE.finditer(lowered)})
 
     profile.injection_suspected = bool(INJECTION.search(text))
@@ -527,6 +529,11 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
                 setattr(profile, attribute, getattr(previous, attribute))
                 if is_follow_up or own_subject:
                     jurisdictions.add(getattr(previous, attribute))
+    person = {side for side in (profile.residence, profile.citizenship) if side}
+    if tax_person_unknown and person:
+        # "and what about tax on it?" after "I live in Leeds…": the tax is the investor's, now known.
+        jurisdictions = person | (jurisdictions & {"INTL"})
+        stated = set(jurisdictions)
     if previous is not None and is_follow_up:
         profile.follow_up = True
         if not stated - {"INTL"}:

@@ -87,7 +87,7 @@ def test_follow_up_keeps_the_earlier_profile() -> None:
         ["I live in Leeds and keep USDC on Coinbase. Am I protected if it fails?"], "and what about tax?"
     )
     assert profile.follow_up
-    assert profile.jurisdictions == ["UK", "US"]
+    assert profile.jurisdictions == ["UK"]  # the tax is the investor's (Leeds), not the platform's (Coinbase)
     assert profile.residence == "UK"
     assert profile.platform_location == "US"
     assert profile.asset_types == ["stablecoin"]

@@ -152,9 +152,10 @@ def test_follow_up_keeps_context(fixture_bot: Bot) -> None:
     first = "I live in Leeds and keep USDC on Coinbase. Am I protected if it fails?"
     answer = fixture_bot.ask("and what about tax?", history=[{"role": "user", "content": first}])
     assert answer.profile["follow_up"] is True
-    assert answer.profile["jurisdictions"] == ["UK", "US"]
+    assert answer.profile["jurisdictions"] == ["UK"]  # tax follows the person (Leeds), not the platform
+    assert answer.profile["platform_location"] == "US" and answer.profile["asset_types"] == ["stablecoin"]
     assert answer.kind == "answer"
-    assert answer.sections["UK"] and answer.sections["US"]
+    assert answer.sections["UK"] and not answer.sections.get("US")
 
 
 def test_prompt_injection_does_not_change_the_answer(fixture_bot: Bot) -> None:
