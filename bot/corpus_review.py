@@ -14,28 +14,14 @@ from typing import Any
 
 from bot.corpus import corpus_files, load_corpus
 from bot.errors import CorpusProblem
-from bot.text import split_sentences
+from bot.text import MONTH_NAMES, split_sentences
 from bot.types import Document
 
 # Document types that never make law: their status is proposed, consultation, superseded or withdrawn.
 NON_BINDING_DOC_TYPES = ("consultation", "recommendation", "statement_of_intent")
 HORIZON_DAYS = 90  # how far ahead the review looks for status changes
 
-_MONTH_NAMES = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
-_MONTH = "(?:" + "|".join(_MONTH_NAMES) + ")"
+_MONTH = "(?:" + "|".join(MONTH_NAMES) + ")"
 # A vague period counts from its earliest day, so that a claim is only flagged when it must be later.
 _PERIOD_MONTH = {"early": 1, "mid": 6, "late": 9, "end of": 12, "the end of": 12}
 _SEASON_MONTH = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
@@ -82,7 +68,7 @@ def first_date(text: str) -> tuple[dt.date, str] | None:
 
 
 def _month(name: str) -> int:
-    return _MONTH_NAMES.index(name.lower()) + 1
+    return MONTH_NAMES.index(name.lower()) + 1
 
 
 def _clause(text: str, start: int) -> tuple[str, int]:

@@ -68,7 +68,26 @@ class Encoder(Protocol):
     def encode_query(self, text: str) -> np.ndarray: ...
 
 
-class Embedder:
+class _QueryCache:
+    """encode_query for an encoder with `encode`: one query embedded, the last 512 remembered."""
+
+    _cache: dict[str, np.ndarray]
+
+    def encode(self, texts: list[str]) -> np.ndarray:  # pragma: no cover (each encoder has its own)
+        raise NotImplementedError
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Embed one query, remembering recent ones."""
+        cached = self._cache.get(text)
+        if cached is None:
+            cached = self.encode([text])[0]
+            if len(self._cache) > 512:
+                self._cache.clear()
+            self._cache[text] = cached
+        return cached
+
+
+class Embedder(_QueryCache):
     """Encode texts to L2-normalised vectors; count word pieces with the model's own tokenizer."""
 
     def __init__(self, name: str = BUNDLED, batch_size: int = 64) -> None:
@@ -107,16 +126,6 @@ class Embedder:
             convert_to_numpy=True,
         )
         return np.asarray(vectors, dtype=np.float32)
-
-    def encode_query(self, text: str) -> np.ndarray:
-        """Embed one query, remembering recent ones."""
-        cached = self._cache.get(text)
-        if cached is None:
-            cached = self.encode([text])[0]
-            if len(self._cache) > 512:
-                self._cache.clear()
-            self._cache[text] = cached
-        return cached
 
 
 def _fingerprint(path: Path) -> str:
@@ -219,7 +228,7 @@ def cosines(left: Encoder, right: Encoder, texts: list[str]) -> np.ndarray:
     return np.einsum("ij,ij->i", left.encode(texts), right.encode(texts))  # type: ignore[no-any-return]
 
 
-class OnnxEncoder:
+class OnnxEncoder(_QueryCache):
     """The model's transformer exported to ONNX, run by onnxruntime with the model's own tokenizer
     (`tokenizers`), then mean pooling and L2 normalisation in numpy, as sentence-transformers does:
     queries without importing torch."""
@@ -280,16 +289,6 @@ class OnnxEncoder:
         pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return pooled / np.clip(norms, 1e-12, None)  # type: ignore[no-any-return]
-
-    def encode_query(self, text: str) -> np.ndarray:
-        """Embed one query, remembering recent ones."""
-        cached = self._cache.get(text)
-        if cached is None:
-            cached = self.encode([text])[0]
-            if len(self._cache) > 512:
-                self._cache.clear()
-            self._cache[text] = cached
-        return cached
 
 
 _ENCODERS: dict[Path, OnnxEncoder] = {}

@@ -4,6 +4,21 @@ from __future__ import annotations
 
 import re
 
+MONTH_NAMES = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+
 # Abbreviations whose trailing full stop does not end a sentence.
 _ABBREVIATIONS = {
     "u.s",

@@ -9,33 +9,12 @@ from pathlib import Path
 import pytest
 
 from bot.corpus_review import build_review, currency_problems, first_date, review_text, section_start
+from tests.test_corpus_validation import GOOD
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 TODAY = dt.date(2026, 11, 24)
 
-DOC = """\
----
-id: {id}
-title: "A test document"
-jurisdiction: UK
-publisher: FCA
-doc_type: guidance
-reference: TEST/1
-url: https://www.fca.org.uk/test
-published: 2025-01-01
-status: in_force
-reviewed: 2026-11-20
-topics: [scams]
----
-
-## What the rule says (paragraph 1.1)
-
-The FCA's test rule says something exact about scams.
-
-## Cross-border (paragraph 2(a))
-
-The FCA's test rule reaches firms outside the UK.
-"""
+DOC = GOOD  # the same small valid document as the validation tests
 SENTENCE_LINE = 17  # 'The FCA's test rule says something exact about scams.'
 STATUS_LINE = 10
 

@@ -307,6 +307,15 @@ def _row(
     )
 
 
+def _relevance_model(settings: AnswerSettings) -> tuple[relevance.RelevanceModel, float] | None:
+    """The relevance model and the bullet threshold to apply, or None when the check is off or untrained."""
+    model = relevance.load()
+    threshold = settings.min_on_topic_probability
+    if model is None or threshold == 0:
+        return None
+    return model, model.threshold if threshold is None else threshold
+
+
 def _refill(
     question: str,
     sections: dict[str, list[tuple[_Candidate, str]]],
@@ -320,12 +329,10 @@ def _refill(
 ) -> None:
     """Where the relevance check left room under a heading, offer that heading's next candidates (above
     the same score floor, not near-repeats) in score order, keeping each the model finds on topic."""
-    model = relevance.load()
-    threshold = settings.min_on_topic_probability
-    if model is None or threshold == 0:
+    checked = _relevance_model(settings)
+    if checked is None:
         return
-    if threshold is None:
-        threshold = model.threshold
+    model, threshold = checked
     best = max((c.score for c in candidates), default=1.0) or 1.0
     used = {c.text for entries in sections.values() for c, _ in entries}
     chosen = [c.vector for entries in sections.values() for c, _ in entries]
@@ -382,12 +389,10 @@ def _keep_relevant(
                     "features": values.tolist(),
                 }
             )
-    model = relevance.load()
-    threshold = settings.min_on_topic_probability
-    if model is None or threshold == 0:
+    checked = _relevance_model(settings)
+    if checked is None:
         return
-    if threshold is None:
-        threshold = model.threshold
+    model, threshold = checked
     probabilities = model.probability(rows, np.array([bool(c.evidence.section.questions) for _, _, c in picked]))
     section_best: dict[str, float] = {}
     for (name, _, _), probability in zip(picked, probabilities, strict=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.text import terms
+from bot.text import MONTH_NAMES, terms
 
 SUPPORT_TERM_SHARE = 0.8  # a sentence is supported when 80% of its terms are in the cited quote
 
@@ -38,20 +38,6 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-_MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
 _MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{_MONTH},? (\d{{4}})\b")
 _MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?,? (\d{{4}})\b")
@@ -59,7 +45,7 @@ _MONTH_DAY = re.compile(rf"\b{_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?\b(?!,? \d{{4}}
 
 
 def _month_number(name: str) -> int:
-    return next(n for n, month in enumerate(_MONTHS, start=1) if month.startswith(name[:3]))
+    return next(n for n, month in enumerate(MONTH_NAMES, start=1) if month.startswith(name[:3]))
 
 
 def canonical_dates(text: str) -> str:
@@ -67,7 +53,7 @@ def canonical_dates(text: str) -> str:
     'January 31' as '31 january'. Applied to normalised text."""
     text = _DAY_MONTH_YEAR.sub(lambda m: f"{m[3]}-{_month_number(m[2]):02d}-{int(m[1]):02d}", text)
     text = _MONTH_DAY_YEAR.sub(lambda m: f"{m[3]}-{_month_number(m[1]):02d}-{int(m[2]):02d}", text)
-    return _MONTH_DAY.sub(lambda m: f"{int(m[2])} {_MONTHS[_month_number(m[1]) - 1]}", text)
+    return _MONTH_DAY.sub(lambda m: f"{int(m[2])} {MONTH_NAMES[_month_number(m[1]) - 1]}", text)
 
 
 def contains(haystack: str, needle: str) -> bool:
