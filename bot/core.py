@@ -76,6 +76,16 @@ class StreamEvent:
     answer: Answer | None = None
 
 
+@dataclass
+class _Gathered:
+    """What an answer is composed from: the profile, the question as searched, its vector, the evidence."""
+
+    profile: Profile
+    search_question: str
+    query_vector: np.ndarray
+    evidence: list[Evidence]
+
+
 class Bot:
     """Holds the model and the index; answers questions."""
 
@@ -195,31 +205,11 @@ class Bot:
         as_of: dt.date | None = None,
     ) -> list[Evidence]:
         """The evidence an answer to `question` would be composed from: the hybrid, jurisdiction-aware
-        retrieval alone (no history, no composing), best first. Requests for advice, other countries'
-        rules and injections retrieve nothing, as in `ask`."""
-        if not isinstance(question, str) or not question.strip() or not is_text(question):
-            raise QuestionError("The question is empty or not valid text; type a question about crypto-assets.")
-        question = question.strip()[: self.settings.answer.max_question_chars]
-        index = self.index
-        vector = self.embedder.encode_query(question)
-        classifier = bundled_classifier()
-        predicted = classifier.predict(question, vector) if classifier else None
-        profile, _ = merge_history([], question, (predicted.label, predicted.confidence) if predicted else None)
-        if profile.intent in ("out_of_scope", "other_country", "injection"):
-            return []
-        search_question = generic_firms(question)
-        if search_question != question:
-            vector = self.embedder.encode_query(search_question)
-        found = retrieve(
-            index,
-            vector,
-            search_question,
-            profile,
-            self.settings.retrieval,
-            as_of or dt.date.today(),
-            list(jurisdictions) if jurisdictions else None,
-        )
-        return sorted(found, key=lambda e: -e.score)
+        retrieval alone (no history, no composing), best first. The question is checked, and requests for
+        advice, other countries' rules and injections retrieve nothing, as in `ask`."""
+        question = self._checked(question, jurisdictions)
+        found = self._gather(self.index, question, [], jurisdictions, as_of or dt.date.today(), {})
+        return sorted(found.evidence, key=lambda e: -e.score)
 
     def ask(
         self,
@@ -244,6 +234,41 @@ class Bot:
         """The answer as it is written: `line` events (only verified sentences), a `reset` if an LLM
         answer is abandoned for the extractive one, then one `answer` event with the whole answer."""
         started = time.perf_counter()
+        question = self._checked(question, jurisdictions)
+        as_of = as_of or dt.date.today()
+        index = self.index
+        timings: dict[str, float] = {}
+        earlier = _history_questions(history, self.settings.answer.max_question_chars)
+        found = self._gather(index, question, earlier, jurisdictions, as_of, timings)
+        profile, search_question, query_vector, evidence = (
+            found.profile,
+            found.search_question,
+            found.query_vector,
+            found.evidence,
+        )
+
+        mark = time.perf_counter()
+        answer: Answer | None = None
+        diagnostics: dict[str, Any] = {"composer": "extractive"}
+        if self.llm is not None and decide_kind(profile, evidence, self.settings.answer)[0] == "answer":
+            shown: list[str] = []
+            answer, diagnostics = yield from self._llm_answer(
+                question, earlier, profile, evidence, query_vector, index, as_of, timings, shown
+            )
+            if answer is None and shown:
+                yield StreamEvent("reset", text=diagnostics.get("fallback", ""))
+        if answer is None:
+            kind, lead, entries = select(search_question, profile, evidence, query_vector, index, self.settings.answer)
+            answer = finish(question, profile, kind, lead, entries, evidence, index, as_of, timings)
+            answer.diagnostics = diagnostics
+            for line in answer_lines(answer):
+                yield StreamEvent("line", text=line)
+        answer.timings["compose"] = round((time.perf_counter() - mark) * 1000, 2)
+        answer.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
+        yield StreamEvent("answer", answer=answer)
+
+    def _checked(self, question: str, jurisdictions: Sequence[str] | None) -> str:
+        """The question, stripped, or a QuestionError that says what to fix."""
         if not isinstance(question, str) or not question.strip():
             raise QuestionError("The question is empty; type a question about crypto-assets or stablecoins.")
         question = question.strip()
@@ -259,16 +284,24 @@ class Bot:
             unknown = [j for j in jurisdictions if j.upper() not in ("UK", "US", "INTL")]
             if unknown:
                 raise QuestionError(f"Unknown jurisdiction(s) {unknown}; use UK, US or both.")
-        as_of = as_of or dt.date.today()
-        index = self.index
-        timings: dict[str, float] = {}
+        return question
 
+    def _gather(
+        self,
+        index: Index,
+        question: str,
+        earlier: list[str],
+        jurisdictions: Sequence[str] | None,
+        as_of: dt.date,
+        timings: dict[str, float],
+    ) -> _Gathered:
+        """Analyse the question (with the conversation so far) and retrieve its evidence; `timings` gets
+        the embed, analyse and retrieve stages."""
         mark = time.perf_counter()
         question_vector = self.embedder.encode_query(question)
         timings["embed"] = round((time.perf_counter() - mark) * 1000, 2)
 
         mark = time.perf_counter()
-        earlier = _history_questions(history, limit)
         classifier = bundled_classifier()
         predicted = classifier.predict(question, question_vector) if classifier else None
         profile, _ = merge_history(earlier, question, (predicted.label, predicted.confidence) if predicted else None)
@@ -301,26 +334,7 @@ class Bot:
             )
         )
         timings["retrieve"] = round((time.perf_counter() - mark) * 1000, 2)
-
-        mark = time.perf_counter()
-        answer: Answer | None = None
-        diagnostics: dict[str, Any] = {"composer": "extractive"}
-        if self.llm is not None and decide_kind(profile, evidence, self.settings.answer)[0] == "answer":
-            shown: list[str] = []
-            answer, diagnostics = yield from self._llm_answer(
-                question, earlier, profile, evidence, query_vector, index, as_of, timings, shown
-            )
-            if answer is None and shown:
-                yield StreamEvent("reset", text=diagnostics.get("fallback", ""))
-        if answer is None:
-            kind, lead, entries = select(search_question, profile, evidence, query_vector, index, self.settings.answer)
-            answer = finish(question, profile, kind, lead, entries, evidence, index, as_of, timings)
-            answer.diagnostics = diagnostics
-            for line in answer_lines(answer):
-                yield StreamEvent("line", text=line)
-        answer.timings["compose"] = round((time.perf_counter() - mark) * 1000, 2)
-        answer.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
-        yield StreamEvent("answer", answer=answer)
+        return _Gathered(profile, search_question, query_vector, evidence)
 
     def _llm_answer(
         self,

@@ -22,14 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.compose import relevance  # noqa: E402
 from bot.core import Bot  # noqa: E402
 from bot.eval.questions import load_questions, split_of  # noqa: E402
+from bot.render import HEADINGS  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-
-SECTION_TITLES = {
-    "UK": "UK",
-    "US": "US",
-    "cross_border": "Across the border",
-    "next_steps": "What you can check or do next",
-}
 
 
 def main() -> int:
@@ -78,7 +72,7 @@ def main() -> int:
                 for number, item in enumerate(picked, start=1):
                     if item["section"] != section:
                         section = item["section"]
-                        packet.write(f"{SECTION_TITLES[str(section)]}:\n")
+                        packet.write(f"{HEADINGS[str(section)]}:\n")
                     packet.write(f"  [{number}] {item['text']}\n")
                 packet.write("\n---\n\n")
     print(f"{len(answered)} answers, {sum(len(p) for _, p in answered)} bullets in {args.out}", file=sys.stderr)
