@@ -209,3 +209,22 @@ def test_investor_words_are_expanded_to_official_ones(question: str, official: s
     assert set(terms(" ".join(official))) <= set(synonym_terms(question))
     if not official:
         assert synonym_terms(question) == []
+
+
+def test_a_near_repeat_that_brings_new_figures_is_kept() -> None:
+    """Two sentences close in meaning are both facts when one holds figures the other lacks (a long-term
+    rate beside the short-term one); a rewording with no new figure is a repeat."""
+    import numpy as np
+
+    from bot.compose.extractive import _Candidate, repeats
+
+    def candidate(text: str, vector: list[float]) -> _Candidate:
+        v = np.array(vector, dtype=np.float32)
+        return _Candidate(evidence=None, text=text, vector=v / np.linalg.norm(v), score=1.0, is_action=False)  # type: ignore[arg-type]
+
+    short = candidate("A short-term gain on an asset held one year or less is taxed as ordinary income.", [1, 0.1])
+    long_ = candidate("A long-term gain on an asset held more than one year is taxed at 0%, 15% or 20%.", [1, 0.12])
+    reworded = candidate("A gain on an asset held one year or less is taxed like ordinary income.", [1, 0.11])
+    assert not repeats(long_, [short])
+    assert repeats(reworded, [short])
+    assert not repeats(reworded, [candidate("Unrelated.", [0, 1])])

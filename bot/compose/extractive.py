@@ -43,6 +43,7 @@ POLAR = re.compile(
     r"covered|protected|protects|allowed|banned|illegal|required|applies|exempt)\b",
     re.I,
 )
+OVERLAP_WEIGHT = 0.25  # weight of the share of question words a sentence holds
 CHUNK_PRIOR = 0.3  # weight of the chunk's fused rank (hybrid agreement) in a sentence's score
 QUESTION_PRIOR = 2.0  # weight of how close the section's investor questions ('Q:' lines) are to the question
 TYPE_BONUS = 0.06  # a sentence of the kind the question asks for: a figure or date, or a yes or no
@@ -133,7 +134,7 @@ def _candidates(
             specific = (query_terms | extra) & sentence_terms - GENERIC_TERMS
             overlap = shared / max(1, len(query_terms))
             similarity = float(similarities[position])
-            score = similarity + 0.25 * overlap + 0.1 * item.dense_similarity
+            score = similarity + OVERLAP_WEIGHT * overlap + 0.1 * item.dense_similarity
             score += CHUNK_PRIOR * chunk_prior + QUESTION_PRIOR * max(0.0, section_match - 0.3)
             type_match = bool((numeric and HAS_NUMBER.search(text)) or (yes_no and POLAR.search(text)))
             if type_match:
@@ -158,23 +159,40 @@ def _candidates(
     return found
 
 
+FIGURE = re.compile(r"\d[\d,.]*")
+
+
+def _figures(text: str) -> set[str]:
+    return {f.rstrip(".,") for f in FIGURE.findall(text)}
+
+
+def repeats(candidate: _Candidate, chosen: list[_Candidate]) -> bool:
+    """The candidate says again what a quoted sentence says: close in meaning and bringing no figure
+    (amount, date, percentage) the quoted sentence lacks. Two sentences that differ only in their
+    figures ("70% ... 30%" beside "40% ...", a long-term rate beside a short-term one) are both facts."""
+    return any(
+        float(candidate.vector @ other.vector) > NEAR_REPEAT and _figures(candidate.text) <= _figures(other.text)
+        for other in chosen
+    )
+
+
 def _mmr(
-    candidates: list[_Candidate], limit: int, chosen_vectors: list[np.ndarray], lam: float, floor: float
+    candidates: list[_Candidate], limit: int, chosen: list[_Candidate], lam: float, floor: float
 ) -> list[_Candidate]:
     picked: list[_Candidate] = []
     pool = [c for c in candidates if c.score >= floor]
     while pool and len(picked) < limit:
 
         def value(c: _Candidate) -> float:
-            redundancy = max((float(c.vector @ v) for v in chosen_vectors), default=0.0)
+            redundancy = max((float(c.vector @ other.vector) for other in chosen), default=0.0)
             return lam * c.score - (1 - lam) * redundancy
 
         best = max(pool, key=value)
         pool.remove(best)
-        if any(float(best.vector @ v) > NEAR_REPEAT for v in chosen_vectors):
+        if repeats(best, chosen):
             continue  # a near-repeat of a sentence already quoted
         picked.append(best)
-        chosen_vectors.append(best.vector)
+        chosen.append(best)
     return picked
 
 
@@ -189,7 +207,7 @@ def _answer_each_part(
     question: str,
     candidates: list[_Candidate],
     sections: dict[str, list[tuple[_Candidate, str]]],
-    chosen: list[np.ndarray],
+    chosen: list[_Candidate],
 ) -> None:
     """Make sure each part of a several-part question has its best sentence in the answer."""
     used = {c.text for picked in sections.values() for c, _ in picked}
@@ -205,7 +223,7 @@ def _answer_each_part(
         group = best.evidence.group
         name = "cross_border" if group == "INTL" else group
         sections[name].append((best, name))
-        chosen.append(best.vector)
+        chosen.append(best)
         used.add(best.text)
 
 
@@ -241,7 +259,7 @@ def select(
             best = max((c.score for c in pool), default=0.0)
             return max(settings.min_sentence_score, settings.relative_sentence_score * best)
 
-        chosen: list[np.ndarray] = []
+        chosen: list[_Candidate] = []
         routed: dict[str, list[_Candidate]] = {"UK": [], "US": [], "cross_border": []}
         for candidate in candidates:
             group = candidate.evidence.group
@@ -335,23 +353,25 @@ def _refill(
     model, threshold = checked
     best = max((c.score for c in candidates), default=1.0) or 1.0
     used = {c.text for entries in sections.values() for c, _ in entries}
-    chosen = [c.vector for entries in sections.values() for c, _ in entries]
+    chosen = [c for entries in sections.values() for c, _ in entries]
     for name, pool in routed.items():
         for c in sorted(pool, key=lambda c: -c.score):
             if len(sections[name]) >= limits[name]:
                 break
             if c.text in used or c.score < floors[name]:
                 continue
-            if any(float(c.vector @ v) > NEAR_REPEAT for v in chosen):
+            if repeats(c, chosen):
                 continue
             probability = model.probability(
-                np.array([_row(c, name, len(sections[name]), best, profile, single, question, chosen)]),
+                np.array(
+                    [_row(c, name, len(sections[name]), best, profile, single, question, [p.vector for p in chosen])]
+                ),
                 np.array([bool(c.evidence.section.questions)]),
             )
             if probability[0] >= threshold:
                 sections[name].append((c, name))
                 used.add(c.text)
-                chosen.append(c.vector)
+                chosen.append(c)
 
 
 def _keep_relevant(
