@@ -228,3 +228,14 @@ def test_a_near_repeat_that_brings_new_figures_is_kept() -> None:
     assert not repeats(long_, [short])
     assert repeats(reworded, [short])
     assert not repeats(reworded, [candidate("Unrelated.", [0, 1])])
+
+
+def test_us_citizen_caveats_rank_lower_when_the_investor_said_nothing_about_themselves(fixture_bot: Bot) -> None:
+    """A sentence written for US citizens abroad is not the first thing shown to an investor who never
+    said they are American (reviewers graded such caveats off topic)."""
+    from bot.compose.extractive import FOR_US_CITIZENS
+
+    answer = fixture_bot.ask("Do I pay tax when I sell crypto?")
+    if answer.kind == "answer":
+        bullets = [line for line in answer.answer.split("**Sources**")[0].splitlines() if line.startswith("- ")]
+        assert not bullets or not FOR_US_CITIZENS.search(bullets[0])

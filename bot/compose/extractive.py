@@ -43,6 +43,9 @@ POLAR = re.compile(
     r"covered|protected|protects|allowed|banned|illegal|required|applies|exempt)\b",
     re.I,
 )
+# A sentence written for US citizens (abroad) ranks lower when the investor has said nothing about who they
+# are: reviewers found such caveats the largest group of off-topic bullets.
+PERSONA_PENALTY = 0.15
 OVERLAP_WEIGHT = 0.25  # weight of the share of question words a sentence holds
 CHUNK_PRIOR = 0.3  # weight of the chunk's fused rank (hybrid agreement) in a sentence's score
 QUESTION_PRIOR = 2.0  # weight of how close the section's investor questions ('Q:' lines) are to the question
@@ -108,10 +111,12 @@ def _candidates(
     query_terms: set[str],
     question: str,
     expansions: dict[str, set[str]] | None = None,
+    profile: Profile | None = None,
 ) -> list[_Candidate]:
     found: list[_Candidate] = []
     seen: set[str] = set()
     numeric = bool(NUMERIC_QUESTION.search(question))
+    persona_unstated = profile is not None and profile.citizenship is None and profile.residence is None
     yes_no = bool(YES_NO_QUESTION.search(question)) and not numeric
     top = {g: max(e.score for e in evidence if e.group == g) for g in {e.group for e in evidence}}
     for item in sorted(evidence, key=lambda e: -e.score):
@@ -136,6 +141,8 @@ def _candidates(
             similarity = float(similarities[position])
             score = similarity + OVERLAP_WEIGHT * overlap + 0.1 * item.dense_similarity
             score += CHUNK_PRIOR * chunk_prior + QUESTION_PRIOR * max(0.0, section_match - 0.3)
+            if persona_unstated and FOR_US_CITIZENS.search(text):
+                score -= PERSONA_PENALTY
             type_match = bool((numeric and HAS_NUMBER.search(text)) or (yes_no and POLAR.search(text)))
             if type_match:
                 score += TYPE_BONUS
@@ -245,7 +252,7 @@ def select(
         expansions = {group: set(expansion_terms(profile, group)) | synonyms for group in ("UK", "US", "INTL")}
         candidates = [
             c
-            for c in _candidates(index, evidence, query_vector, query_terms, question, expansions)
+            for c in _candidates(index, evidence, query_vector, query_terms, question, expansions, profile)
             if c.on_topic
             and not written_for_someone_else(c.text, profile)
             # International standards only when the question asks about them (CARF, FATF, IOSCO...).
