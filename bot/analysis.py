@@ -242,7 +242,8 @@ PRICE = re.compile(
     r"|price (prediction|target|forecast)|\b(predict|forecast)\w*\b.{0,30}\b(price|value|worth|bitcoin|btc|eth|crypto|coin|market)|how high|how low|what will .{0,30}(price|worth)|(next|by) (year|month|week|20\d\d).{0,30}(price|worth)"
     r"|(price|value) (go|goes|going) (up|down)|\bwhere is (bitcoin|btc|eth|crypto|the market) (heading|going)"
     r"|\b(prices?|values?|bitcoin|btc|eth|crypto|coins?|tokens?|markets?)\s+(will|gonna|going to|are going to|is going to)\s+(crash|rise|go up|go down|drop|fall|moon|recover|rally|tank)"
-    r"|\bwill\b[^?.]{0,30}\b(lose (its|their|the) peg|de-?peg|go to zero|collapse)",
+    r"|\bwill\b[^?.]{0,30}\b(lose (its|their|the) peg|de-?peg|go to zero|collapse)"
+    r"|\bwill\b[^?.]{0,40}\b\d+x\b",
     re.I,
 )
 # A question about one firm's own commercial terms or service (its fees, limits, app, support), which
@@ -276,7 +277,8 @@ ADVICE = re.compile(
 )
 INJECTION = re.compile(
     r"ignore (all |any )?(the )?(previous|prior|above|earlier) (instructions|rules|prompts?)|disregard (your|the) (rules|instructions)"
-    r"|you are now|system prompt|developer mode|jailbreak|pretend (to be|you are)|act as (a|an) (?!investor)"
+    r"|forget (all |about )?(your|the|these|those) (rules|instructions|restrictions)"
+    r"|you are now|system prompt|developer mode|jailbreak|pretend (to be|you are|you're|you\u2019re)|act as (a|an|my) (?!investor)"
     r"|reveal (your|the) (prompt|instructions)|new instructions:",
     re.I,
 )
@@ -610,6 +612,8 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
             return profile.intent
         # An injection wrapped round a real question: answer the question (with a note), refuse the rest.
         return "information" if CRYPTO.search(text) or profile.topics or profile.bodies else "injection"
+    if label == "off_topic" and MAKE_SOMETHING.search(text) and not in_scope_words:
+        return "out_of_scope"  # "write me a python script to trade crypto": a task, not a question about the rules
     if confidence < NARROWING_CONFIDENCE:
         return profile.intent
     named_firm = bool(_NAMED_FIRM.search(text) or FIRM_SERVICE.search(text))
@@ -621,6 +625,13 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
         return "out_of_scope"
     return profile.intent
 
+
+# A request to make something (code, a poem, a logo), which no official guidance answers even when it names crypto.
+MAKE_SOMETHING = re.compile(
+    r"\b(write|code|build|create|make|draw|design|generate)\b.{0,25}\b(script|code|program|bot|app|poem|essay|song|"
+    r"story|smart contract|spreadsheet|formula|logo|website)s?\b",
+    re.I,
+)
 
 _ABOUT_THE_FIRM = re.compile(
     r"\b(?:sec|cftc|ftc|doj|case|cases|lawsuit|sued|sue|suing|charged|settle\w*|dismiss\w*|enforcement|fined|fine|"
