@@ -288,6 +288,10 @@ def select(
         actions = [c for c in candidates if c.is_action and c.text not in used]
         for picked in _mmr(actions, settings.next_steps, chosen, settings.mmr_lambda, floor_for(candidates)):
             sections["next_steps"].append((picked, "next_steps"))
+        if kind == "refusal":
+            # A refusal's general guidance is there only where it bears on what was asked: no best bullet is
+            # kept for its own sake, so a refusal may stand with its pointer to advisers alone.
+            _keep_relevant(question, sections, candidates, profile, single, settings, keep_one=False)
         if kind == "answer":
             _keep_relevant(question, sections, candidates, profile, single, settings)
             if settings.refill_relevant:
@@ -388,12 +392,14 @@ def _keep_relevant(
     profile: Profile,
     single: bool,
     settings: AnswerSettings,
+    keep_one: bool = True,
 ) -> None:
     """Leave out the bullets the learned relevance model (bot/compose/relevance.py) finds off topic, and
     a heading whose best bullet is unlikely to be on topic.
 
-    The answer's single most likely bullet always stays, so the check never turns an answer into
-    "no guidance"; a heading left with nothing is left out when the answer is rendered."""
+    The answer's single most likely bullet always stays (unless `keep_one` is false, for a refusal), so
+    the check never turns an answer into "no guidance"; a heading left with nothing is left out when the
+    answer is rendered."""
     picked = [(name, rank, c) for name, entries in sections.items() for rank, (c, _) in enumerate(entries)]
     if not picked:
         return
@@ -429,6 +435,8 @@ def _keep_relevant(
         key=lambda i: probabilities[i],
         default=None,
     )
+    if not keep_one:
+        keep_best = None
     section_threshold = model.section_threshold if settings.min_on_topic_probability is None else 0.0
     dropped = {
         id(c)
