@@ -239,3 +239,15 @@ def test_us_citizen_caveats_rank_lower_when_the_investor_said_nothing_about_them
     if answer.kind == "answer":
         bullets = [line for line in answer.answer.split("**Sources**")[0].splitlines() if line.startswith("- ")]
         assert not bullets or not FOR_US_CITIZENS.search(bullets[0])
+
+
+def test_a_sentence_for_us_citizens_in_the_uk_is_not_for_a_uk_resident_who_is_not_american() -> None:
+    """'A US citizen living in the UK' describes one person who is both; a UK resident who never said they
+    are American is not that person (reviewers graded such bullets misleading)."""
+    from bot.compose.extractive import written_for_someone_else
+    from bot.types import Profile
+
+    sentence = "A US citizen living in the UK must still file a US return reporting crypto gains."
+    assert written_for_someone_else(sentence, Profile(residence="UK"))
+    assert not written_for_someone_else(sentence, Profile(residence="UK", citizenship="US"))
+    assert not written_for_someone_else("UK residents and US citizens both pay tax on gains.", Profile(residence="UK"))

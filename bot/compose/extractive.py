@@ -71,6 +71,12 @@ FOR_US_CITIZENS = re.compile(
     r"\b(?:US|U\.S\.) (?:citizens?|persons?|taxpayers?|expats?)\b|\bAmericans?\b|\bgreen card", re.I
 )
 FOR_UK_RESIDENTS = re.compile(r"\bUK[- ](?:residents?|taxpayers?)\b|\b(?:resident|living) in the UK\b", re.I)
+# One person who is both: a US citizen who lives in the UK (or abroad).
+US_CITIZEN_ABROAD = re.compile(
+    r"\b(?:US|U\.S\.) (?:citizens?|persons?|taxpayers?|expats?) (?:(?:who (?:is|are|lives?) |living |resident |based )?"
+    r"in (?:the UK|London|Britain|the United Kingdom)|(?:who (?:live|lives) |living )?abroad)\b",
+    re.I,
+)
 FOR_US_RESIDENTS = re.compile(r"\bUS[- ]residents?\b|\b(?:resident|living) in the (?:US|United States)\b", re.I)
 
 
@@ -80,6 +86,8 @@ def written_for_someone_else(text: str, profile: Profile) -> bool:
     if not known:
         return False
     us_citizen = profile.citizenship == "US" or profile.residence == "US"
+    if US_CITIZEN_ABROAD.search(text) and not us_citizen:
+        return True  # "a US citizen living in the UK" is not written for a UK resident who is not American
     if FOR_US_CITIZENS.search(text) and not us_citizen and not FOR_UK_RESIDENTS.search(text):
         return True
     if FOR_UK_RESIDENTS.search(text) and profile.residence not in (None, "UK") and not FOR_US_CITIZENS.search(text):
