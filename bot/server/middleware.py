@@ -1,8 +1,8 @@
 """ASGI middleware: request ids (asgi-correlation-id) and request logging, the /v1 body-size limit,
 and CORS that says in the log why it refused a browser's preflight.
 
-The body-size limit stays hand-written: Starlette and uvicorn have no request-body cap, and a
-streamed body without Content-Length must be counted as it arrives.
+The body-size limit stays hand-written: Starlette's RequestBodyLimitMiddleware answers a plain-text
+413, not the JSON error shape with its code, what to do and the request id.
 """
 
 from __future__ import annotations
