@@ -237,16 +237,12 @@ def ask(
         return
     click.echo(answer.answer)
     diagnostics = answer.diagnostics
-    if "sentences_written" in diagnostics:  # an LLM backend was asked: say what verification did
+    if diagnostics.sentences_written is not None:  # an LLM backend was asked: say what verification did
         click.echo(
-            f"[{diagnostics['llm']}: {diagnostics['sentences_kept']} of {diagnostics['sentences_written']} sentences "
+            f"[{diagnostics.llm}: {diagnostics.sentences_kept} of {diagnostics.sentences_written} sentences "
             f"passed citation verification"
-            + (
-                f"; answered by the extractive composer ({diagnostics['fallback']})"
-                if diagnostics.get("fallback")
-                else ""
-            )
-            + (f"; error: {diagnostics['error']}" if diagnostics.get("error") else "")
+            + (f"; answered by the extractive composer ({diagnostics.fallback})" if diagnostics.fallback else "")
+            + (f"; error: {diagnostics.error}" if diagnostics.error else "")
             + "]",
             err=True,
         )

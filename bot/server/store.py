@@ -150,7 +150,7 @@ class Store:
             "surface": surface,
             "caller": caller,
             "kind": answer.kind,
-            "composer": str((answer.diagnostics or {}).get("composer", "")),
+            "composer": answer.diagnostics.composer,
             "corpus_version": answer.corpus_version,
             "index_build": answer.index_build,
             "question": shown["question"],
