@@ -329,22 +329,7 @@ def sources(ctx: click.Context, as_json: bool) -> None:
         documents = Bot(_settings(ctx), progress=_say).sources()  # builds the index first
     if as_json:
         click.echo(
-            json.dumps(
-                [
-                    {
-                        "id": d.id,
-                        "title": d.title,
-                        "jurisdiction": d.jurisdiction,
-                        "publisher": d.publisher,
-                        "status": d.status,
-                        "published": d.published.isoformat(),
-                        "url": d.url,
-                        "topics": list(d.topics),
-                    }
-                    for d in documents
-                ],
-                indent=2,
-            )
+            json.dumps([d.info().model_dump(mode="json") for d in documents], indent=2)  # as GET /v1/sources lists them
         )
         return
     click.echo(f"{'id':48} {'jur':4} {'publisher':16} {'status':17} published")

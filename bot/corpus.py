@@ -379,6 +379,7 @@ def _parse_sections(lines: list[str], body_start: int, problem: Any) -> list[Sec
                 status = stripped[len("Status:") :].strip()
                 if status not in STATUSES:
                     problem(offset, f"unknown section status '{status}' (use {', '.join(STATUSES)})")
+                    status = None  # reported above; the Section model accepts only known statuses
             else:
                 kept.append(line)
         text = "\n".join(kept).strip()

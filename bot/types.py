@@ -30,42 +30,56 @@ DocType = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(BaseModel):
     """One `##`/`###` section of a corpus document."""
 
-    heading: str  # the heading text without its locator
-    locator: str  # where in the source it comes from, e.g. "COBS 4.12A"
-    path: tuple[str, ...]  # heading path, outermost first
-    anchor: str  # stable slug, unique within the document
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    heading: str = Field(description="The heading text without its locator.")
+    locator: str = Field(description='Where in the source it comes from, e.g. "COBS 4.12A".')
+    path: tuple[str, ...] = Field(description="Heading path, outermost first.")
+    anchor: str = Field(description="Stable slug, unique within the document.")
     text: str
-    line: int  # 1-based line of the heading in the file
-    questions: tuple[str, ...] = ()  # investor questions the section answers ('Q:' lines), indexed, never quoted
-    status: str | None = None  # the section's own status when it differs from the document's ('Status:' line)
+    line: int = Field(description="1-based line of the heading in the file.")
+    # investor questions the section answers ('Q:' lines), indexed, never quoted
+    questions: tuple[str, ...] = ()
+    # the section's own status when it differs from the document's ('Status:' line)
+    status: Status | None = None
 
     @property
     def is_cross_border(self) -> bool:
         return self.heading.lower().startswith("cross-border")
 
 
-@dataclass(frozen=True)
-class Document:
-    """One corpus file: validated front matter and its sections."""
+class DocumentInfo(BaseModel):
+    """What a corpus document is: the fields every listing shows (/v1/sources, `bot sources --json`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str
     title: str
-    jurisdiction: str
+    jurisdiction: Jurisdiction
     publisher: str
-    doc_type: str
+    doc_type: DocType
     reference: str
     url: str
+    status: Status
     published: dt.date
     effective: dt.date | None
-    status: str
     until: dt.date | None
-    superseded_by: str | None
     reviewed: dt.date
     topics: tuple[str, ...]
+
+    def info(self) -> DocumentInfo:
+        """Only the listing fields (a Document is a DocumentInfo with its sections and file)."""
+        return DocumentInfo(**{name: getattr(self, name) for name in DocumentInfo.model_fields})
+
+
+class Document(DocumentInfo):
+    """One corpus file: validated front matter and its sections. The one shape of a document: the
+    index stores it with model_dump, and the API and `bot sources --json` show its DocumentInfo."""
+
+    superseded_by: str | None
     sections: tuple[Section, ...]
     path: str
     content_hash: str

@@ -33,13 +33,10 @@ from bot.server.schemas import (
     ErrorResponse,
     FeedbackRequest,
     FeedbackResponse,
-    SectionInfo,
     SessionRequest,
     SessionResponse,
     SourceDetail,
     SourceList,
-    SourceSummary,
-    source_summary,
 )
 from bot.types import Answer
 
@@ -236,7 +233,7 @@ async def sources(_: CallerDep, services: ServicesDep) -> SourceList:
     return SourceList(
         corpus_version=bot.index.corpus_version,
         count=len(documents),
-        sources=[SourceSummary(**source_summary(d)) for d in documents],
+        sources=[d.info() for d in documents],
     )
 
 
@@ -255,12 +252,7 @@ async def source(source_id: str, _: CallerDep, services: ServicesDep) -> SourceD
             "source_not_found",
             f"No source with id '{source_id}'; GET /v1/sources lists them.",
         )
-    return SourceDetail(
-        **source_summary(document),
-        superseded_by=document.superseded_by,
-        content_hash=document.content_hash,
-        sections=[SectionInfo(heading=s.heading, locator=s.locator, anchor=s.anchor) for s in document.sections],
-    )
+    return SourceDetail.of(document)
 
 
 @router.post(
