@@ -47,7 +47,8 @@ def request_ids(app: ASGIApp) -> ASGIApp:
 
 class RequestLogMiddleware:
     """Logs the request and turns an unexpected exception into the JSON error shape (inside
-    request_ids, so the error carries the request id)."""
+    request_ids, so the error carries the request id). Hand-written: asgi-correlation-id only sets the
+    id, and Starlette's ServerErrorMiddleware answers 500 in plain text."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -89,7 +90,9 @@ class RequestLogMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Reads /v1 request bodies up to a limit and answers 413 above it."""
+    """Reads /v1 request bodies up to a limit and answers 413 above it.
+
+    Hand-written: Starlette's RequestBodyLimitMiddleware answers 413 in plain text, not the error shape."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
