@@ -237,16 +237,12 @@ def ask(
         return
     click.echo(answer.answer)
     diagnostics = answer.diagnostics
-    if "sentences_written" in diagnostics:  # an LLM backend was asked: say what verification did
+    if diagnostics.sentences_written is not None:  # an LLM backend was asked: say what verification did
         click.echo(
-            f"[{diagnostics['llm']}: {diagnostics['sentences_kept']} of {diagnostics['sentences_written']} sentences "
+            f"[{diagnostics.llm}: {diagnostics.sentences_kept} of {diagnostics.sentences_written} sentences "
             f"passed citation verification"
-            + (
-                f"; answered by the extractive composer ({diagnostics['fallback']})"
-                if diagnostics.get("fallback")
-                else ""
-            )
-            + (f"; error: {diagnostics['error']}" if diagnostics.get("error") else "")
+            + (f"; answered by the extractive composer ({diagnostics.fallback})" if diagnostics.fallback else "")
+            + (f"; error: {diagnostics.error}" if diagnostics.error else "")
             + "]",
             err=True,
         )
@@ -333,22 +329,7 @@ def sources(ctx: click.Context, as_json: bool) -> None:
         documents = Bot(_settings(ctx), progress=_say).sources()  # builds the index first
     if as_json:
         click.echo(
-            json.dumps(
-                [
-                    {
-                        "id": d.id,
-                        "title": d.title,
-                        "jurisdiction": d.jurisdiction,
-                        "publisher": d.publisher,
-                        "status": d.status,
-                        "published": d.published.isoformat(),
-                        "url": d.url,
-                        "topics": list(d.topics),
-                    }
-                    for d in documents
-                ],
-                indent=2,
-            )
+            json.dumps([d.info().model_dump(mode="json") for d in documents], indent=2)  # as GET /v1/sources lists them
         )
         return
     click.echo(f"{'id':48} {'jur':4} {'publisher':16} {'status':17} published")

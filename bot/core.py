@@ -25,7 +25,7 @@ from bot.prompts import NO_GUIDANCE
 from bot.render import section_heading, sentence_line, understood_line
 from bot.retrieval import retrieve
 from bot.settings import Settings
-from bot.types import Answer, Citation, Document, Evidence, Profile, answer_lines
+from bot.types import Answer, Citation, Diagnostics, Document, Evidence, Profile, answer_lines
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ class Bot:
         if answer is None:
             kind, lead, entries = select(search_question, profile, evidence, query_vector, index, self.settings.answer)
             answer = finish(question, profile, kind, lead, entries, evidence, index, as_of, timings)
-            answer.diagnostics = diagnostics
+            answer.diagnostics = Diagnostics.model_validate(diagnostics)
             for line in answer_lines(answer):
                 yield StreamEvent("line", text=line)
         answer.timings["compose"] = round((time.perf_counter() - mark) * 1000, 2)
@@ -433,8 +433,9 @@ class Bot:
         elif outcome.cannot_answer and not kept:
             diagnostics["fallback"] = None
             answer = finish(question, profile, "no_guidance", NO_GUIDANCE, {}, evidence, index, as_of, timings)
-            answer.diagnostics = diagnostics | {"llm_said": "cannot answer from the passages"}
-            return answer, answer.diagnostics
+            diagnostics["llm_said"] = "cannot answer from the passages"
+            answer.diagnostics = Diagnostics.model_validate(diagnostics)
+            return answer, diagnostics
         elif kept < settings.min_llm_sentences or kept < settings.min_llm_kept_share * total:
             diagnostics["fallback"] = "too_little_supported"
         if "fallback" in diagnostics:

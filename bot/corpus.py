@@ -7,30 +7,19 @@ import hashlib
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import urlparse
 
 import yaml
 
 from bot.errors import CorpusError, CorpusProblem
 from bot.text import slugify
-from bot.types import Document, Section
+from bot.types import DocType, Document, Jurisdiction, Section, Status
 
-JURISDICTIONS = ("UK", "US", "INTL")
-STATUSES = ("in_force", "not_yet_in_force", "proposed", "consultation", "superseded", "withdrawn")
-DOC_TYPES = (
-    "legislation",
-    "rule",
-    "policy_statement",
-    "guidance",
-    "statement",
-    "consultation",
-    "consumer_warning",
-    "faq",
-    "report",
-    "recommendation",
-    "statement_of_intent",
-)
+# The allowed values are the answer contract's Literal types (bot.types), so the two cannot drift apart.
+JURISDICTIONS: tuple[str, ...] = get_args(Jurisdiction)
+STATUSES: tuple[str, ...] = get_args(Status)
+DOC_TYPES: tuple[str, ...] = get_args(DocType)
 TOPICS = frozenset(
     [
         "protection",
@@ -390,6 +379,7 @@ def _parse_sections(lines: list[str], body_start: int, problem: Any) -> list[Sec
                 status = stripped[len("Status:") :].strip()
                 if status not in STATUSES:
                     problem(offset, f"unknown section status '{status}' (use {', '.join(STATUSES)})")
+                    status = None  # reported above; the Section model accepts only known statuses
             else:
                 kept.append(line)
         text = "\n".join(kept).strip()

@@ -3,6 +3,7 @@ the same model exported to ONNX and run without torch (queries, `embedding.backe
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -69,22 +70,23 @@ class Encoder(Protocol):
 
 
 class _QueryCache:
-    """encode_query for an encoder with `encode`: one query embedded, the last 512 remembered."""
-
-    _cache: dict[str, np.ndarray]
+    """encode_query for an encoder with `encode`: one query embedded, the last 512 remembered
+    (a functools.lru_cache per encoder, made on first use)."""
 
     def encode(self, texts: list[str]) -> np.ndarray:  # pragma: no cover (each encoder has its own)
         raise NotImplementedError
 
+    @functools.cached_property
+    def _recent(self) -> Callable[[str], np.ndarray]:
+        return functools.lru_cache(maxsize=512)(lambda text: self.encode([text])[0])
+
     def encode_query(self, text: str) -> np.ndarray:
         """Embed one query, remembering recent ones."""
-        cached = self._cache.get(text)
-        if cached is None:
-            cached = self.encode([text])[0]
-            if len(self._cache) > 512:
-                self._cache.clear()
-            self._cache[text] = cached
-        return cached
+        return self._recent(text)
+
+    def forget_queries(self) -> None:
+        """Drop the remembered queries (benchmarks time the real embedding)."""
+        self.__dict__.pop("_recent", None)
 
 
 class Embedder(_QueryCache):
@@ -108,7 +110,6 @@ class Embedder(_QueryCache):
         self.max_seq_length = int(self.model.max_seq_length or 256)
         self.dimension = len(self.model.encode(["dimension probe"], show_progress_bar=False)[0])
         self.fingerprint = _fingerprint(path)
-        self._cache: dict[str, np.ndarray] = {}
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model reads for text, special tokens included."""
@@ -264,7 +265,6 @@ class OnnxEncoder(_QueryCache):
         self.batch_size = batch_size
         self.fingerprint = _fingerprint(path)
         self.dimension = int(self.encode(["dimension probe"]).shape[1])
-        self._cache: dict[str, np.ndarray] = {}
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Embed texts as float32 rows of unit length."""

@@ -100,21 +100,11 @@ class BuildReport:
 
 
 def _doc_to_json(document: Document) -> dict[str, Any]:
-    data = dataclasses.asdict(document)
-    for key in ("published", "effective", "until", "reviewed", "evidence_date"):
-        data[key] = data[key].isoformat() if data[key] else None
-    return data
+    return document.model_dump(mode="json")
 
 
 def _doc_from_json(data: dict[str, Any]) -> Document:
-    data = dict(data)
-    for key in ("published", "effective", "until", "reviewed", "evidence_date"):
-        data[key] = dt.date.fromisoformat(data[key]) if data.get(key) else None  # older builds have no evidence_date
-    data["topics"] = tuple(data["topics"])
-    data["sections"] = tuple(
-        Section(**{**s, "path": tuple(s["path"]), "questions": tuple(s.get("questions", ()))}) for s in data["sections"]
-    )
-    return Document(**data)
+    return Document.model_validate(data)  # older builds have no evidence_date or section questions: the defaults
 
 
 def lexical_terms(chunks: list[Chunk], sections: dict[tuple[str, str], Section]) -> list[list[str]]:

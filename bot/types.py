@@ -6,51 +6,80 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 Jurisdiction = Literal["UK", "US", "INTL"]
+Country = Literal["UK", "US"]
 Kind = Literal["answer", "refusal", "no_guidance"]
 Intent = Literal[
     "information", "personal_advice", "price_prediction", "out_of_scope", "other_country", "firm_service", "injection"
 ]
+Status = Literal["in_force", "not_yet_in_force", "proposed", "consultation", "superseded", "withdrawn"]
+DocType = Literal[
+    "legislation",
+    "rule",
+    "policy_statement",
+    "guidance",
+    "statement",
+    "consultation",
+    "consumer_warning",
+    "faq",
+    "report",
+    "recommendation",
+    "statement_of_intent",
+]
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(BaseModel):
     """One `##`/`###` section of a corpus document."""
 
-    heading: str  # the heading text without its locator
-    locator: str  # where in the source it comes from, e.g. "COBS 4.12A"
-    path: tuple[str, ...]  # heading path, outermost first
-    anchor: str  # stable slug, unique within the document
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    heading: str = Field(description="The heading text without its locator.")
+    locator: str = Field(description='Where in the source it comes from, e.g. "COBS 4.12A".')
+    path: tuple[str, ...] = Field(description="Heading path, outermost first.")
+    anchor: str = Field(description="Stable slug, unique within the document.")
     text: str
-    line: int  # 1-based line of the heading in the file
-    questions: tuple[str, ...] = ()  # investor questions the section answers ('Q:' lines), indexed, never quoted
-    status: str | None = None  # the section's own status when it differs from the document's ('Status:' line)
+    line: int = Field(description="1-based line of the heading in the file.")
+    # investor questions the section answers ('Q:' lines), indexed, never quoted
+    questions: tuple[str, ...] = ()
+    # the section's own status when it differs from the document's ('Status:' line)
+    status: Status | None = None
 
     @property
     def is_cross_border(self) -> bool:
         return self.heading.lower().startswith("cross-border")
 
 
-@dataclass(frozen=True)
-class Document:
-    """One corpus file: validated front matter and its sections."""
+class DocumentInfo(BaseModel):
+    """What a corpus document is: the fields every listing shows (/v1/sources, `bot sources --json`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str
     title: str
-    jurisdiction: str
+    jurisdiction: Jurisdiction
     publisher: str
-    doc_type: str
+    doc_type: DocType
     reference: str
     url: str
+    status: Status
     published: dt.date
     effective: dt.date | None
-    status: str
     until: dt.date | None
-    superseded_by: str | None
     reviewed: dt.date
     topics: tuple[str, ...]
+
+    def info(self) -> DocumentInfo:
+        """Only the listing fields (a Document is a DocumentInfo with its sections and file)."""
+        return DocumentInfo(**{name: getattr(self, name) for name in DocumentInfo.model_fields})
+
+
+class Document(DocumentInfo):
+    """One corpus file: validated front matter and its sections. The one shape of a document: the
+    index stores it with model_dump, and the API and `bot sources --json` show its DocumentInfo."""
+
+    superseded_by: str | None
     sections: tuple[Section, ...]
     path: str
     content_hash: str
@@ -111,6 +140,64 @@ class Evidence:
     question_similarity: float = 0.0  # closeness of the section's best investor question ('Q:' line) to the query
 
 
+class AnswerProfile(BaseModel):
+    """What the question analysis understood (a frozen copy of the pipeline's Profile)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    jurisdictions: list[Jurisdiction] = Field(default_factory=list)
+    residence: Country | None = None
+    citizenship: Country | None = None
+    platform_location: Country | None = None
+    issuer_location: Country | None = None
+    asset_types: list[str] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+    intent: Intent = "information"
+    cross_border: bool = False
+    other_countries: list[str] = Field(default_factory=list)
+    bodies: list[str] = Field(default_factory=list)
+    injection_suspected: bool = False
+    follow_up: bool = False
+
+
+class EvidenceRef(BaseModel):
+    """One retrieved chunk, for audit: where it is from and how it scored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    doc_id: str
+    section: str = Field(description="The section's anchor.")
+    group: Jurisdiction = Field(description="The quota it was retrieved under.")
+    score: float = Field(description="Fused score.")
+    similarity: float = Field(description="Cosine similarity to the question.")
+
+
+class Diagnostics(BaseModel):
+    """How an answer was made. Only the fields that were set are serialised, in this order."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    composer: Literal["extractive", "llm"] = "extractive"
+    llm: str | None = Field(None, description="The LLM backend asked (BOT_LLM).")
+    attempts: int | None = None
+    llm_seconds: float | None = None
+    sentences_written: int | None = None
+    reply_cut: bool | None = Field(None, description="The reply was cut at its length limit.")
+    sentences_kept: int | None = None
+    dropped: list[dict[str, Any]] | None = Field(None, description="Sentences citation verification dropped, and why.")
+    removed_markers: list[dict[str, Any]] | None = None
+    fallback: Literal["llm_error", "too_little_supported"] | None = Field(
+        None, description="Why the extractive composer answered instead of the LLM (null: it did not)."
+    )
+    error: str | None = None
+    llm_said: str | None = None
+    next_steps: Literal["extractive"] | None = None
+
+    @model_serializer(mode="wrap")
+    def _only_set(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {key: value for key, value in handler(self).items() if key in self.model_fields_set}
+
+
 class Sentence(BaseModel):
     text: str
     citations: list[int] = Field(description="Ids of the citations that support the sentence.")
@@ -121,12 +208,12 @@ class Citation(BaseModel):
     doc_id: str
     title: str
     publisher: str
-    jurisdiction: str
+    jurisdiction: Jurisdiction
     section: str
     locator: str
     anchor: str
     url: str
-    status: str
+    status: Status
     published: dt.date
     effective: dt.date | None = None
     until: dt.date | None = None
@@ -146,18 +233,18 @@ class Answer(BaseModel):
         description="UK, US, cross_border and next_steps: sentences with their citation ids."
     )
     citations: dict[int, Citation]
-    profile: dict[str, object]
+    profile: AnswerProfile
     timings: dict[str, float] = Field(description="Milliseconds per stage.")
     as_of: dt.date
     corpus_version: str
     index_build: str
     notice: str
-    diagnostics: dict[str, Any] = Field(
-        default_factory=dict,
+    diagnostics: Diagnostics = Field(
+        default_factory=Diagnostics,
         description="How the answer was made: the composer, and for an LLM answer the attempts, the "
         "sentences dropped by citation verification (with reasons) and any fallback to the extractive composer.",
     )
-    evidence: list[dict[str, object]] = Field(
+    evidence: list[EvidenceRef] = Field(
         default_factory=list, description="Retrieved chunks (doc id, section, scores), for audit."
     )
 

@@ -144,8 +144,8 @@ def timed_answers(
     recalls: list[float] = []
     for round_number in range(repeat):
         for record in records:
-            embedder._cache.clear()  # the real query embedding, not the cache
-            getattr(bot.embedder, "_cache", {}).clear()  # the bot's own encoder, when it is the ONNX one
+            embedder.forget_queries()  # the real query embedding, not the cache
+            getattr(bot.embedder, "forget_queries", lambda: None)()  # the bot's own encoder, when it is the ONNX one
             started = time.perf_counter()
             embedder.encode([record["question"]])
             encodes.append((time.perf_counter() - started) * 1000)

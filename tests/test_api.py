@@ -145,8 +145,8 @@ def test_follow_up_uses_history(client: TestClient) -> None:
         ],
     }
     answer = Answer.model_validate(client.post("/v1/answers", json=body).json())
-    assert answer.profile["follow_up"] is True
-    assert "tax" in answer.profile["topics"]
+    assert answer.profile.follow_up is True
+    assert "tax" in answer.profile.topics
 
 
 def test_stream_sends_lines_then_the_whole_answer(client: TestClient) -> None:

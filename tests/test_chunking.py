@@ -43,7 +43,7 @@ def test_chunks_keep_every_sentence_in_order(embedder: Embedder) -> None:
 
 def test_a_sentence_longer_than_the_window_is_split_not_truncated(embedder: Embedder) -> None:
     long_sentence = "The FCA rule covers " + " ".join(f"item{i}" for i in range(600)) + "."
-    section = Section("Long", "para 1", ("Long",), "long", long_sentence, 1)
+    section = Section(heading="Long", locator="para 1", path=("Long",), anchor="long", text=long_sentence, line=1)
     document = Document(
         id="long",
         title="Long",

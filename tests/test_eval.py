@@ -21,7 +21,7 @@ from bot.eval.report import summary_lines
 from bot.eval.runner import read_answers, run_eval
 from bot.prompts import NOTICE
 from bot.settings import Settings
-from bot.types import Answer, Citation, Sentence
+from bot.types import Answer, Citation, Diagnostics, Sentence
 
 EVAL_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "eval"
 TINY = EVAL_FIXTURES / "tiny.jsonl"
@@ -672,14 +672,11 @@ def test_report_renders_in_chromium(fixture_bot: Bot, tmp_path: Path, artifacts:
 def test_llm_backend_figures_come_from_the_answers_diagnostics() -> None:
     question = parse_question({"id": "q", "question": "Is my crypto protected?"}, "hand.jsonl", 1)
     written = make_answer("Is my crypto protected?", "answer")
-    written.diagnostics = {"composer": "llm", "sentences_written": 4, "sentences_kept": 3, "fallback": None}
+    written.diagnostics = Diagnostics(composer="llm", sentences_written=4, sentences_kept=3, fallback=None)
     fell_back = make_answer("Is my crypto protected?", "answer")
-    fell_back.diagnostics = {
-        "composer": "extractive",
-        "sentences_written": 4,
-        "sentences_kept": 0,
-        "fallback": "too_little_supported",
-    }
+    fell_back.diagnostics = Diagnostics(
+        composer="extractive", sentences_written=4, sentences_kept=0, fallback="too_little_supported"
+    )
     extractive = make_answer("Is my crypto protected?", "answer")
     results = [score_question(question, a) for a in (written, fell_back, extractive)]
     m = aggregate(results)

@@ -127,7 +127,7 @@ def test_prompt_holds_rules_evidence_profile_and_history(fixture_bot: Bot) -> No
 def test_the_model_says_it_cannot_answer(fixture_bot: Bot) -> None:
     answer = with_model(fixture_bot, RecordingModel([NO_GUIDANCE])).ask(QUESTION)
     assert answer.kind == "no_guidance" and not answer.citations
-    assert answer.diagnostics["composer"] == "llm"
+    assert answer.diagnostics.composer == "llm"
 
 
 def test_only_verified_cited_sentences_survive(fixture_bot: Bot, probe_prompt: str) -> None:
@@ -152,9 +152,9 @@ def test_only_verified_cited_sentences_survive(fixture_bot: Bot, probe_prompt: s
     citation = answer.citations[answer.sections["UK"][0].citations[0]]
     assert citation.doc_id == "fscs-crypto-not-protected" and "does not protect" in citation.quote
     diagnostics = answer.diagnostics
-    assert diagnostics["composer"] == "llm" and diagnostics["fallback"] is None
-    assert diagnostics["sentences_written"] == 6 and diagnostics["sentences_kept"] == 1
-    reasons = " | ".join(d["reason"] for d in diagnostics["dropped"])
+    assert diagnostics.composer == "llm" and diagnostics.fallback is None
+    assert diagnostics.sentences_written == 6 and diagnostics.sentences_kept == 1
+    reasons = " | ".join(d["reason"] for d in diagnostics.dropped)
     for expected in ("figure(s) ['500000']", "cites no UK passage", "no citation", "advice", "not given"):
         assert expected in reasons
     for dropped in ("500,000", "refunds", "risky", "move your bitcoin", "SIPC"):
@@ -166,7 +166,7 @@ def test_an_invented_marker_is_removed_from_a_supported_sentence(fixture_bot: Bo
     reply = f"## UK\n- The FSCS does not protect cryptoassets held with a crypto exchange [{fscs}][42].\n"
     answer = with_model(fixture_bot, RecordingModel([reply])).ask(QUESTION)
     assert len(answer.sections["UK"]) == 1 and len(answer.sections["UK"][0].citations) == 1
-    assert answer.diagnostics["removed_markers"][0]["markers"] == [42]
+    assert answer.diagnostics.removed_markers[0]["markers"] == [42]
     assert "[42]" not in answer.answer
 
 
@@ -175,9 +175,9 @@ def test_too_little_surviving_falls_back_to_extractive(fixture_bot: Bot, probe_p
     reply = "## UK\n" + "".join(f"- Bitcoin will double next year [{fscs}].\n" for _ in range(3))
     answer = with_model(fixture_bot, RecordingModel([reply])).ask(QUESTION)
     assert answer.kind == "answer" and answer.sections["UK"]
-    assert answer.diagnostics["composer"] == "extractive"
-    assert answer.diagnostics["fallback"] == "too_little_supported"
-    assert len(answer.diagnostics["dropped"]) == 3
+    assert answer.diagnostics.composer == "extractive"
+    assert answer.diagnostics.fallback == "too_little_supported"
+    assert len(answer.diagnostics.dropped) == 3
     assert "double" not in answer.answer
 
 
@@ -185,12 +185,12 @@ def test_provider_errors_are_retried_then_fall_back(fixture_bot: Bot, probe_prom
     fscs = number_of(probe_prompt, "does not protect cryptoassets")
     good = f"## UK\n- The FSCS does not protect cryptoassets held with a crypto exchange [{fscs}].\n"
     answer = with_model(fixture_bot, RecordingModel([TimeoutError("slow"), good])).ask(QUESTION)
-    assert answer.diagnostics["composer"] == "llm" and answer.diagnostics["attempts"] == 2
+    assert answer.diagnostics.composer == "llm" and answer.diagnostics.attempts == 2
 
     failing = RecordingModel([ConnectionError("provider down")])
     answer = with_model(fixture_bot, failing).ask(QUESTION)
-    assert answer.diagnostics["fallback"] == "llm_error" and "provider down" in answer.diagnostics["error"]
-    assert answer.diagnostics["attempts"] == fixture_bot.settings.answer.llm_retries + 1 == len(failing.sent)
+    assert answer.diagnostics.fallback == "llm_error" and "provider down" in answer.diagnostics.error
+    assert answer.diagnostics.attempts == fixture_bot.settings.answer.llm_retries + 1 == len(failing.sent)
     assert answer.kind == "answer" and answer.citations  # the extractive answer
 
 
@@ -212,7 +212,7 @@ def test_streaming_shows_only_verified_lines_and_resets_on_fallback(fixture_bot:
     answer = events[-1].answer
     assert answer is not None and "[1]" in answer.answer
     # the model wrote no next steps: the extractive composer's are quoted after its sentences
-    assert events[3].text == "**What you can check or do next**" and answer.diagnostics["next_steps"] == "extractive"
+    assert events[3].text == "**What you can check or do next**" and answer.diagnostics.next_steps == "extractive"
     assert answer.sections["next_steps"] and all(s.citations for s in answer.sections["next_steps"])
     assert [e.type for e in events[4:-1]] == ["line"] * len(answer.sections["next_steps"])
 
@@ -221,7 +221,7 @@ def test_streaming_shows_only_verified_lines_and_resets_on_fallback(fixture_bot:
     kinds = [e.type for e in events]
     assert kinds.index("reset") == 3  # after the understood line, the heading and the one good sentence
     answer = events[-1].answer
-    assert answer is not None and answer.diagnostics["fallback"] == "too_little_supported"
+    assert answer is not None and answer.diagnostics.fallback == "too_little_supported"
     assert all("likely to rise" not in e.text for e in events)
 
 
@@ -313,7 +313,7 @@ def test_an_instruction_inside_a_document_stays_data(injected_bot: Bot) -> None:
     assert 99 not in passages  # the document could not close its passage and open a fake one
     assert any("SYSTEM OVERRIDE" in text for _, text in passages.values())
     assert "buy bitcoin" not in answer.answer.lower()
-    assert answer.diagnostics["sentences_kept"] == 0
+    assert answer.diagnostics.sentences_kept == 0
 
 
 def test_render_evidence_strips_passage_tags() -> None:
@@ -454,7 +454,7 @@ def test_openai_backend_honours_base_url_and_key(openai_env: Any, fixture_bot: B
     settings = fixture_bot.settings.model_copy(update={"llm": "openai:test-model"})
     bot = with_model(fixture_bot, chat_model(settings.llm, settings.answer))
     answer = bot.ask(QUESTION)
-    assert answer.diagnostics["composer"] == "llm" and answer.sections["UK"][0].text == FSCS_SENTENCE
+    assert answer.diagnostics.composer == "llm" and answer.sections["UK"][0].text == FSCS_SENTENCE
     request = server.received[0]
     assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer sk-test"
     assert request["body"]["model"] == "test-model" and request["body"]["stream"] is True
@@ -468,7 +468,7 @@ def test_openai_backend_retries_a_rate_limit(openai_env: Any, fixture_bot: Bot, 
     server = openai_env([("status", 429), ("text", f"- {FSCS_SENTENCE} [{fscs}]\n")])
     bot = with_model(fixture_bot, chat_model("openai:test-model", AnswerSettings()))
     answer = bot.ask(QUESTION)
-    assert answer.diagnostics["attempts"] == 2 and answer.diagnostics["composer"] == "llm"
+    assert answer.diagnostics.attempts == 2 and answer.diagnostics.composer == "llm"
     assert server.received[0]["auth"] == "Bearer unused"  # no key needed by a local server
 
 
@@ -477,8 +477,8 @@ def test_openai_backend_timeout_falls_back(openai_env: Any, fixture_bot: Bot) ->
     settings = AnswerSettings(llm_timeout_seconds=0.5, llm_retries=1)
     bot = with_model(fixture_bot, chat_model("openai:test-model", settings))
     answer = bot.ask(QUESTION)
-    assert answer.diagnostics["fallback"] == "llm_error" and answer.diagnostics["attempts"] == 2
-    assert "Timeout" in answer.diagnostics["error"] and answer.citations
+    assert answer.diagnostics.fallback == "llm_error" and answer.diagnostics.attempts == 2
+    assert "Timeout" in answer.diagnostics.error and answer.citations
 
 
 def test_web_chat_streams_verified_lines_and_replaces_them_on_fallback(
@@ -528,8 +528,8 @@ def test_a_runaway_reply_is_cut(fixture_bot: Bot, probe_prompt: str) -> None:
     fscs = number_of(probe_prompt, "does not protect cryptoassets")
     reply = f"## UK\n- {FSCS_SENTENCE} [{fscs}]\n" + "- Crypto is exciting and new.\n" * 500
     answer = with_model(fixture_bot, RecordingModel([reply]), llm_max_tokens=40, min_llm_kept_share=0).ask(QUESTION)
-    assert answer.diagnostics["reply_cut"] is True and answer.diagnostics["sentences_written"] < 20
-    assert answer.diagnostics["composer"] == "llm" and answer.sections["UK"][0].text == FSCS_SENTENCE
+    assert answer.diagnostics.reply_cut is True and answer.diagnostics.sentences_written < 20
+    assert answer.diagnostics.composer == "llm" and answer.sections["UK"][0].text == FSCS_SENTENCE
 
 
 def test_a_date_written_out_matches_the_labels_iso_date(fixture_bot: Bot) -> None:

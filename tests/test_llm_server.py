@@ -121,12 +121,12 @@ def assert_only_verified(bot: Bot, answer: Answer) -> None:
     passages, an extractive one is quoted word for word from them."""
     diagnostics = answer.diagnostics
     assert not server_state(), server_state()
-    assert diagnostics.get("fallback") != "llm_error", diagnostics.get("error")
+    assert diagnostics.fallback != "llm_error", diagnostics.error
     for section, sentences in answer.sections.items():
         for sentence in sentences:
             assert sentence.citations, sentence.text
             cited = [answer.citations[n] for n in sentence.citations]
-            if diagnostics["composer"] == "extractive":
+            if diagnostics.composer == "extractive":
                 assert any(sentence.text in c.quote for c in cited), sentence.text
                 continue
             passages = {}
@@ -151,9 +151,9 @@ def test_a_weak_real_model_never_shows_an_unverified_sentence(llm_bot: Bot) -> N
     report: list[dict[str, Any]] = []
     for question in QUESTIONS:
         answer = llm_bot.ask(question)
-        assert answer.diagnostics["attempts"] >= 1 and answer.diagnostics["llm_seconds"] > 0
+        assert answer.diagnostics.attempts >= 1 and answer.diagnostics.llm_seconds > 0
         assert_only_verified(llm_bot, answer)
-        report.append({"question": question, "kind": answer.kind, **answer.diagnostics})
+        report.append({"question": question, "kind": answer.kind, **answer.diagnostics.model_dump()})
     (ROOT / "test-artifacts" / "llm-e2e.json").write_text(json.dumps(report, indent=2, default=str))
     written = sum(r["sentences_written"] for r in report)
     assert written > 0, "the model wrote nothing: is the server answering?"

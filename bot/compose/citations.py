@@ -10,7 +10,7 @@ from typing import Any
 from bot.index import Index
 from bot.prompts import INJECTION_NOTE, NOTICE
 from bot.render import render
-from bot.types import Answer, Citation, Evidence, Profile, Sentence
+from bot.types import Answer, AnswerProfile, Citation, Diagnostics, Evidence, EvidenceRef, Profile, Sentence
 
 Entry = tuple[str, list[tuple[Evidence, str]]]  # sentence text, and (evidence, quoted passage) per citation
 
@@ -82,21 +82,21 @@ def finish(
         answer=markdown,
         sections=out_sections,
         citations=citations,
-        profile=asdict(profile),
+        profile=AnswerProfile.model_validate(asdict(profile)),
         timings=timings,
         as_of=as_of,
         corpus_version=index.corpus_version,
         index_build=index.build_id,
         notice=NOTICE,
-        diagnostics=diagnostics or {"composer": "extractive"},
+        diagnostics=Diagnostics.model_validate(diagnostics or {"composer": "extractive"}),
         evidence=[
-            {
-                "doc_id": e.document.id,
-                "section": e.section.anchor,
-                "group": e.group,
-                "score": round(e.score, 5),
-                "similarity": round(e.dense_similarity, 4),
-            }
+            EvidenceRef(
+                doc_id=e.document.id,
+                section=e.section.anchor,
+                group=e.group,  # type: ignore[arg-type]
+                score=round(e.score, 5),
+                similarity=round(e.dense_similarity, 4),
+            )
             for e in evidence
         ],
     )

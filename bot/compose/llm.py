@@ -258,47 +258,74 @@ def stream_verified(
     """Stream the model's reply and yield each sentence that passes verification as soon as it is complete.
 
     A failed attempt (timeout, provider error, rate limit) is retried up to `retries` times while
-    nothing has been shown yet; after that the outcome records the error and the caller falls back.
-    Whatever the server does with its own limits, reading stops after `max_chars` characters (the
-    reply is cut there) or `deadline_seconds` in all (an error: the caller falls back).
+    nothing has been shown yet (tenacity decides and waits); after that the outcome records the error
+    and the caller falls back. Whatever the server does with its own limits, reading stops after
+    `max_chars` characters (the reply is cut there) or `deadline_seconds` in all (an error: the caller
+    falls back).
     """
+    # Imported here, as langchain is: tenacity costs `bot ask` a tenth of a second when no LLM is used.
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
     started = time.perf_counter()
-    while True:
-        outcome.attempts += 1
-        outcome.verdicts = []
-        reader = ReplyReader()
-        shown = False
-        received = 0
-        try:
-            for chunk in model.stream(messages):
-                piece = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
-                received += len(piece)
-                if time.perf_counter() - started > deadline_seconds:
-                    raise TimeoutError(f"the model took longer than {deadline_seconds:g} s in all")
-                if received > max_chars:
-                    outcome.truncated = True
-                    break
-                for section, sentence in reader.feed(piece):
-                    verdict = verifier.check(section, sentence)
-                    outcome.verdicts.append(verdict)
-                    if verdict.ok:
-                        shown = True
-                        yield verdict
-            for section, sentence in reader.close():
+    shown: list[bool] = []
+    retrying = Retrying(
+        stop=stop_after_attempt(retries + 1),
+        wait=wait_exponential(multiplier=0.5, max=4.0),
+        # Only an Exception is retried: GeneratorExit (the reader went away) must end the stream at once.
+        retry=retry_if_exception(lambda exc: isinstance(exc, Exception) and not shown),
+        sleep=sleep,
+        reraise=True,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                outcome.attempts = attempt.retry_state.attempt_number
+                yield from _attempt(model, messages, verifier, outcome, shown, started, deadline_seconds, max_chars)
+    except Exception:  # any provider failure: the extractive composer is the safe answer (outcome.error says which)
+        pass
+    outcome.seconds = round(time.perf_counter() - started, 3)
+
+
+def _attempt(
+    model: BaseChatModel,
+    messages: list[Any],
+    verifier: Verifier,
+    outcome: Outcome,
+    shown: list[bool],
+    started: float,
+    deadline_seconds: float,
+    max_chars: int,
+) -> Iterator[Verdict]:
+    """One attempt at streaming the reply; `shown` gets an entry once a sentence has been yielded."""
+    outcome.verdicts = []
+    reader = ReplyReader()
+    received = 0
+    try:
+        for chunk in model.stream(messages):
+            piece = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
+            received += len(piece)
+            if time.perf_counter() - started > deadline_seconds:
+                raise TimeoutError(f"the model took longer than {deadline_seconds:g} s in all")
+            if received > max_chars:
+                outcome.truncated = True
+                break
+            for section, sentence in reader.feed(piece):
                 verdict = verifier.check(section, sentence)
                 outcome.verdicts.append(verdict)
                 if verdict.ok:
+                    shown.append(True)
                     yield verdict
-            outcome.cannot_answer = reader.cannot_answer
-            outcome.error = ""
-            break
-        except Exception as exc:  # any provider failure: the extractive composer is the safe answer
-            outcome.error = f"{type(exc).__name__}: {exc}"[:500]
-            log.warning("LLM attempt %d failed: %s", outcome.attempts, outcome.error)
-            if shown or outcome.attempts > retries:
-                break
-            sleep(min(0.5 * 2 ** (outcome.attempts - 1), 4.0))
-    outcome.seconds = round(time.perf_counter() - started, 3)
+        for section, sentence in reader.close():
+            verdict = verifier.check(section, sentence)
+            outcome.verdicts.append(verdict)
+            if verdict.ok:
+                yield verdict
+    except Exception as exc:
+        outcome.error = f"{type(exc).__name__}: {exc}"[:500]
+        log.warning("LLM attempt %d failed: %s", outcome.attempts, outcome.error)
+        raise
+    outcome.cannot_answer = reader.cannot_answer
+    outcome.error = ""
 
 
 def chunk_passage(index: Index, chunk: Chunk, number: int, jurisdiction: str, key: Any = None) -> Any:

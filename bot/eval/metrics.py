@@ -8,11 +8,10 @@ the reasons the question fails.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.eval.matching import contains, supports
 from bot.eval.questions import Question
-from bot.types import Answer, Citation, answer_body
+from bot.types import Answer, Citation, EvidenceRef, answer_body
 
 DEFAULT_K = 5
 PROPOSAL_STATUSES = ("proposed", "consultation")
@@ -114,13 +113,13 @@ class QuestionScore:
 def ranked_evidence_docs(answer: Answer) -> list[str]:
     """Unique document ids of the evidence, best fused score first."""
 
-    def rank(pair: tuple[int, dict[str, Any]]) -> tuple[float, int]:
-        return (-float(pair[1].get("score") or 0.0), pair[0])  # type: ignore[arg-type]
+    def rank(pair: tuple[int, EvidenceRef]) -> tuple[float, int]:
+        return (-pair[1].score, pair[0])
 
     items = sorted(enumerate(answer.evidence), key=rank)
     docs: list[str] = []
     for _, item in items:
-        doc = str(item.get("doc_id"))
+        doc = item.doc_id
         if doc not in docs:
             docs.append(doc)
     return docs
@@ -132,11 +131,11 @@ def _answers_expected(question: Question) -> bool:
 
 def score_llm(score: QuestionScore, answer: Answer) -> None:
     """`llm_answer_share`, `llm_sentences_kept`: what an LLM backend wrote and what survived."""
-    diagnostics = answer.diagnostics or {}
-    if "sentences_written" in diagnostics:
-        score.llm_used = diagnostics.get("composer") == "llm"
-        score.llm_written = int(diagnostics["sentences_written"])
-        score.llm_kept = int(diagnostics.get("sentences_kept", 0))
+    diagnostics = answer.diagnostics
+    if diagnostics.sentences_written is not None:
+        score.llm_used = diagnostics.composer == "llm"
+        score.llm_written = diagnostics.sentences_written
+        score.llm_kept = diagnostics.sentences_kept or 0
 
 
 def score_kind(score: QuestionScore, question: Question, answer: Answer) -> None:
@@ -213,7 +212,7 @@ def score_coverage(
     """`jurisdiction_coverage`, `evidence_jurisdiction_coverage` (more than one expected jurisdiction)."""
     if len(expected_j) > 1 and _answers_expected(question):
         cited_j = {c.jurisdiction for c in used.values()}
-        evidence_j = {str(e.get("group")) for e in answer.evidence}
+        evidence_j = {e.group for e in answer.evidence}
         missing_j = [j for j in expected_j if j not in cited_j]
         score.jurisdiction_covered = not missing_j
         score.evidence_jurisdiction_covered = all(j in evidence_j for j in expected_j)

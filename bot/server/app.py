@@ -30,8 +30,8 @@ from bot.server.middleware import (  # noqa: E402
     BodyLimitMiddleware,
     LoggedCORSMiddleware,
     RequestIdLogFilter,
-    RequestIdMiddleware,
     WebChatLimitMiddleware,
+    request_ids,
 )
 from bot.server.routes import STATIC, router  # noqa: E402
 from bot.server.store import Store, default_url  # noqa: E402
@@ -110,7 +110,7 @@ def create_app(
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(request_ids)
 
     if server.web_chat if web_chat is None else web_chat:
         if services.gate.required and not server.web_chat_open:

@@ -1,12 +1,14 @@
 """Who is calling: secret API keys (stored as SHA-256 hashes) and signed widget session tokens
-issued for publishable keys used from their allowed origins."""
+issued for publishable keys used from their allowed origins.
+
+A session token is "st_" and an itsdangerous URL-safe timed token (HMAC-SHA256 over the claims and
+the time it was issued), so signing, encoding and expiry are the library's.
+"""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import time
@@ -15,6 +17,7 @@ from typing import Literal
 
 from fastapi import Request
 from fastapi.security import APIKeyHeader, HTTPBearer
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 from bot.server.errors import ApiError
 from bot.settings import ServerSettings
@@ -49,12 +52,7 @@ class Principal:
         return self.limit_key or self.id
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+_INVALID_SESSION = "The session token is not valid; start a new session at POST /v1/sessions."
 
 
 class Gate:
@@ -66,7 +64,11 @@ class Gate:
             key: frozenset(o.rstrip("/") for o in origins) for key, origins in server.publishable_keys.items()
         }
         secret = server.session_secret.get_secret_value() if server.session_secret else ""
-        self.secret = secret.encode() if secret else secrets.token_bytes(32)
+        self.serializer = URLSafeTimedSerializer(
+            secret.encode() if secret else secrets.token_bytes(32),
+            salt="bot.widget-session",
+            signer_kwargs={"digest_method": hashlib.sha256},
+        )
         self.ttl = server.session_ttl_seconds
 
     @property
@@ -108,40 +110,24 @@ class Gate:
                 f"This publishable key is not allowed on {origin}; the operator must add the "
                 "origin to server.publishable_keys (http://localhost and http://127.0.0.1 are different origins).",
             )
-        expires = int(time.time()) + self.ttl
-        payload = _b64(
-            json.dumps(
-                {
-                    "k": publishable_key,
-                    "o": origin.rstrip("/"),
-                    "exp": expires,
-                    "sid": secrets.token_hex(8),
-                },
-                separators=(",", ":"),
-            ).encode()
-        )
-        return f"st_{payload}.{self._sign(payload)}", expires
-
-    def _sign(self, payload: str) -> str:
-        return _b64(hmac.new(self.secret, payload.encode(), hashlib.sha256).digest())
+        expires = int(time.time()) + self.ttl  # taken before signing: the token outlives it by under a second
+        claims = {"k": publishable_key, "o": origin.rstrip("/"), "sid": secrets.token_hex(8)}
+        return f"st_{self.serializer.dumps(claims)}", expires
 
     def _session(self, token: str, origin: str | None, address: str) -> Principal:
-        payload, _, signature = token[3:].partition(".")
-        if not payload or not hmac.compare_digest(signature.encode(), self._sign(payload).encode()):
-            raise ApiError(
-                401,
-                "invalid_session",
-                "The session token is not valid; start a new session at POST /v1/sessions.",
-                {"WWW-Authenticate": "Bearer"},
-            )
-        claims = json.loads(_unb64(payload))
-        if claims["exp"] <= time.time():
+        try:
+            # A token issued at second t expires at t + ttl, as the `expires` given out says: itsdangerous
+            # rejects an age over max_age, so allow ttl - 1 whole seconds.
+            claims = self.serializer.loads(token[3:], max_age=self.ttl - 1)
+        except SignatureExpired:
             raise ApiError(
                 401,
                 "session_expired",
                 "The session token has expired; start a new session at POST /v1/sessions.",
                 {"WWW-Authenticate": "Bearer"},
-            )
+            ) from None
+        except BadData:
+            raise ApiError(401, "invalid_session", _INVALID_SESSION, {"WWW-Authenticate": "Bearer"}) from None
         allowed = self.publishable.get(claims["k"], frozenset())
         if claims["o"] not in allowed:
             raise ApiError(

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar
 from typing import Any
 
+from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -28,7 +28,9 @@ from bot.errors import (
 log = logging.getLogger("bot.server")
 
 
-request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+def request_id() -> str:
+    """The current request's id (set by middleware.request_ids), or "-" outside a request."""
+    return correlation_id.get() or "-"
 
 
 class ApiError(Exception):
@@ -57,7 +59,7 @@ def error_response(
     headers: dict[str, str] | None = None,
     details: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id_var.get()}
+    body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id()}
     if details:
         body["details"] = details
     return JSONResponse({"error": body}, status_code=status, headers=headers)

@@ -1,4 +1,9 @@
-"""Rate limits: a sliding-window request counter per caller."""
+"""Rate limits: a sliding-window request counter per caller.
+
+Kept hand-written rather than the `limits` library: its memory:// storage remembers every caller until
+expiry (no cap on callers) with whole-second windows, and its Redis moving window stamps entries with
+each replica's own clock, where this one takes Redis's TIME inside one atomic script.
+"""
 
 from __future__ import annotations
 
@@ -55,7 +60,9 @@ class RateLimiter:
 
 class Admission:
     """At most `in_flight` answers computed at once and `queue` waiting; past that, or after waiting
-    `timeout` seconds, a fast 503 with Retry-After instead of an ever longer wait."""
+    `timeout` seconds, a fast 503 with Retry-After instead of an ever longer wait.
+
+    asyncio.Semaphore does the waiting; only the cap on waiters and the 503 are added here."""
 
     def __init__(self, in_flight: int, queue: int, timeout: float) -> None:
         self.in_flight = in_flight

@@ -1,5 +1,9 @@
-"""ASGI middleware: request ids and request logging, the /v1 body-size limit, and CORS that says
-in the log why it refused a browser's preflight."""
+"""ASGI middleware: request ids (asgi-correlation-id) and request logging, the /v1 body-size limit,
+and CORS that says in the log why it refused a browser's preflight.
+
+The body-size limit stays hand-written: Starlette's RequestBodyLimitMiddleware answers a plain-text
+413, not the JSON error shape with its code, what to do and the request id.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,12 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import Headers
 
-from bot.server.errors import ApiError, error_response, request_id_var
+from bot.server.errors import ApiError, error_response, request_id
 from bot.server.limits import RateLimiter
 
 log = logging.getLogger("bot.server")
@@ -29,9 +34,21 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class RequestIdMiddleware:
-    """Gives every request an id (the client's X-Request-ID if sane), echoes it, logs the request,
-    and turns an unexpected exception into the JSON error shape."""
+def request_ids(app: ASGIApp) -> ASGIApp:
+    """Give every request an id (the client's X-Request-ID if sane, else a new uuid4 hex), echo it in
+    the response's X-Request-ID, and log each request with it."""
+    return CorrelationIdMiddleware(
+        RequestLogMiddleware(app),
+        header_name="X-Request-ID",
+        generator=lambda: uuid.uuid4().hex,
+        validator=lambda given: _REQUEST_ID.match(given) is not None,
+    )
+
+
+class RequestLogMiddleware:
+    """Logs the request and turns an unexpected exception into the JSON error shape (inside
+    request_ids, so the error carries the request id). Hand-written: asgi-correlation-id only sets the
+    id, and Starlette's ServerErrorMiddleware answers 500 in plain text."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -40,23 +57,17 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
 
-        async def send_with_id(message: Message) -> None:
+        async def send_with_status(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 status["sent"] = True
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_with_status)
         except Exception:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if not status["sent"]:
@@ -65,7 +76,7 @@ class RequestIdMiddleware:
                     "internal_error",
                     "Something went wrong on the server; quote the request id when reporting it.",
                 )
-                await response(scope, receive, send_with_id)
+                await response(scope, receive, send_with_status)
         finally:
             path = scope.get("path", "")
             if path.startswith(("/v1", "/healthz", "/readyz", "/widget.js")):
@@ -76,11 +87,12 @@ class RequestIdMiddleware:
                     status["code"],
                     (time.perf_counter() - started) * 1000,
                 )
-            request_id_var.reset(token)
 
 
 class BodyLimitMiddleware:
-    """Reads /v1 request bodies up to a limit and answers 413 above it."""
+    """Reads /v1 request bodies up to a limit and answers 413 above it.
+
+    Hand-written: Starlette's RequestBodyLimitMiddleware answers 413 in plain text, not the error shape."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -132,7 +144,7 @@ class RequestIdLogFilter(logging.Filter):
     """Adds `request_id` to every log record (for the log format of `bot serve`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        record.request_id = request_id()
         return True
 
 

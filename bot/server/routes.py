@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from fastapi.routing import APIRoute
+from fastapi.sse import EventSourceResponse, format_sse_event
 from starlette.concurrency import run_in_threadpool
 
 from bot.core import StreamEvent
@@ -32,13 +33,10 @@ from bot.server.schemas import (
     ErrorResponse,
     FeedbackRequest,
     FeedbackResponse,
-    SectionInfo,
     SessionRequest,
     SessionResponse,
     SourceDetail,
     SourceList,
-    SourceSummary,
-    source_summary,
 )
 from bot.types import Answer
 
@@ -60,8 +58,9 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def _sse(event: str, data: Any, event_id: int) -> bytes:
+    """One event in FastAPI's SSE framing; a str is data already serialised as JSON."""
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, default=str)
-    return f"id: {event_id}\nevent: {event}\ndata: {text}\n\n".encode()
+    return format_sse_event(data_str=text, event=event, id=str(event_id))
 
 
 @router.get("/healthz", tags=["health"], summary="The process is up")
@@ -174,9 +173,11 @@ async def served_answer(answer_id: str, _: CallerDep, services: ServicesDep) -> 
         **_errors(400, 401, 403, 413, 422, 429, 503),
     },
 )
-async def answers_stream(body: AnswerRequest, principal: CallerDep, services: ServicesDep) -> StreamingResponse:
+async def answers_stream(body: AnswerRequest, principal: CallerDep, services: ServicesDep) -> EventSourceResponse:
     # The answer slot is held until the stream ends; when the client goes away, Starlette stops the
-    # stream and the slot is released (the rest of the answer is never computed).
+    # stream and the slot is released (the rest of the answer is never computed). The response is
+    # returned, not yielded by this route, so that a bad question is a plain HTTP error before the
+    # stream starts and the stream stops at once on a disconnect (no keep-alive pings).
     held = AsyncExitStack()
     await held.enter_async_context(services.admission.slot())
     try:
@@ -213,9 +214,8 @@ async def answers_stream(body: AnswerRequest, principal: CallerDep, services: Se
                 yield _sse("error", {"error": {"code": "stream_failed", "message": message}}, number + 1)
                 return
 
-    return StreamingResponse(
+    return EventSourceResponse(
         events(),
-        media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
@@ -233,7 +233,7 @@ async def sources(_: CallerDep, services: ServicesDep) -> SourceList:
     return SourceList(
         corpus_version=bot.index.corpus_version,
         count=len(documents),
-        sources=[SourceSummary(**source_summary(d)) for d in documents],
+        sources=[d.info() for d in documents],
     )
 
 
@@ -252,12 +252,7 @@ async def source(source_id: str, _: CallerDep, services: ServicesDep) -> SourceD
             "source_not_found",
             f"No source with id '{source_id}'; GET /v1/sources lists them.",
         )
-    return SourceDetail(
-        **source_summary(document),
-        superseded_by=document.superseded_by,
-        content_hash=document.content_hash,
-        sections=[SectionInfo(heading=s.heading, locator=s.locator, anchor=s.anchor) for s in document.sections],
-    )
+    return SourceDetail.of(document)
 
 
 @router.post(

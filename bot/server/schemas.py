@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from bot.settings import AnswerSettings
-from bot.types import Document
+from bot.types import Document, DocumentInfo
 
 MAX_QUESTION_CHARS: int = AnswerSettings.model_fields["max_question_chars"].default
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -102,26 +102,25 @@ class SectionInfo(BaseModel):
     anchor: str
 
 
-class SourceSummary(BaseModel):
-    id: str
-    title: str
-    jurisdiction: str
-    publisher: str
-    doc_type: str
-    reference: str
-    url: str
-    status: str
-    published: dt.date
-    effective: dt.date | None
-    until: dt.date | None
-    reviewed: dt.date
-    topics: list[str]
+# A listed source is the document's own DocumentInfo (bot.types): one model, not a copy of its fields.
+SourceSummary = DocumentInfo
 
 
-class SourceDetail(SourceSummary):
+class SourceDetail(DocumentInfo):
+    """A document's listing fields, then what identifies its file and its sections."""
+
     superseded_by: str | None
     content_hash: str
     sections: list[SectionInfo]
+
+    @classmethod
+    def of(cls, document: Document) -> SourceDetail:
+        return cls(
+            **dict(document.info()),
+            superseded_by=document.superseded_by,
+            content_hash=document.content_hash,
+            sections=[SectionInfo(heading=s.heading, locator=s.locator, anchor=s.anchor) for s in document.sections],
+        )
 
 
 class SourceList(BaseModel):
@@ -139,21 +138,3 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
-
-
-def source_summary(document: Document) -> dict[str, Any]:
-    return {
-        "id": document.id,
-        "title": document.title,
-        "jurisdiction": document.jurisdiction,
-        "publisher": document.publisher,
-        "doc_type": document.doc_type,
-        "reference": document.reference,
-        "url": document.url,
-        "status": document.status,
-        "published": document.published,
-        "effective": document.effective,
-        "until": document.until,
-        "reviewed": document.reviewed,
-        "topics": list(document.topics),
-    }

@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import StoreError, UnknownAnswerError
-from bot.server.errors import request_id_var
+from bot.server.errors import request_id
 from bot.types import Answer
 
 log = logging.getLogger("bot.server")
@@ -150,14 +150,14 @@ class Store:
             "surface": surface,
             "caller": caller,
             "kind": answer.kind,
-            "composer": str((answer.diagnostics or {}).get("composer", "")),
+            "composer": answer.diagnostics.composer,
             "corpus_version": answer.corpus_version,
             "index_build": answer.index_build,
             "question": shown["question"],
             "citations": json.dumps(citations),
             "timings": json.dumps(answer.timings),
             "shown": json.dumps(shown, ensure_ascii=False),
-            "request_id": request_id_var.get(),
+            "request_id": request_id(),
         }
         self._write(lambda connection: connection.execute(insert(answers_table), [row]))
         self._maybe_prune()
@@ -188,7 +188,7 @@ class Store:
             "source": source,
             "rating": rating,
             "comment": redact(comment) if comment else None,
-            "request_id": request_id_var.get(),
+            "request_id": request_id(),
         }
 
         def write(connection: Any) -> None:
