@@ -22,15 +22,16 @@ import secrets
 import socket
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.chroma import chroma_client
 from bot.errors import StoreUnavailableError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 POINTER_FILE = "current"
 RETIRED = "retired_at"  # in a build folder: when it stopped being current (seconds since the epoch)
@@ -76,10 +77,33 @@ def registry_name(settings: Settings) -> str:
     return f"{settings.index.collection_prefix}-{REGISTRY_SUFFIX}"
 
 
-def _registry(settings: Settings) -> Any:
-    client = chroma_client(settings, None)
+_registries: dict[tuple[str, str], Any] = {}  # opened once per process: servers read it every few seconds
+
+
+def _registry(settings: Settings, fresh: bool = False) -> Any:
+    key = (str(settings.index.chroma_url), registry_name(settings))
+    if fresh or key not in _registries:
+        client = chroma_client(settings, None)
+        try:
+            _registries[key] = client.get_or_create_collection(key[1], embedding_function=_NoEmbedding())
+        except Exception as exc:
+            raise _unavailable(settings, exc) from exc
+    return _registries[key]
+
+
+def _call(settings: Settings, action: Callable[[Any], T]) -> T:
+    """Run action on the registry collection, opened again once if it fails (the Chroma server restarted,
+    and the collection is new)."""
     try:
-        return client.get_or_create_collection(registry_name(settings), embedding_function=_NoEmbedding())
+        return action(_registry(settings))
+    except StoreUnavailableError:
+        raise
+    except Exception:
+        pass
+    try:
+        return action(_registry(settings, fresh=True))
+    except StoreUnavailableError:
+        raise
     except Exception as exc:
         raise _unavailable(settings, exc) from exc
 
@@ -92,12 +116,7 @@ def _unavailable(settings: Settings, exc: Exception) -> StoreUnavailableError:
 
 
 def _put(settings: Settings, record: str, metadata: dict[str, str | float]) -> None:
-    try:
-        _registry(settings).upsert(ids=[record], embeddings=[[0.0]], metadatas=[metadata])
-    except StoreUnavailableError:
-        raise
-    except Exception as exc:
-        raise _unavailable(settings, exc) from exc
+    _call(settings, lambda registry: registry.upsert(ids=[record], embeddings=[[0.0]], metadatas=[metadata]))
 
 
 def read_file(index_path: Path) -> str | None:
@@ -116,12 +135,7 @@ def current_build(settings: Settings) -> str | None:
     """The current build's id: the Chroma server's pointer in server mode (the file for a store whose
     builds predate it), else the file; None when nothing has been built."""
     if settings.index.chroma_url:
-        try:
-            found = _registry(settings).get(ids=[CURRENT_RECORD], include=["metadatas"])
-        except StoreUnavailableError:
-            raise
-        except Exception as exc:
-            raise _unavailable(settings, exc) from exc
+        found = _call(settings, lambda registry: registry.get(ids=[CURRENT_RECORD], include=["metadatas"]))
         if found["ids"]:
             return str(found["metadatas"][0]["build_id"])
     return read_file(settings.index.path)
@@ -200,7 +214,7 @@ class Lease:
         """Drop the lease (best effort: an unreleased lease expires by itself)."""
         try:
             if self.settings.index.chroma_url:
-                _registry(self.settings).delete(ids=[LEASE_RECORD + self.replica])
+                _call(self.settings, lambda registry: registry.delete(ids=[LEASE_RECORD + self.replica]))
             else:
                 (self.settings.index.path / LEASE_FOLDER / f"{self.replica}.json").unlink(missing_ok=True)
         except Exception as exc:
@@ -209,12 +223,7 @@ class Lease:
 
 def _lease_records(settings: Settings) -> list[tuple[str, dict[str, Any]]]:
     if settings.index.chroma_url:
-        try:
-            found = _registry(settings).get(where={"kind": "lease"}, include=["metadatas"])
-        except StoreUnavailableError:
-            raise
-        except Exception as exc:
-            raise _unavailable(settings, exc) from exc
+        found = _call(settings, lambda registry: registry.get(where={"kind": "lease"}, include=["metadatas"]))
         return list(zip(found["ids"], found["metadatas"], strict=True))
     records = []
     for file in sorted((settings.index.path / LEASE_FOLDER).glob("*.json")):
@@ -262,7 +271,7 @@ def prunable(settings: Settings, candidates: list[Path]) -> list[Path]:
 def _forget(settings: Settings, records: list[str]) -> None:
     try:
         if settings.index.chroma_url:
-            _registry(settings).delete(ids=records)
+            _call(settings, lambda registry: registry.delete(ids=records))
         else:
             for name in records:
                 (settings.index.path / LEASE_FOLDER / name).unlink(missing_ok=True)

@@ -115,3 +115,19 @@ def test_an_embedded_lease_is_a_file_in_the_index_folder(tmp_path: Path) -> None
     record = json.loads((tmp_path / "index" / LEASE_FOLDER / "host-1-abc.json").read_text())
     assert record["builds"] == "a,b" and record["expires"] > time.time()
     assert registry_name(settings) == "bot-builds"
+
+
+@pytest.mark.slow
+def test_the_registry_is_made_again_when_the_chroma_server_lost_it(chroma_url: str, tmp_path: Path) -> None:
+    from bot.chroma import chroma_client
+
+    settings = make_settings(
+        FIXTURE_CORPUS, tmp_path / "index", index={"chroma_url": chroma_url, "collection_prefix": "lost"}
+    )
+    first, second = builds(settings, "20260101-a", "20260102-b")
+    switch_to(settings, first.name)
+    chroma_client(settings, None).delete_collection(registry_name(settings))  # a server restarted empty
+    assert current_build(settings) == first.name  # the file, until the server has a pointer again
+    switch_to(settings, second.name)
+    Lease(settings, "replica-a").renew([second.name])
+    assert current_build(settings) == second.name and leased_builds(settings) == {second.name: ["replica-a"]}
