@@ -98,7 +98,7 @@ def _call(settings: Settings, action: Callable[[Any], T]) -> T:
         return action(_registry(settings))
     except StoreUnavailableError:
         raise
-    except Exception:
+    except Exception:  # tried once more on the registry opened again
         pass
     try:
         return action(_registry(settings, fresh=True))
