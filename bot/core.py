@@ -19,8 +19,9 @@ from bot.compose.llm import llm_passages
 from bot.corpus import corpus_version, load_corpus
 from bot.embeddings import Embedder, Encoder, query_encoder, shared_embedder
 from bot.errors import BotError, CorpusError, IndexMismatchError, IndexMissingError, QuestionError
-from bot.index import BuildReport, Index, build_index, corpus_hashes, read_current
+from bot.index import BuildReport, Index, build_index, corpus_hashes
 from bot.intent import IntentClassifier, Prediction, bundled_classifier
+from bot.pointer import current_build
 from bot.prompts import NO_GUIDANCE
 from bot.render import section_heading, sentence_line, understood_line
 from bot.retrieval import retrieve
@@ -179,7 +180,11 @@ class Bot:
         Running servers call this every few seconds, so replicas that share the index folder follow
         each build without a restart. Requests in flight keep the index they started with. A build that
         cannot be opened is logged and the current index keeps serving."""
-        current = read_current(self.settings.index.path)
+        try:
+            current = current_build(self.settings)  # in Chroma-server mode, the server's pointer
+        except BotError as exc:
+            log.warning("could not read the index build pointer, still serving %s: %s", self.index.build_id, exc)
+            return False
         if not current or current == self.index.build_id:
             return False
         try:

@@ -16,71 +16,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 
+from bot.chroma import chroma_client, release_embedded
 from bot.chunking import chunk_document
 from bot.corpus import corpus_files, corpus_version, load_corpus
 from bot.embeddings import ChromaEmbeddingFunction, Embedder, Encoder, ensure_onnx, model_fingerprint, onnx_file
-from bot.errors import IndexMismatchError, IndexMissingError, ModelLoadError, StoreUnavailableError
+from bot.errors import BotError, IndexMismatchError, IndexMissingError, ModelLoadError, StoreUnavailableError
 from bot.lexical import LexicalIndex
+from bot.pointer import current_build, prunable, read_file, reading, switch_to
 from bot.settings import Settings
 from bot.text import terms
 from bot.types import Chunk, Document, Section
 
 log = logging.getLogger(__name__)
 
-CURRENT = "current"
-RETIRED = "retired_at"  # in a build folder: when it stopped being current (seconds since the epoch)
 FAR_FUTURE = 99991231
 
 
 def _ord(day: dt.date | None, default: int) -> int:
     return default if day is None else day.year * 10000 + day.month * 100 + day.day
-
-
-def chroma_client(settings: Settings, build_dir: Path | None) -> Any:
-    """A Chroma client: the server at index.chroma_url, else embedded in the build folder."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    url = settings.index.chroma_url
-    if url:
-        parsed = urlparse(url)
-        try:
-            client = chromadb.HttpClient(
-                host=parsed.hostname or "127.0.0.1",
-                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
-                ssl=parsed.scheme == "https",
-                settings=chroma_settings,
-            )
-            client.heartbeat()
-        except Exception as exc:
-            raise StoreUnavailableError(
-                f"The Chroma server at {url} cannot be reached ({exc.__class__.__name__}); start it "
-                "with `chroma run --path <dir> --port <port>` or unset index.chroma_url "
-                "(BOT_INDEX__CHROMA_URL) to use the embedded store."
-            ) from exc
-        return client
-    assert build_dir is not None
-    return chromadb.PersistentClient(path=str(build_dir / "chroma"), settings=chroma_settings)
-
-
-def release_embedded(build_dir: Path) -> None:
-    """Close the embedded Chroma store of a build folder (its open files), which chromadb caches per path
-    for the life of the process. Best effort: if chromadb changes, the files stay open until exit."""
-    try:
-        from chromadb.api.shared_system_client import SharedSystemClient
-
-        key = str(build_dir / "chroma")
-        system = SharedSystemClient._identifier_to_system.pop(key, None)
-        SharedSystemClient._identifier_to_refcount.pop(key, None)
-        if system is not None:
-            system.stop()
-    except Exception as exc:
-        log.warning("could not close the embedded store in %s: %s", build_dir, exc)
 
 
 def collection_name(settings: Settings, build_id: str) -> str:
@@ -114,13 +70,17 @@ def lexical_terms(chunks: list[Chunk], sections: dict[tuple[str, str], Section])
 
 
 def read_current(index_path: Path) -> str | None:
-    pointer = index_path / CURRENT
-    return pointer.read_text().strip() if pointer.exists() else None
+    """The build id in index.path/current (in Chroma-server mode the server's pointer decides:
+    bot.pointer.current_build)."""
+    return read_file(index_path)
 
 
 def current_manifest(settings: Settings) -> dict[str, Any] | None:
     """The manifest of the current build (None when there is no readable build), read without the model."""
-    build_id = read_current(settings.index.path)
+    try:
+        build_id = current_build(settings)
+    except StoreUnavailableError:
+        return None  # `bot index` then says the server is down
     if not build_id:
         return None
     try:
@@ -132,7 +92,7 @@ def current_manifest(settings: Settings) -> dict[str, Any] | None:
 
 def indexed_documents(settings: Settings) -> list[Document]:
     """The documents of the current build, read without the model or the vectors."""
-    build_id = read_current(settings.index.path)
+    build_id = current_build(settings)
     if not build_id:
         raise IndexMissingError(f"No index in {settings.index.path}; build it with `bot index` (or `make run`).")
     try:
@@ -206,7 +166,7 @@ def build_index(
     index_path = settings.index.path
     (index_path / "builds").mkdir(parents=True, exist_ok=True)
 
-    previous_id = read_current(index_path)
+    previous_id = current_build(settings)
     previous = _read_build(index_path / "builds" / previous_id) if previous_id else None
     damage = None
     if previous is not None and previous_id:
@@ -328,14 +288,7 @@ def build_index(
         }
         (partial / "manifest.json").write_text(json.dumps(manifest, indent=2))
         os.replace(partial, final)
-        retiring = read_current(index_path)
-        pointer_tmp = index_path / f"{CURRENT}.{build_id}.tmp"
-        pointer_tmp.write_text(build_id)
-        os.replace(pointer_tmp, index_path / CURRENT)  # the switch: atomic on POSIX
-        if retiring and (index_path / "builds" / retiring).is_dir():
-            # Running servers switch within a few seconds; until the grace period has passed, they may
-            # still be reading the old build, so it is not pruned before then.
-            (index_path / "builds" / retiring / RETIRED).write_text(str(time.time()))
+        switch_to(settings, build_id)  # once the collection is complete: the pointer every replica reads
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -477,23 +430,17 @@ def _read_build(build_dir: Path) -> dict[str, Any] | None:
     }
 
 
-def _retired_for(build: Path) -> float:
-    """Seconds since the build stopped being current (infinite for a build with no record)."""
-    try:
-        return time.time() - float((build / RETIRED).read_text())
-    except (OSError, ValueError):
-        return float("inf")
-
-
 def _prune(settings: Settings, keep: int) -> None:
-    """Delete old builds (and their Chroma collections), keeping the newest `keep`, the current one and
-    any retired less than index.prune_grace_seconds ago: a running server may still read it."""
+    """Delete old builds (and their Chroma collections), keeping the newest `keep`, the current one, any
+    retired less than index.prune_grace_seconds ago and any that a serving replica's lease names."""
     builds = settings.index.path / "builds"
-    current = read_current(settings.index.path)
     finished = sorted(p for p in builds.iterdir() if p.is_dir() and not p.name.endswith(".partial"))
-    for old in finished[:-keep]:
-        if old.name == current or _retired_for(old) < settings.index.prune_grace_seconds:
-            continue
+    try:
+        unread = prunable(settings, finished[:-keep])
+    except BotError as exc:  # who reads what is unknown: keep everything this time
+        log.warning("old index builds are kept: %s", exc)
+        unread = []
+    for old in unread:
         if settings.index.chroma_url:
             try:
                 chroma_client(settings, None).delete_collection(collection_name(settings, old.name))
@@ -527,9 +474,14 @@ class Index:
     """A finished index build, opened for querying."""
 
     def __init__(self, settings: Settings, embedder: Encoder) -> None:
-        build_id = read_current(settings.index.path)
+        build_id = current_build(settings)
         if not build_id:
             raise IndexMissingError(f"No index in {settings.index.path}; build it with `bot index` (or `make run`).")
+        if settings.index.chroma_url and not (settings.index.path / "builds" / build_id).is_dir():
+            raise IndexMissingError(
+                f"The Chroma server's current index build {build_id} is not in {settings.index.path}: every "
+                "replica must mount the index.path folder that `bot index` writes to (see docs/api.md)."
+            )
         build = _read_build(settings.index.path / "builds" / build_id)
         if build is None:
             raise IndexMissingError(
@@ -587,6 +539,7 @@ class Index:
         self._store: tuple[Any, Any] | None = None
         if self.remote:
             self._open_store()  # a Chroma server without this build's collection fails at start-up, not mid-answer
+        reading(self)  # named by this replica's lease while it is open
 
     @property
     def client(self) -> Any:

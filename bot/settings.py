@@ -43,13 +43,21 @@ class EmbeddingSettings(_Group):
 
 
 class IndexSettings(_Group):
-    path: Path = Field(Path(".index"), description="Folder that holds the built index (embedded mode).")
+    path: Path = Field(
+        Path(".index"),
+        description="Folder that holds the index builds (chunks, vectors, manifest; embedded, the Chroma "
+        "store too). Replicas on a Chroma server must share it.",
+    )
     chroma_url: str | None = Field(
         None,
         description="URL of a Chroma server (`chroma run`), e.g. http://127.0.0.1:8001. Empty: an "
         "embedded Chroma in index.path.",
     )
-    collection_prefix: str = Field("bot", description="Prefix of Chroma collection names.")
+    collection_prefix: str = Field(
+        "bot",
+        description="Prefix of Chroma collection names: <prefix>-<build id> per build, and <prefix>-builds "
+        "for the pointer to the current build and the replicas' leases.",
+    )
     on_stale: Literal["rebuild", "error", "warn"] = Field(
         "rebuild",
         description="What loading does when the corpus changed since the index was built: rebuild "
@@ -61,6 +69,12 @@ class IndexSettings(_Group):
         ge=0,
         description="An old build is pruned only this long after it stopped being current, so that running "
         "servers (which switch within server.reload_seconds) never lose the build they read.",
+    )
+    lease_seconds: float = Field(
+        30,
+        ge=0,
+        description="A running server renews a lease on the builds it reads every third of this; `bot "
+        "index` never prunes a build that a lease renewed less than this long ago names. 0: no lease.",
     )
 
 

@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles  # noqa: E402
 from starlette.concurrency import run_in_threadpool  # noqa: E402
 
 from bot.core import Bot  # noqa: E402
+from bot.pointer import Lease, builds_read  # noqa: E402
 from bot.server.auth import Gate  # noqa: E402
 from bot.server.deps import Services  # noqa: E402
 from bot.server.docs import add_docs  # noqa: E402
@@ -40,7 +41,7 @@ from bot.settings import Settings  # noqa: E402
 log = logging.getLogger("bot.server")
 
 
-async def follow_builds(holder: BotHolder, seconds: float) -> None:
+async def follow_builds(holder: BotHolder, seconds: float, lease: Lease | None = None) -> None:
     """Switch the served bot to each new index build (`bot index` here or on another replica)."""
     while True:
         await asyncio.sleep(seconds)
@@ -48,9 +49,29 @@ async def follow_builds(holder: BotHolder, seconds: float) -> None:
         if refresh is None:
             continue
         try:
-            await run_in_threadpool(refresh)
+            if await run_in_threadpool(refresh) and lease is not None:
+                await renew(lease)  # name the new build at once
         except Exception:  # the current build keeps serving; try again next time
             log.exception("looking for a new index build failed")
+
+
+async def renew(lease: Lease) -> bool:
+    """Renew this replica's lease on the builds it reads; False while the bot loads (it reads none yet)."""
+    builds = builds_read()
+    if builds:
+        await run_in_threadpool(lease.renew, builds)
+    return bool(builds)
+
+
+async def keep_lease(lease: Lease, seconds: float) -> None:
+    """Renew the lease every `seconds` while the server runs, so `bot index` never prunes a build it reads."""
+    renewed = False
+    while True:
+        try:
+            renewed = await renew(lease)
+        except Exception as exc:  # renewed next time; the lease outlives two missed renewals
+            log.warning("could not renew the lease on index builds %s: %s", sorted(builds_read()), exc)
+        await asyncio.sleep(seconds if renewed else min(seconds, 1.0))  # the first lease as soon as loaded
 
 
 def create_app(
@@ -75,10 +96,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         holder.start()
-        follower = asyncio.create_task(follow_builds(holder, server.reload_seconds)) if server.reload_seconds else None
+        lease = Lease(settings) if settings.index.lease_seconds else None
+        tasks = (
+            [asyncio.create_task(follow_builds(holder, server.reload_seconds, lease))] if server.reload_seconds else []
+        )
+        if lease is not None:
+            tasks.append(asyncio.create_task(keep_lease(lease, settings.index.lease_seconds / 3)))
         yield
-        if follower is not None:
-            follower.cancel()
+        for task in tasks:
+            task.cancel()
+        if lease is not None:
+            await run_in_threadpool(lease.release)
 
     app = FastAPI(
         title="UK/US crypto guidance bot API",
