@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from bot import settings_aliases
 from bot.errors import BotError
 from bot.settings import Settings, iter_fields, lookup, with_overrides
 
@@ -131,6 +132,12 @@ def _add_setting_flags() -> None:
         )
         _SETTING_FLAGS.append(option)
         cli.params.append(option)
+    for old, new in {**settings_aliases.SHORTHANDS, **settings_aliases.RENAMED}.items():
+        # --llm PROVIDER:MODEL (short for --llm.model) and the old names, which with_overrides maps and warns about.
+        hint = f"Short for --{new}." if old in settings_aliases.SHORTHANDS else f"Deprecated: use --{new}."
+        cli.params.append(
+            click.Option([f"--{old}", old.replace(".", "__")], default=None, metavar="VALUE", help=hint, hidden=True)
+        )
 
 
 _add_setting_flags()
