@@ -205,7 +205,7 @@ def corpus_review(ctx: click.Context, path: Path | None, as_json: bool, as_of: d
       bot corpus review
       bot corpus review --as-of 2027-01-01 --json
     """
-    from bot.corpus_review import build_review, review_text
+    from bot.corpus.review import build_review, review_text
 
     review = build_review(path or _settings(ctx).corpus.path, as_of.date() if as_of else None, days)
     click.echo(json.dumps(review.to_json(), indent=2) if as_json else review_text(review))
