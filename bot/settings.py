@@ -8,13 +8,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot import settings_aliases
 
@@ -344,23 +338,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, _EnvSource(settings_cls), dotenv_settings, file_secret_settings
-
-
-class _EnvSource(EnvSettingsSource):
-    """The environment, plus the short BOT_LLM=PROVIDER:MODEL and the deprecated top-level BOT_PROMPTS_DIR."""
-
-    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
-        if field_name == "llm" and isinstance(value, str) and not value.lstrip().startswith("{"):
-            return {"model": value}
-        return super().decode_complex_value(field_name, field, value)
-
-    def __call__(self) -> dict[str, Any]:
-        data = super().__call__()
-        old = self.env_vars.get("bot_prompts_dir")
-        if old is not None:
-            data.setdefault("prompts_dir", old)  # moved to llm.prompts_dir by Settings._old_names
-        return data
+        return init_settings, settings_aliases.EnvSource(settings_cls), dotenv_settings, file_secret_settings
 
 
 def iter_fields(model: type[BaseModel] = Settings, prefix: str = "") -> list[tuple[str, object, str]]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pydantic.fields import FieldInfo
+from pydantic_settings import EnvSettingsSource
+
 log = logging.getLogger("bot.settings")
 
 # Old dotted name -> new dotted name (the LLM and verification settings left `answer` and the top level).
@@ -78,3 +81,19 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
         if isinstance(target, dict):
             target.setdefault(leaf, value)
     return data
+
+
+class EnvSource(EnvSettingsSource):
+    """The environment, plus the short BOT_LLM=PROVIDER:MODEL and the deprecated top-level BOT_PROMPTS_DIR."""
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        if field_name == "llm" and isinstance(value, str) and not value.lstrip().startswith("{"):
+            return {"model": value}
+        return super().decode_complex_value(field_name, field, value)
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        old = self.env_vars.get("bot_prompts_dir")
+        if old is not None:
+            data.setdefault("prompts_dir", old)  # moved to llm.prompts_dir by Settings._old_names
+        return data
