@@ -118,6 +118,11 @@ def file_status_dates(corpus_file: CorpusFile) -> list[StatusDate]:
 
 
 def file_problems(corpus_file: CorpusFile, today: dt.date) -> list[CorpusProblem]:
+    """A file's undated or too-late "as of" claims, statuses its own dates contradict, and status changes due."""
+    return _claim_problems(corpus_file) + _status_problems(corpus_file) + _overdue_problems(corpus_file, today)
+
+
+def _claim_problems(corpus_file: CorpusFile) -> list[CorpusProblem]:
     document = corpus_file.document
     problems: list[CorpusProblem] = []
     evidence_key = "evidence_date" if document.evidence_date else "published"
@@ -143,6 +148,12 @@ def file_problems(corpus_file: CorpusFile, today: dt.date) -> list[CorpusProblem
                     "(a rule's reference date is not a claim: write 'on <date>' instead of 'as of <date>')",
                 )
             )
+    return problems
+
+
+def _status_problems(corpus_file: CorpusFile) -> list[CorpusProblem]:
+    document = corpus_file.document
+    problems: list[CorpusProblem] = []
     status_line = corpus_file.key_lines.get("status", 2)
     if document.doc_type in NON_BINDING_DOC_TYPES and document.status in ("in_force", "not_yet_in_force"):
         problems.append(
@@ -162,6 +173,11 @@ def file_problems(corpus_file: CorpusFile, today: dt.date) -> list[CorpusProblem
                 "a status is as of the review, so use not_yet_in_force",
             )
         )
+    return problems
+
+
+def _overdue_problems(corpus_file: CorpusFile, today: dt.date) -> list[CorpusProblem]:
+    problems: list[CorpusProblem] = []
     for change in file_status_dates(corpus_file):
         if change.date is None or change.date > today:
             continue

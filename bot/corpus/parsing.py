@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from bot.corpus.validation import check_dates, check_fields, key_lines
+from bot.corpus.validation import Problem, check_dates, check_fields, key_lines
 from bot.corpus.vocabulary import (
     STATUSES,
 )
@@ -54,34 +54,10 @@ def parse_document(path: Path, today: dt.date, root: Path | None = None) -> tupl
     def problem(line: int, message: str) -> None:
         problems.append(CorpusProblem(shown, line, message))
 
-    try:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        problem(1, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8")
+    read = _read_front_matter(path, problem)
+    if read is None:
         return None, problems
-    lines = text.splitlines()
-    if not lines or lines[0].strip() != "---":
-        problem(1, "missing front matter: the file must start with a '---' line")
-        return None, problems
-    try:
-        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
-    except StopIteration:
-        problem(1, "front matter is not closed: add a '---' line after it")
-        return None, problems
-    front_lines = lines[1:end]
-    key_line = key_lines(front_lines, 2)
-    try:
-        meta = yaml.load("\n".join(front_lines), Loader=_FrontMatterLoader) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        line = (mark.line + 2) if mark is not None else 1
-        problem(line, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}")
-        return None, problems
-    if not isinstance(meta, dict):
-        problem(2, "front matter must be a mapping of 'key: value' lines")
-        return None, problems
-
+    raw, lines, end, meta, key_line = read
     doc_id, jurisdiction, publisher, status, doc_type, url, topics = check_fields(meta, key_line, path, problem)
     dates = check_dates(meta, key_line, today, problem)
 
@@ -117,7 +93,44 @@ def parse_document(path: Path, today: dt.date, root: Path | None = None) -> tupl
     )
 
 
-def _parse_sections(lines: list[str], body_start: int, problem: Any) -> list[Section]:
+FrontMatter = tuple[bytes, list[str], int, dict[str, Any], dict[str, int]]
+"""A file's bytes, its lines, the line index of the closing '---', the front matter and each key's line."""
+
+
+def _read_front_matter(path: Path, problem: Problem) -> FrontMatter | None:
+    """Read a corpus file and its YAML front matter; None (with the problem recorded) when that fails."""
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem(1, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8")
+        return None
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        problem(1, "missing front matter: the file must start with a '---' line")
+        return None
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    except StopIteration:
+        problem(1, "front matter is not closed: add a '---' line after it")
+        return None
+    front_lines = lines[1:end]
+    key_line = key_lines(front_lines, 2)
+    try:
+        meta = yaml.load("\n".join(front_lines), Loader=_FrontMatterLoader) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        line = (mark.line + 2) if mark is not None else 1
+        problem(line, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}")
+        return None
+    if not isinstance(meta, dict):
+        problem(2, "front matter must be a mapping of 'key: value' lines")
+        return None
+
+    return raw, lines, end, meta, key_line
+
+
+def _parse_sections(lines: list[str], body_start: int, problem: Problem) -> list[Section]:
     sections: list[Section] = []
     stack: list[str] = []
     anchors: set[str] = set()
