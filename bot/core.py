@@ -102,17 +102,17 @@ class Bot:
         """Load the model and open the index; `progress` is told what is loading (the CLI prints it).
 
         Seams: pass an `embedder` (a query encoder), an `llm` (any langchain chat model, used instead of
-        the one settings.llm names: tests pass a recording fake) or an already open `index` to share."""
+        the one settings.llm.model names: tests pass a recording fake) or an already open `index` to share."""
         say = progress or log.info
         self.settings = settings
         self.prompts: Any = None
         self.llm: Any = llm
-        if llm is not None or settings.llm != "extractive":  # only the LLM composer reads the prompt templates
+        if llm is not None or settings.llm.model != "extractive":  # only the LLM composer reads the prompt templates
             from bot.compose.llm import chat_model, load_prompts
 
-            self.prompts = load_prompts(settings.prompts_dir)  # a broken prompt fails at start-up, not mid-answer
+            self.prompts = load_prompts(settings.llm.prompts_dir)  # a broken prompt fails at start-up, not mid-answer
             if llm is None:
-                self.llm = chat_model(settings.llm, settings.answer)
+                self.llm = chat_model(settings.llm.model, settings.llm)
         if embedder is None:
             say("Loading the embedding model…")
             embedder = query_encoder(settings, say)
@@ -376,12 +376,12 @@ class Bot:
         """Stream an LLM answer, verified sentence by sentence; (None, diagnostics) means fall back."""
         from bot.compose.llm import Outcome, Verifier, build_messages, stream_verified
 
-        settings = self.settings.answer
-        passages = {p.number: p for p in llm_passages(evidence, index, settings.llm_passages)}
+        settings, llm, verify = self.settings.answer, self.settings.llm, self.settings.verify
+        passages = {p.number: p for p in llm_passages(evidence, index, llm.passages)}
         messages = build_messages(
             self.prompts, question, describe(profile), list(passages.values()), earlier, as_of.isoformat()
         )
-        verifier = Verifier(passages, self.embedder.encode_query, settings)
+        verifier = Verifier(passages, self.embedder.encode_query, verify)
         outcome = Outcome()
         numbering: dict[tuple[str, str], int] = {}
         entries: dict[str, list[Entry]] = {}
@@ -400,10 +400,10 @@ class Bot:
             self.llm,
             messages,
             verifier,
-            settings.llm_retries,
+            llm.retries,
             outcome,
-            deadline_seconds=settings.llm_timeout_seconds * (settings.llm_retries + 1),
-            max_chars=settings.llm_max_tokens * 8,  # a token is about 4 characters: twice the room, then cut
+            deadline_seconds=llm.timeout_seconds * (llm.retries + 1),
+            max_chars=llm.max_tokens * 8,  # a token is about 4 characters: twice the room, then cut
         )
         for verdict in stream:
             if not shown:
@@ -421,7 +421,7 @@ class Bot:
         kept, total = len(outcome.kept), len(outcome.verdicts)
         diagnostics: dict[str, Any] = {
             "composer": "llm",
-            "llm": self.settings.llm,
+            "llm": llm.model,
             "attempts": outcome.attempts,
             "llm_seconds": outcome.seconds,
             "sentences_written": total,
@@ -441,7 +441,7 @@ class Bot:
             diagnostics["llm_said"] = "cannot answer from the passages"
             answer.diagnostics = Diagnostics.model_validate(diagnostics)
             return answer, diagnostics
-        elif kept < settings.min_llm_sentences or kept < settings.min_llm_kept_share * total:
+        elif kept < verify.min_sentences or kept < verify.min_kept_share * total:
             diagnostics["fallback"] = "too_little_supported"
         if "fallback" in diagnostics:
             diagnostics["composer"] = "extractive"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot import settings_aliases
 
 
 class _Group(BaseModel):
@@ -110,48 +112,63 @@ class RetrievalSettings(_Group):
     )
 
 
-class AnswerSettings(_Group):
-    min_llm_support: float = Field(
-        0.76,
-        ge=0,
-        le=1,
-        description="LLM composer: lowest cosine similarity between a written sentence and the best sentence (or "
-        "pair of adjacent sentences) of the passages it cites; below it the sentence is dropped as unsupported. "
-        "Chosen with min_llm_coverage on eval/support/pairs.jsonl by scripts/calibrate_support.py.",
+class LlmSettings(_Group):
+    model: str = Field(
+        "extractive",
+        description="Answer backend: 'extractive' (offline, no model) or a langchain provider string such as "
+        "'openai:gpt-4.1-mini' or 'ollama:llama3.1' (OPENAI_BASE_URL and OPENAI_API_KEY are honoured, so any "
+        "OpenAI-compatible server works). Needs the extra of the provider: pip install -e '.[openai]'. "
+        "BOT_LLM (or --llm) sets it too.",
     )
-    min_llm_coverage: float = Field(
-        0.5,
-        ge=0,
-        le=1,
-        description="LLM composer: lowest share of a written sentence's content words found in the passages it "
-        "cites; below it the sentence is dropped as unsupported (catches added claims).",
+    prompts_dir: Path | None = Field(
+        None,
+        description="Folder with the prompt templates system.md and answer.md (empty: the bundled prompts/).",
     )
-    min_llm_sentences: int = Field(
-        1,
-        ge=1,
-        description="LLM composer: fewest verified sentences for an LLM answer; fewer and the extractive "
-        "composer answers instead.",
+    passages: int = Field(12, ge=1, description="Most evidence passages sent to the model.")
+    max_tokens: int = Field(700, ge=16, description="Most tokens the model may write.")
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    timeout_seconds: float = Field(
+        60.0, gt=0, description="Seconds to wait for the model before the attempt counts as failed."
     )
-    min_llm_kept_share: float = Field(
-        0.34,
-        ge=0,
-        le=1,
-        description="LLM composer: lowest share of the LLM's sentences that must pass verification; below it "
-        "the whole LLM answer is distrusted and the extractive composer answers instead.",
-    )
-    llm_passages: int = Field(12, ge=1, description="LLM composer: most evidence passages sent to the model.")
-    llm_max_tokens: int = Field(700, ge=16, description="LLM composer: most tokens the model may write.")
-    llm_temperature: float = Field(0.0, ge=0, le=2, description="LLM composer: sampling temperature.")
-    llm_timeout_seconds: float = Field(
-        60.0, gt=0, description="LLM composer: seconds to wait for the model before the attempt counts as failed."
-    )
-    llm_retries: int = Field(
+    retries: int = Field(
         1,
         ge=0,
         le=5,
-        description="LLM composer: retries after a timeout, provider error or rate limit (then the "
-        "extractive composer answers).",
+        description="Retries after a timeout, provider error or rate limit (then the extractive composer answers).",
     )
+
+
+class VerifySettings(_Group):
+    min_support: float = Field(
+        0.76,
+        ge=0,
+        le=1,
+        description="Lowest cosine similarity between a sentence the LLM wrote and the best sentence (or pair of "
+        "adjacent sentences) of the passages it cites; below it the sentence is dropped as unsupported. "
+        "Chosen with min_coverage on eval/support/pairs.jsonl by scripts/calibrate_support.py.",
+    )
+    min_coverage: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Lowest share of a written sentence's content words found in the passages it cites; below "
+        "it the sentence is dropped as unsupported (catches added claims).",
+    )
+    min_sentences: int = Field(
+        1,
+        ge=1,
+        description="Fewest verified sentences for an LLM answer; fewer and the extractive composer answers instead.",
+    )
+    min_kept_share: float = Field(
+        0.34,
+        ge=0,
+        le=1,
+        description="Lowest share of the LLM's sentences that must pass verification; below it the whole LLM "
+        "answer is distrusted and the extractive composer answers instead.",
+    )
+
+
+class AnswerSettings(_Group):
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted, in characters.")
     sentences_per_section: int = Field(
         3,
@@ -309,23 +326,33 @@ class Settings(BaseSettings):
         env_prefix="BOT_", env_nested_delimiter="__", extra="forbid", validate_default=True
     )
 
-    llm: str = Field(
-        "extractive",
-        description="Answer backend: 'extractive' (offline, no model) or a langchain provider string such as "
-        "'openai:gpt-4.1-mini' or 'ollama:llama3.1' (OPENAI_BASE_URL and OPENAI_API_KEY are honoured, so any "
-        "OpenAI-compatible server works). Needs the extra of the provider: pip install -e '.[openai]'.",
-    )
-    prompts_dir: Path | None = Field(
-        None,
-        description="Folder with the prompt templates system.md and answer.md (empty: the bundled prompts/).",
-    )
     corpus: CorpusSettings = Field(default_factory=CorpusSettings, description="Where the corpus is.")
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="Embedding model.")
     index: IndexSettings = Field(default_factory=IndexSettings, description="Index storage.")
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Hybrid retrieval.")
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answer composition.")
+    llm: LlmSettings = Field(default_factory=LlmSettings, description="LLM answer backend and prompts.")
+    verify: VerifySettings = Field(
+        default_factory=VerifySettings, description="Citation verification of LLM sentences."
+    )
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
     store: StoreSettings = Field(default_factory=StoreSettings, description="Audit log and feedback database.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        return settings_aliases.migrate(data) if isinstance(data, dict) else data
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, settings_aliases.EnvSource(settings_cls), dotenv_settings, file_secret_settings
 
 
 def iter_fields(model: type[BaseModel] = Settings, prefix: str = "") -> list[tuple[str, object, str]]:
@@ -342,7 +369,7 @@ def iter_fields(model: type[BaseModel] = Settings, prefix: str = "") -> list[tup
 
 
 def env_name(dotted: str) -> str:
-    """The environment variable of a setting: llm -> BOT_LLM, retrieval.quota -> BOT_RETRIEVAL__QUOTA."""
+    """The environment variable of a setting: retrieval.quota -> BOT_RETRIEVAL__QUOTA."""
     group, _, leaf = dotted.partition(".")
     return f"BOT_{group.upper()}" + (f"__{leaf.upper()}" if leaf else "")
 
@@ -356,23 +383,29 @@ def lookup(data: dict[str, object], dotted: str) -> object:
 
 def with_overrides(settings: Settings, overrides: dict[str, str]) -> Settings:
     """Return a copy of settings with dotted-name overrides applied (as from CLI flags)."""
+    from bot.errors import SettingsError
+
     data = settings.model_dump()
-    for dotted, value in overrides.items():
+    for given, text in overrides.items():
+        value: object = text
+        dotted = settings_aliases.current_name(given)
         group, _, leaf = dotted.partition(".")
-        if not leaf and group in data and not isinstance(data[group], dict):
-            data[group] = value if value != "" else None
-            continue
         if group not in data or not leaf or not isinstance(data[group], dict) or leaf not in data[group]:
-            from bot.errors import SettingsError
-
-            raise SettingsError(f"Unknown setting '{dotted}'; see `bot settings` for the names.")
+            raise SettingsError(f"Unknown setting '{given}'; see `bot settings` for the names.")
         current = data[group][leaf]
-        if isinstance(current, (list, dict)) or (isinstance(value, str) and value[:1] in "[{"):
+        if value == "" and _nullable(group, leaf):
+            value = None
+        elif isinstance(current, (list, dict)) or text[:1] in "[{":
             try:
-                value = json.loads(value)
+                value = json.loads(text)
             except (TypeError, ValueError):
-                from bot.errors import SettingsError
-
-                raise SettingsError(f"Setting '{dotted}' needs a JSON value, e.g. '[\"in_force\"]'.") from None
+                raise SettingsError(f"Setting '{given}' needs a JSON value, e.g. '[\"in_force\"]'.") from None
         data[group][leaf] = value
     return Settings.model_validate(data)
+
+
+def _nullable(group: str, leaf: str) -> bool:
+    """Whether a setting may be empty (None), so that an empty override clears it."""
+    model = Settings.model_fields[group].annotation
+    assert isinstance(model, type) and issubclass(model, BaseModel)
+    return type(None) in get_args(model.model_fields[leaf].annotation)

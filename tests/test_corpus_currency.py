@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus_review import build_review, currency_problems, first_date, review_text, section_start
+from bot.corpus.currency import currency_problems
+from bot.corpus.dates import first_date, section_start
+from bot.corpus.review import build_review, review_text
 from tests.test_corpus_validation import GOOD
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"

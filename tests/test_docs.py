@@ -1,10 +1,13 @@
-"""Docs kept honest: every setting and every CLI command is in the README, every link resolves, and
-docs/evaluation.md defines exactly the metrics `bot eval` reports."""
+"""Docs kept honest: every CLI command is in the README, every setting in docs/settings.md (both settings
+tables as scripts/settings_table.py generates them), every link resolves, and docs/evaluation.md defines
+exactly the metrics `bot eval` reports."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -17,12 +20,29 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 EVALUATION = (ROOT / "docs" / "evaluation.md").read_text()
+SETTINGS_PAGE = (ROOT / "docs" / "settings.md").read_text()
+
+
+def _settings_table_script() -> object:
+    spec = importlib.util.spec_from_file_location("settings_table", ROOT / "scripts" / "settings_table.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.parametrize("name", [name for name, _, _ in iter_fields()])
 def test_every_setting_is_documented(name: str) -> None:
-    assert f"`{name}`" in README
-    assert f"`{env_name(name)}`" in README
+    assert f"`{name}`" in SETTINGS_PAGE
+    assert f"`{env_name(name)}`" in SETTINGS_PAGE
+
+
+def test_the_settings_tables_are_up_to_date() -> None:
+    script: Any = _settings_table_script()
+    fix = "run `.venv/bin/python scripts/settings_table.py`"
+    assert script.table() in SETTINGS_PAGE, f"docs/settings.md's table is out of date: {fix}"
+    assert script.table(script.COMMON) in README, f"README.md's settings table is out of date: {fix}"
+    assert all(name in {n for n, _, _ in iter_fields()} for name in script.COMMON)
 
 
 @pytest.mark.parametrize("command", sorted(cli.commands))

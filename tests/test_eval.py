@@ -593,7 +593,7 @@ def test_support_calibration_from_the_cli(fixture_settings: Settings, tmp_path: 
     runner = CliRunner()
     ok = runner.invoke(cli, [*base, "eval", "--support", str(claims), "--check", "1", "0"])
     assert ok.exit_code == 0, ok.output
-    assert f"2 pairs from {claims}" in ok.output and "current settings: min_llm_support=" in ok.output
+    assert f"2 pairs from {claims}" in ok.output and "current settings: verify.min_support=" in ok.output
     assert ok.output.rstrip().endswith("OK")
     missed = runner.invoke(cli, [*base, "eval", "--support", str(claims), "--check", "0", "1.01"])
     assert missed.exit_code == 1 and "FAILED: want leak <= 0% and kept >= 101%" in missed.output

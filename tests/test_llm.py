@@ -25,7 +25,7 @@ from bot.core import Bot, load
 from bot.errors import SettingsError
 from bot.prompts import NO_GUIDANCE
 from bot.server.app import create_app
-from bot.settings import AnswerSettings, Settings
+from bot.settings import LlmSettings, Settings, VerifySettings
 from tests.conftest import FIXTURE_CORPUS, make_settings
 
 QUESTION = "I live in the UK and hold bitcoin on a US exchange. Is it protected if the exchange fails?"
@@ -63,21 +63,25 @@ class RecordingModel(GenericFakeChatModel):
         return super()._stream(messages, *args, **kwargs)
 
 
-def with_model(bot: Bot, model: Any, **answer: Any) -> Bot:
-    """A bot that answers through `model`, sharing a loaded bot's index and embedder (Bot's seams)."""
+def with_model(bot: Bot, model: Any, *, llm: dict[str, Any] | None = None, **verify: Any) -> Bot:
+    """A bot that answers through `model`, sharing a loaded bot's index and embedder (Bot's seams);
+    `llm` and `verify` override settings of those groups."""
     settings = bot.settings.model_copy(
-        update={"llm": "fake:recording", "answer": bot.settings.answer.model_copy(update=answer)}
+        update={
+            "llm": bot.settings.llm.model_copy(update={"model": "fake:recording", **(llm or {})}),
+            "verify": bot.settings.verify.model_copy(update=verify),
+        }
     )
     return load(settings, llm=model, embedder=bot.embedder, index=bot.index)
 
 
 @pytest.fixture
 def fake_llm(fixture_bot: Bot) -> Any:
-    """`fake_llm(replies, **answer_settings)`: a bot loaded through `bot.core.load` with a RecordingModel
+    """`fake_llm(replies, **verify_settings)`: a bot loaded through `bot.core.load` with a RecordingModel
     as its chat model; the model is the bot's `.llm` (its `.sent` holds every prompt)."""
 
-    def make(replies: list[Any], **answer: Any) -> Bot:
-        return with_model(fixture_bot, RecordingModel(replies), **answer)
+    def make(replies: list[Any], **verify: Any) -> Bot:
+        return with_model(fixture_bot, RecordingModel(replies), **verify)
 
     return make
 
@@ -143,7 +147,7 @@ def test_only_verified_cited_sentences_survive(fixture_bot: Bot, probe_prompt: s
         "## US\n"
         "- SIPC covers everything [99].\n"  # a passage that was never given
     )
-    answer = with_model(fixture_bot, RecordingModel([reply]), min_llm_kept_share=0).ask(QUESTION)
+    answer = with_model(fixture_bot, RecordingModel([reply]), min_kept_share=0).ask(QUESTION)
     assert answer.kind == "answer"
     assert [s.text for s in answer.sections["UK"]] == [
         "The FSCS does not protect bitcoin held with a crypto exchange, so there is no compensation."
@@ -190,7 +194,7 @@ def test_provider_errors_are_retried_then_fall_back(fixture_bot: Bot, probe_prom
     failing = RecordingModel([ConnectionError("provider down")])
     answer = with_model(fixture_bot, failing).ask(QUESTION)
     assert answer.diagnostics.fallback == "llm_error" and "provider down" in answer.diagnostics.error
-    assert answer.diagnostics.attempts == fixture_bot.settings.answer.llm_retries + 1 == len(failing.sent)
+    assert answer.diagnostics.attempts == fixture_bot.settings.llm.retries + 1 == len(failing.sent)
     assert answer.kind == "answer" and answer.citations  # the extractive answer
 
 
@@ -260,7 +264,7 @@ def test_a_wrong_figure_fails_however_similar(fixture_bot: Bot) -> None:
     text = "From 1 December 2025, the FSCS protects eligible deposits up to £120,000 per person per bank."
     vectors = fixture_bot.embedder.encode_query(text)[None, :]
     passages = {1: Passage(1, "UK", "FSCS: deposits", text, [text], vectors)}
-    verifier = Verifier(passages, fixture_bot.embedder.encode_query, AnswerSettings())
+    verifier = Verifier(passages, fixture_bot.embedder.encode_query, VerifySettings())
     assert verifier.check("UK", text.replace("£120,000", "£500,000") + " [1]").reason.startswith("figure")
     assert verifier.check("UK", text.replace("2025", "2024") + " [1]").reason.startswith("figure")
     assert verifier.check("UK", text + " [1]").ok
@@ -339,7 +343,7 @@ def test_prompt_placeholders_are_checked_at_start_up(tmp_path: Path, fixture_set
         load_prompts(tmp_path)
     (tmp_path / "answer.md").unlink()
     with pytest.raises(PromptError, match="answer.md is missing"):
-        Bot(fixture_settings.model_copy(update={"prompts_dir": tmp_path, "llm": "openai:any-model"}))
+        Bot(fixture_settings.model_copy(update={"llm": LlmSettings(model="openai:any-model", prompts_dir=tmp_path)}))
     with pytest.raises(PromptError, match="does not exist"):
         load_prompts(tmp_path / "nowhere")
 
@@ -355,10 +359,10 @@ def test_operators_own_prompts_are_used(tmp_path: Path, fixture_bot: Bot) -> Non
 
 
 def test_bot_prompts_dir_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("BOT_PROMPTS_DIR", str(tmp_path))
+    monkeypatch.setenv("BOT_LLM__PROMPTS_DIR", str(tmp_path))
     monkeypatch.setenv("BOT_LLM", "openai:gpt-4.1-mini")
     settings = Settings()
-    assert settings.prompts_dir == tmp_path and settings.llm == "openai:gpt-4.1-mini"
+    assert settings.llm.prompts_dir == tmp_path and settings.llm.model == "openai:gpt-4.1-mini"
 
 
 # --- backends ---------------------------------------------------------------------------------
@@ -367,16 +371,16 @@ def test_bot_prompts_dir_comes_from_the_environment(monkeypatch: pytest.MonkeyPa
 @pytest.mark.parametrize("spec", ["gpt-4", "openai:", ":model", "bogusprovider:model"])
 def test_bad_backend_strings_are_clear_errors(spec: str) -> None:
     with pytest.raises(SettingsError, match=re.escape(f"llm '{spec}'")):
-        chat_model(spec, AnswerSettings())
+        chat_model(spec, LlmSettings())
 
 
 def test_a_missing_provider_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "langchain_openai", None)  # as if langchain-openai were not installed
     with pytest.raises(SettingsError, match=r"langchain-openai.*pip install -e '\.\[openai\]'"):
-        chat_model("openai:gpt-4.1-mini", AnswerSettings())
+        chat_model("openai:gpt-4.1-mini", LlmSettings())
     monkeypatch.setitem(sys.modules, "langchain_ollama", None)
     with pytest.raises(SettingsError, match=r"pip install -e '\.\[ollama\]'"):
-        chat_model("ollama:llama3.1", AnswerSettings())
+        chat_model("ollama:llama3.1", LlmSettings())
 
 
 class FakeOpenAI:
@@ -451,22 +455,22 @@ def openai_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def test_openai_backend_honours_base_url_and_key(openai_env: Any, fixture_bot: Bot, probe_prompt: str) -> None:
     fscs = number_of(probe_prompt, "does not protect cryptoassets")
     server = openai_env([("text", f"## UK\n- {FSCS_SENTENCE} [{fscs}]\n")], key="sk-test")
-    settings = fixture_bot.settings.model_copy(update={"llm": "openai:test-model"})
-    bot = with_model(fixture_bot, chat_model(settings.llm, settings.answer))
+    settings = LlmSettings(model="openai:test-model")
+    bot = with_model(fixture_bot, chat_model(settings.model, settings))
     answer = bot.ask(QUESTION)
     assert answer.diagnostics.composer == "llm" and answer.sections["UK"][0].text == FSCS_SENTENCE
     request = server.received[0]
     assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer sk-test"
     assert request["body"]["model"] == "test-model" and request["body"]["stream"] is True
     # llama.cpp-style servers ignore max_completion_tokens: the older max_tokens is sent too
-    assert request["body"]["max_tokens"] == request["body"]["max_completion_tokens"] == settings.answer.llm_max_tokens
+    assert request["body"]["max_tokens"] == request["body"]["max_completion_tokens"] == settings.max_tokens
     assert [m["role"] for m in request["body"]["messages"]] == ["system", "user"]
 
 
 def test_openai_backend_retries_a_rate_limit(openai_env: Any, fixture_bot: Bot, probe_prompt: str) -> None:
     fscs = number_of(probe_prompt, "does not protect cryptoassets")
     server = openai_env([("status", 429), ("text", f"- {FSCS_SENTENCE} [{fscs}]\n")])
-    bot = with_model(fixture_bot, chat_model("openai:test-model", AnswerSettings()))
+    bot = with_model(fixture_bot, chat_model("openai:test-model", LlmSettings()))
     answer = bot.ask(QUESTION)
     assert answer.diagnostics.attempts == 2 and answer.diagnostics.composer == "llm"
     assert server.received[0]["auth"] == "Bearer unused"  # no key needed by a local server
@@ -474,7 +478,7 @@ def test_openai_backend_retries_a_rate_limit(openai_env: Any, fixture_bot: Bot, 
 
 def test_openai_backend_timeout_falls_back(openai_env: Any, fixture_bot: Bot) -> None:
     openai_env([("hang", 5)])
-    settings = AnswerSettings(llm_timeout_seconds=0.5, llm_retries=1)
+    settings = LlmSettings(timeout_seconds=0.5, retries=1)
     bot = with_model(fixture_bot, chat_model("openai:test-model", settings))
     answer = bot.ask(QUESTION)
     assert answer.diagnostics.fallback == "llm_error" and answer.diagnostics.attempts == 2
@@ -527,7 +531,7 @@ def test_reply_reader_follows_headings_and_marker_styles() -> None:
 def test_a_runaway_reply_is_cut(fixture_bot: Bot, probe_prompt: str) -> None:
     fscs = number_of(probe_prompt, "does not protect cryptoassets")
     reply = f"## UK\n- {FSCS_SENTENCE} [{fscs}]\n" + "- Crypto is exciting and new.\n" * 500
-    answer = with_model(fixture_bot, RecordingModel([reply]), llm_max_tokens=40, min_llm_kept_share=0).ask(QUESTION)
+    answer = with_model(fixture_bot, RecordingModel([reply]), llm={"max_tokens": 40}, min_kept_share=0).ask(QUESTION)
     assert answer.diagnostics.reply_cut is True and answer.diagnostics.sentences_written < 20
     assert answer.diagnostics.composer == "llm" and answer.sections["UK"][0].text == FSCS_SENTENCE
 
@@ -544,7 +548,7 @@ def test_a_date_written_out_matches_the_labels_iso_date(fixture_bot: Bot) -> Non
         [text],
         fixture_bot.embedder.encode_query(text)[None, :],
     )
-    verifier = Verifier({1: passage}, fixture_bot.embedder.encode_query, AnswerSettings(min_llm_support=0.5))
+    verifier = Verifier({1: passage}, fixture_bot.embedder.encode_query, VerifySettings(min_support=0.5))
     assert verifier.check("US", "The GENIUS Act's main provisions take effect on 18 January 2027 [1].").ok
     assert verifier.check("US", "The GENIUS Act's main provisions take effect on 18 July 2025 [1].").reason.startswith(
         "figure"

@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 from bot.compose.verify import Passage, Verifier, figures
 from bot.core import Bot
 from bot.server.app import create_app
-from bot.settings import Settings
+from bot.settings import LlmSettings, Settings
 from bot.text import split_sentences
 from bot.types import Answer
 from tests.conftest import ROOT, wait_until_up
@@ -105,9 +105,9 @@ def llm_bot(llama_server: str, fixture_settings: Settings) -> Iterator[Bot]:
     saved = {key: os.environ.get(key) for key in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
     os.environ["OPENAI_BASE_URL"] = llama_server
     os.environ.pop("OPENAI_API_KEY", None)  # a local server needs none; the bot must cope
-    answer = fixture_settings.answer.model_copy(update={"llm_max_tokens": 300, "llm_timeout_seconds": 120})
+    llm = LlmSettings(model="openai:smollm2", max_tokens=300, timeout_seconds=120)
     try:
-        yield Bot(fixture_settings.model_copy(update={"llm": "openai:smollm2", "answer": answer}))
+        yield Bot(fixture_settings.model_copy(update={"llm": llm}))
     finally:
         for key, value in saved.items():
             if value is None:
@@ -137,7 +137,7 @@ def assert_only_verified(bot: Bot, answer: Answer) -> None:
                 if c.effective:
                     label += f"; applies from {c.effective.isoformat()}"
                 passages[c.id] = Passage(c.id, c.jurisdiction, label, c.quote, sentences, vectors)
-            verdict = Verifier(passages, bot.embedder.encode_query, bot.settings.answer).check(
+            verdict = Verifier(passages, bot.embedder.encode_query, bot.settings.verify).check(
                 section if section in ("UK", "US") else "cross_border",
                 sentence.text + "".join(f" [{n}]" for n in sentence.citations),
             )

@@ -25,7 +25,7 @@ from bot.errors import SettingsError
 from bot.index import Index
 from bot.prompts import NO_GUIDANCE
 from bot.render import status_text
-from bot.settings import AnswerSettings
+from bot.settings import LlmSettings
 from bot.text import split_sentences
 from bot.types import Chunk, Evidence
 
@@ -90,7 +90,7 @@ def load_prompts(folder: Path | None = None) -> Prompts:
     """Read system.md and answer.md and check their placeholders now, not mid-answer."""
     folder = Path(folder) if folder else PROMPTS
     if not folder.is_dir():
-        raise PromptError(f"Prompts folder {folder} does not exist (prompts_dir / BOT_PROMPTS_DIR).")
+        raise PromptError(f"Prompts folder {folder} does not exist (llm.prompts_dir / BOT_LLM__PROMPTS_DIR).")
     return Prompts(
         system=_load_template(folder / "system.md", SYSTEM_VARIABLES),
         answer=_load_template(folder / "answer.md", ANSWER_VARIABLES),
@@ -102,24 +102,24 @@ def load_prompts(folder: Path | None = None) -> Prompts:
 # Backends
 
 
-def chat_model(spec: str, settings: AnswerSettings) -> BaseChatModel:
+def chat_model(spec: str, settings: LlmSettings) -> BaseChatModel:
     """Resolve a langchain provider string ('openai:gpt-4.1-mini', 'ollama:llama3.1') to a chat model."""
     provider, sep, model = spec.partition(":")
     if not sep or not provider or not model:
         raise SettingsError(
             f"llm '{spec}' must be 'extractive' or PROVIDER:MODEL, e.g. 'openai:gpt-4.1-mini' or 'ollama:llama3.1'."
         )
-    kwargs: dict[str, Any] = {"temperature": settings.llm_temperature}
+    kwargs: dict[str, Any] = {"temperature": settings.temperature}
     if provider == "ollama":
-        kwargs |= {"num_predict": settings.llm_max_tokens, "client_kwargs": {"timeout": settings.llm_timeout_seconds}}
+        kwargs |= {"num_predict": settings.max_tokens, "client_kwargs": {"timeout": settings.timeout_seconds}}
     else:
-        # Our own bounded retry (llm_retries) decides when to give up, so the client must not retry too.
-        kwargs |= {"timeout": settings.llm_timeout_seconds, "max_retries": 0, "max_tokens": settings.llm_max_tokens}
+        # Our own bounded retry (llm.retries) decides when to give up, so the client must not retry too.
+        kwargs |= {"timeout": settings.timeout_seconds, "max_retries": 0, "max_tokens": settings.max_tokens}
     base_url = os.environ.get("OPENAI_BASE_URL", "")
     if provider == "openai" and base_url and "api.openai.com" not in base_url:
         # langchain-openai sends the limit as max_completion_tokens, which OpenAI-compatible servers such as
         # llama.cpp's ignore: send the older max_tokens too, or a small model may write until its context is full.
-        kwargs["extra_body"] = {"max_tokens": settings.llm_max_tokens}
+        kwargs["extra_body"] = {"max_tokens": settings.max_tokens}
         if not os.environ.get("OPENAI_API_KEY"):
             kwargs["api_key"] = "unused"  # a local server needs no key, but the client wants one
     from langchain.chat_models import init_chat_model

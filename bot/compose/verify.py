@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from bot.analysis import INJECTION as QUESTION_INJECTION
-from bot.settings import AnswerSettings
+from bot.settings import VerifySettings
 from bot.text import terms
 
 # ---------------------------------------------------------------------------------------------
@@ -212,12 +212,12 @@ class Verifier:
     """Checks written sentences against the passages they cite."""
 
     def __init__(
-        self, passages: dict[int, Passage], encode: Callable[[str], np.ndarray], settings: AnswerSettings
+        self, passages: dict[int, Passage], encode: Callable[[str], np.ndarray], settings: VerifySettings
     ) -> None:
         self.passages = passages
         self.encode = encode
-        self.min_support = settings.min_llm_support
-        self.min_coverage = settings.min_llm_coverage
+        self.min_support = settings.min_support
+        self.min_coverage = settings.min_coverage
         self.check_negation = True
 
     def check(self, section: str | None, sentence: str) -> Verdict:

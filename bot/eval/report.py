@@ -55,66 +55,68 @@ def bar_chart(title: str, bars: list[tuple[str, float | None, str]], fmt: str, s
 
 def _charts(metrics: dict[str, Any], changes: dict[str, Any] | None) -> list[dict[str, Any]]:
     """One chart per ratio metric (all questions, the baseline, each jurisdiction), then latency, hits, throughput."""
+    charts = [
+        _ratio_chart(name, label, higher, metrics, changes)
+        for name, (label, higher, fmt) in METRICS.items()
+        if fmt == "ratio"
+    ]
+    return charts + _run_charts(metrics["overall"])
+
+
+def _ratio_chart(
+    name: str, label: str, higher: bool, metrics: dict[str, Any], changes: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A ratio metric: all questions, the baseline run if any, and each jurisdiction for the breakdown metrics."""
     overall = metrics["overall"]
-    charts = []
-    groups = [j for j in ("UK", "US", "INTL", "UK+US") if j in metrics["jurisdiction"]]
-    for name, (label, higher, fmt) in METRICS.items():
-        if fmt == "ratio":
-            bars: list[tuple[str, float | None, str]] = [("all questions", overall.get(name), "all")]
-            if changes is not None:
-                old = next((c["old"] for c in changes["metrics"] if c["name"] == name), None)
-                bars.append(("baseline", old, "base"))
-            if name in BREAKDOWN_METRICS:
-                bars += [(g, metrics["jurisdiction"][g].get(name), "grp") for g in groups]
-            charts.append(
-                {
-                    "name": name,
-                    "label": label,
-                    "value": _fmt(overall.get(name), fmt),
-                    "svg": bar_chart(label, bars, fmt, scale=1.0),
-                    "higher": higher,
-                }
-            )
+    bars: list[tuple[str, float | None, str]] = [("all questions", overall.get(name), "all")]
+    if changes is not None:
+        old = next((c["old"] for c in changes["metrics"] if c["name"] == name), None)
+        bars.append(("baseline", old, "base"))
+    if name in BREAKDOWN_METRICS:
+        groups = [j for j in ("UK", "US", "INTL", "UK+US") if j in metrics["jurisdiction"]]
+        bars += [(g, metrics["jurisdiction"][g].get(name), "grp") for g in groups]
+    return {
+        "name": name,
+        "label": label,
+        "value": _fmt(overall.get(name), "ratio"),
+        "svg": bar_chart(label, bars, "ratio", scale=1.0),
+        "higher": higher,
+    }
+
+
+def _run_charts(overall: dict[str, Any]) -> list[dict[str, Any]]:
+    """Latency, must_not_say hits and throughput of the whole run."""
     latency = [
         ("p50", overall.get("latency_p50_ms"), "all"),
         ("p95", overall.get("latency_p95_ms"), "all"),
         ("max", overall.get("latency_max_ms"), "all"),
     ]
-    charts.append(
+    hits = overall.get("must_not_say_hits") or 0
+    hit_bars: list[tuple[str, float | None, str]] = [("hits", float(hits), "bad" if hits else "all")]
+    throughput = overall.get("throughput_qps")
+    return [
         {
             "name": "latency",
             "label": "Latency per question",
             "higher": False,
             "value": _fmt(overall.get("latency_p50_ms"), "ms") + " p50",
             "svg": bar_chart("Latency per question", latency, "ms"),
-        }
-    )
-    hits = overall.get("must_not_say_hits") or 0
-    charts.append(
+        },
         {
             "name": "must_not_say_hits",
             "label": "must_not_say hits",
             "higher": False,
             "value": str(hits),
-            "svg": bar_chart(
-                "must_not_say hits",
-                [("hits", float(hits), "bad" if hits else "all")],
-                "count",
-                scale=max(1.0, float(hits)),
-            ),
-        }
-    )
-    throughput = overall.get("throughput_qps")
-    charts.append(
+            "svg": bar_chart("must_not_say hits", hit_bars, "count", scale=max(1.0, float(hits))),
+        },
         {
             "name": "throughput_qps",
             "label": "Throughput",
             "higher": True,
             "value": _fmt(throughput, "qps"),
             "svg": bar_chart("Throughput", [("questions/s", throughput, "all")], "qps"),
-        }
-    )
-    return charts
+        },
+    ]
 
 
 def render_report(

@@ -306,7 +306,7 @@ class LazyBot:
         self.info: dict[str, Any] = {
             "corpus_version": manifest.get("corpus_version"),
             "index_build": manifest.get("build_id"),
-            "composer": settings.llm,
+            "composer": settings.llm.model,
             "embedding_model": settings.embedding.model,
         }
         self._bot: Any = None

@@ -55,7 +55,7 @@ def passage_for(bot: Bot, pair: dict[str, Any]) -> Passage:
 def measure(bot: Bot, pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each claim's hard-check verdict (with and without the negation check), similarity and coverage."""
     rows = []
-    settings = bot.settings.answer.model_copy(update={"min_llm_support": 0.0, "min_llm_coverage": 0.0})
+    settings = bot.settings.verify.model_copy(update={"min_support": 0.0, "min_coverage": 0.0})
     for pair in pairs:
         verifier = Verifier({1: passage_for(bot, pair)}, bot.embedder.encode_query, settings)
         with_negation = verifier.check(None, pair["claim"] + " [1]")
@@ -106,11 +106,11 @@ def calibrate(
     settings = settings or Settings()
     bot = Bot(settings)
     rows = measure(bot, [pair for path in pairs for pair in load_pairs(path)])
-    current = (settings.answer.min_llm_support, settings.answer.min_llm_coverage)
+    current = (settings.verify.min_support, settings.verify.min_coverage)
     kept, leaked = rates(rows, *current, True)
     echo(f"{len(rows)} pairs from {', '.join(str(p) for p in pairs)}")
     echo(
-        f"current settings: min_llm_support={current[0]} min_llm_coverage={current[1]}: "
+        f"current settings: verify.min_support={current[0]} verify.min_coverage={current[1]}: "
         f"supported kept {kept:.1%}, unsupported let through {leaked:.1%}"
     )
     by_kind: dict[str, list[bool]] = defaultdict(list)
@@ -132,7 +132,7 @@ def calibrate(
 
 def _print_grid(rows: list[dict[str, Any]], max_leak: float, echo: Callable[[str], None]) -> None:
     """The best thresholds for each limit on unsupported claims let through, then support alone."""
-    echo("\ngrid over min_llm_support x min_llm_coverage x negation check: the most supported claims kept")
+    echo("\ngrid over verify.min_support x verify.min_coverage x negation check: the most supported claims kept")
     echo("for each limit on unsupported claims let through")
     grid = [
         (*rates(rows, support, coverage, negation), support, coverage, negation)
@@ -148,7 +148,7 @@ def _print_grid(rows: list[dict[str, Any]], max_leak: float, echo: Callable[[str
         kept, leaked, support, coverage, negation = max(fits, key=lambda g: (g[0], -g[1], g[2], g[3]))
         mark = "  <- chosen" if abs(limit - max_leak) < 1e-9 else ""
         echo(
-            f"  leak <= {limit:.0%}: min_llm_support={support} min_llm_coverage={coverage} negation={negation}: "
+            f"  leak <= {limit:.0%}: verify.min_support={support} verify.min_coverage={coverage} negation={negation}: "
             f"kept {kept:.1%}, leaked {leaked:.1%}{mark}"
         )
     echo("\nsupport alone (coverage 0, negation on):")

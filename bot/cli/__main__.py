@@ -1,0 +1,5 @@
+"""`python -m bot.cli ...` runs the `bot` command."""
+
+from bot.cli import main
+
+main()

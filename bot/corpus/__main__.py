@@ -1,0 +1,5 @@
+"""Validate a corpus folder: `python -m bot.corpus corpus/`."""
+
+from bot.corpus.load import main
+
+raise SystemExit(main())
