@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from bot.analysis import CLASSIFIER_CONFIDENCE, INJECTION, MAKE_SOMETHING, describe, generic_firms, merge_history
+from bot.analysis import describe, generic_firms, merge_history
+from bot.analysis.patterns import CLASSIFIER_CONFIDENCE, INJECTION, MAKE_SOMETHING
 from bot.compose.citations import Entry, citation_for, finish
 from bot.compose.extractive import decide_kind, select
 from bot.compose.llm import llm_passages

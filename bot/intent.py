@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot import analysis
+from bot.analysis import patterns as analysis
+from bot.analysis.vocabulary import TOPICS, UK_CUES
 
 LABELS = (
     "information",
@@ -44,7 +45,7 @@ MODEL_PATH = _data_path("intent_model.npz")
 def pattern_features(text: str) -> np.ndarray:
     """Today's hand-written signals, each 0 or 1."""
     lowered = text.lower()
-    uk_or_us = bool(analysis._uk_place(text) or analysis._us_match(text) or re.search(analysis.UK_CUES, lowered))
+    uk_or_us = bool(analysis._uk_place(text) or analysis._us_match(text) or re.search(UK_CUES, lowered))
     flags = [
         analysis.PRICE.search(text),
         analysis.ADVICE.search(text),
@@ -53,7 +54,7 @@ def pattern_features(text: str) -> np.ndarray:
         analysis._OTHER_PLACE.search(lowered) and not uk_or_us,
         analysis.CRYPTO.search(text),
         analysis.REGULATORY.search(text),
-        any(re.search(pattern, lowered) for pattern in analysis.TOPICS.values()),
+        any(re.search(pattern, lowered) for pattern in TOPICS.values()),
     ]
     return np.array([1.0 if flag else 0.0 for flag in flags], dtype=np.float32) * PATTERN_WEIGHT
 

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from bot.analysis import TOPICS, UK_CUES, US_CUES, _uk_place, _us_match
+from bot.analysis.patterns import _uk_place, _us_match
+from bot.analysis.vocabulary import TOPICS, UK_CUES, US_CUES
 from bot.types import Profile
 
 FEATURES = (
@@ -43,7 +44,7 @@ FEATURES = (
     "action",  # a step the reader can take
     "type_match",  # a figure for a how-much/when question, a yes or no for a yes/no question
     "length",  # words / 50
-    "topic_match",  # share of the question's topics (bot/analysis.py TOPICS) the sentence is about (0.5: none)
+    "topic_match",  # share of the question's topics (analysis TOPICS) the sentence is about (0.5: none)
     "foreign_topic",  # the sentence is about a topic and about none of the question's topics
     "tax_other_side",  # a tax question, and this jurisdiction is neither where the investor lives nor their citizenship
     "asked_side",  # the jurisdiction is one the question reaches (profile.jurisdictions)

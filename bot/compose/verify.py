@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.analysis import INJECTION as QUESTION_INJECTION
+from bot.analysis.patterns import INJECTION as QUESTION_INJECTION
 from bot.settings import VerifySettings
 from bot.text import terms
 

@@ -1,0 +1,8 @@
+"""Question analysis: who the investor is, what they hold and ask, and the intent (bot/analysis/reading.py),
+from the vocabulary (vocabulary.py) and hand-written patterns (patterns.py); `describe` writes the
+'What I understood' line."""
+
+from bot.analysis.describe import describe
+from bot.analysis.reading import analyse, generic_firms, merge_history
+
+__all__ = ["analyse", "describe", "generic_firms", "merge_history"]

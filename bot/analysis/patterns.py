@@ -1,0 +1,187 @@
+"""The hand-written patterns that read a question: price calls, advice, injections, firms, where the investor
+lives and what they are (with the place helpers)."""
+
+from __future__ import annotations
+
+import re
+
+from bot.analysis.vocabulary import (
+    OTHER_COUNTRIES,
+    UK_BODIES,
+    UK_PLACES,
+    UK_PLATFORMS,
+    US_BODIES,
+    US_PLACES,
+    US_PLATFORMS,
+)
+
+_COIN = r"(?:the )?(?:price|value|it|bitcoin|btc|eth|ether|ethereum|xrp|ripple|sol|solana|doge|dogecoin|shib|pepe|crypto|cryptos|coins?|tokens?|altcoins?|memecoins?|meme coins?|cardano|ada|bnb|litecoin|ltc|markets?|my (?:coins?|tokens?|portfolio|bag))"
+PRICE = re.compile(
+    rf"\b(will|would|is|does|gonna|going to|could|can)\s+{_COIN}\b[^?.]{{0,40}}\b(go up|go down|rise|rocket|moon|crash|drop|fall|recover|hit|reach|be worth|double|triple|10x|100x|skyrocket|bounce back|rally|tank)\b"
+    r"|price (prediction|target|forecast)|\b(predict|forecast)\w*\b.{0,30}\b(price|value|worth|bitcoin|btc|eth|crypto|coin|market)|how high|how low|what will .{0,30}(price|worth)|(next|by) (year|month|week|20\d\d).{0,30}(price|worth)"
+    r"|(price|value) (go|goes|going) (up|down)|\bwhere is (bitcoin|btc|eth|crypto|the market) (heading|going)"
+    r"|\b(prices?|values?|bitcoin|btc|eth|crypto|coins?|tokens?|markets?)\s+(will|gonna|going to|are going to|is going to)\s+(crash|rise|go up|go down|drop|fall|moon|recover|rally|tank)"
+    r"|\bwill\b[^?.]{0,30}\b(lose (its|their|the) peg|de-?peg|go to zero|collapse)"
+    r"|\bwill\b[^?.]{0,40}\b\d+x\b",
+    re.I,
+)
+# A question about one firm's own commercial terms or service (its fees, limits, app, support), which
+# official guidance does not set or publish. Regulatory words keep a question in scope.
+_FIRMS = "|".join(re.escape(p) for p in US_PLATFORMS + UK_PLATFORMS + ("binance", "bybit", "okx", "etoro", "kucoin"))
+FIRM_SERVICE = re.compile(
+    rf"\b(?:{_FIRMS})(?:'s)?\b.{{0,60}}\b(?:trading fees?|fees?|spreads?|commissions?|withdrawal limits?|deposit limits?"
+    r"|minimum deposit|customer (?:service|support)|support team|phone number|opening hours|app (?:not working|crash\w*|down)"
+    r"|sign[- ]?up bonus|referral|which coins|list(?:s|ing)? (?:new )?coins?|interest rate (?:they|it) pays?)\b"
+    rf"|\b(?:trading fees?|fees?|spreads?|withdrawal limits?|customer (?:service|support)|minimum deposit)\b.{{0,40}}\b(?:{_FIRMS})\b",
+    re.I,
+)
+_NAMED_FIRM = re.compile(rf"\b(?:{_FIRMS})\b", re.I)
+REGULATORY = re.compile(
+    r"\b(?:regulat\w*|registered|authori[sz]ed|licen[sc]\w*|legal|illegal|law|rules?|protect\w*|compensat\w*|complain\w*"
+    r"|ombudsman|fca|sec|cftc|finra|fscs|sipc|fdic|tax\w*|hmrc|irs|report\w*|scam\w*|fraud\w*|safe|collapse|fail\w*|bankrupt\w*"
+    r"|insolven\w*|frozen|freeze|hack\w*|stolen|cap|capped|banned?|allowed)\b",
+    re.I,
+)
+ADVICE = re.compile(
+    r"\bshould (i|we)\b[^?.]{0,40}\b(buy|sell|invest|hold|hodl|put|move|swap|convert|cash out|dump|ape|allocate|get into|go all in|switch|stake|lend|deposit|bet)\b"
+    r"|\b(is|would) it (be )?(a )?(good|wise|smart|safe) (idea|time|investment|move)?\s*(for me )?to (buy|invest|sell|put)"
+    r"|\b(is|are) .{1,40} (a )?good (investment|buy)"
+    r"|\bwhich (coin|crypto|token|stablecoin|exchange|platform|etn|etf|wallet)s? (to buy|to use|to pick|should|would you|do you recommend)"
+    r"|\bwhat would (you|u) do\b|\bgood idea (for me )?to (buy|sell|invest|put|move|swap|convert|hold)"
+    r"|\b(best|top) (coin|crypto|token|stablecoin|investment|altcoin)s? (to|for)\b"
+    r"|\b(best|top|safest|cheapest) (hardware |crypto |cold )?(wallet|exchange|platform|broker|app|etn|etf)s?\b(?! rules)"
+    r"|\brecommend (a|an|me|which|some)\b|\bhow much (of my|should i)\b.{0,40}(invest|put|buy|allocate)"
+    r"|\b(buy|sell) (now|today|or (sell|hold|wait))\b|\bworth (buying|investing)\b|\bmy portfolio\b.{0,30}(should|rebalance|allocate)",
+    re.I,
+)
+INJECTION = re.compile(
+    r"ignore (all |any )?(the )?(previous|prior|above|earlier) (instructions|rules|prompts?)|disregard (your|the) (rules|instructions)"
+    r"|forget (all |about )?(your|the|these|those) (rules|instructions|restrictions)"
+    r"|you are now|system prompt|developer mode|jailbreak|pretend (to be|you are|you're|you\u2019re)|act as (a|an|my) (?!investor)"
+    r"|reveal (your|the) (prompt|instructions)|new instructions:",
+    re.I,
+)
+CRYPTO = re.compile(
+    r"crypto|bitcoin|\bbtc\b|ether|\beth\b|token|coin|stable|usdc|usdt|tether|blockchain|\bnfts?\b|\bdefi\b|wallet|exchange|staking|mining|"
+    r"digital asset|virtual (currency|asset)|\betns?\b|\betps?\b|\betfs?\b|airdrop|web3|\bdao\b|ledger|binance|coinbase|kraken|scam|fraud|invest",
+    re.I,
+)
+# A turn that opens like this continues the previous question ("and what about tax on it?").
+CONNECTIVE = re.compile(
+    r"^\s*(and|also|what about|how about|but what|same|ok so|okay so|so what|so who|so how|so can|then what|what if)\b",
+    re.I,
+)
+CLASSIFIER_CONFIDENCE = 0.5  # the learned intent overrides the hand-written patterns from this confidence
+NARROWING_CONFIDENCE = 0.7  # ... and may take a question out of scope only from this one
+
+INTL_BODIES = {
+    "OECD": r"\boecd\b|\bcarf\b|crypto-?asset reporting framework",
+    "IOSCO": r"\biosco\b",
+    "FSB": r"\bfsb\b|financial stability board",
+    "FATF": r"\bfatf\b|financial action task force",
+    "BIS": r"\bbis\b|bank for international settlements",
+    "Taskforce": r"transatlantic taskforce|taskforce for markets",
+}
+INTL_CUES = (
+    r"\b(other )?countries\b|\binternational(ly)?\b|\bglobal(ly)?\b|\bworldwide\b|\bg20\b|\bcross-border standards?\b"
+)
+
+_BODY_PATTERNS = {**{k: ("UK", v) for k, v in UK_BODIES.items()}, **{k: ("US", v) for k, v in US_BODIES.items()}}
+
+
+def _place_pattern(places: tuple[str, ...]) -> str:
+    return r"(?<![a-z])(" + "|".join(re.escape(p) for p in sorted(places, key=len, reverse=True)) + r")(?![a-z])"
+
+
+_UK_PLACE = _place_pattern(UK_PLACES)
+_US_PLACE = _place_pattern(US_PLACES)
+_OTHER_PLACE = re.compile(_place_pattern(OTHER_COUNTRIES), re.I)
+_RESIDENCE = re.compile(
+    r"\b(?:live|living|lives|based|resident|reside|residing|moved|moving|relocated|emigrated|settled|i'm|i am|im)\s+(?:here\s+)?(?:in|to)\s+(?:the\s+)?([a-z .']{2,30})"
+    r"|\b(?:i'm|i am|im|as) (?:a |an )?([a-z.]+) (?:tax )?resident",
+    re.I,
+)
+_CITIZEN = re.compile(
+    r"\b(us|u\.s\.|american|uk|british|united states)\s+(citizen|national|passport|person|expat)|\b(american|british) (living|based|expat)",
+    re.I,
+)
+
+
+_MOVED = re.compile(
+    r"\b(?:moved|moving|relocated|relocating|emigrated|emigrating)\s+(?:back\s+)?(?:from\s+(?:the\s+)?"
+    r"(?P<origin>[a-z .']{2,30}?)\s+)to\s+(?:the\s+)?(?P<dest>[a-z .']{2,30})",
+    re.I,
+)
+# A negation reaches the end of the window unless a clause boundary ("and", "but", a comma) comes first:
+# "I don't live in the UK" is negated; "I hold no US passport and live in London" is not.
+_TAX_UK = r"(?:uk|british|united kingdom|britain)"
+_TAX_US = r"(?:US|U\.S\.|USA|american|united states|america)"
+_NEGATED = re.compile(
+    r"\b(?:not|no|never|without|don't|dont|do not|doesn't|isn't|aren't|am not|'m not)\b"
+    r"(?:(?!\b(?:and|but|so|though|although|while)\b)[^.?!,;])*$",
+    re.I,
+)
+_FORMER = re.compile(r"\b(?:used to|previously|formerly|until)\b", re.I)
+
+_US_NAMES_WITH_UK_WORDS = re.compile(r"new (york|england|hampshire|jersey)|cambridge,? (ma|massachusetts)", re.I)
+
+
+def _uk_place(text: str) -> re.Match[str] | None:
+    """A UK place, not counting the 'York' of New York."""
+    return re.search(_UK_PLACE, " " + _US_NAMES_WITH_UK_WORDS.sub(" US-place ", text.lower()) + " ")
+
+
+def _where(text: str) -> str | None:
+    # "us" as a pronoun ("tell us") is common; only count it upper-case or with a noun after it.
+    uk = _uk_place(text)
+    us = _us_match(text)
+    if uk and (not us or uk.start() <= us.start()):
+        return "UK"
+    if us:
+        return "US"
+    return None
+
+
+def _us_match(text: str) -> re.Match[str] | None:
+    for match in re.finditer(_US_PLACE, text, re.I):
+        word = match.group(0)
+        if word.lower() == "us" and word != "US":
+            continue
+        return match
+    return None
+
+
+def _location_before(text: str, nouns: str) -> str | None:
+    """'a US exchange', 'UK platform', 'an American broker'."""
+    m = re.search(
+        rf"\b(uk|u\.k\.|british|english|london|us|u\.s\.|usa|american|new york|california)[- ](based |registered |regulated |listed )?({nouns})\b",
+        text,
+        re.I,
+    )
+    if not m:
+        m = re.search(
+            rf"\b({nouns})s? (based|registered|regulated|located|incorporated) in (the )?(uk|united kingdom|britain|us|u\.s\.|usa|united states|america|new york)",
+            text,
+            re.I,
+        )
+        if not m:
+            return None
+        word = m.group(4)
+    else:
+        word = m.group(1)
+        if word == "us":  # 'us' lower-case here is almost always a pronoun
+            return None
+    return "UK" if word.lower() in ("uk", "u.k.", "british", "english", "london", "united kingdom", "britain") else "US"
+
+
+MAKE_SOMETHING = re.compile(
+    r"\b(write|code|build|create|make|draw|design|generate)\b.{0,25}\b(script|code|program|bot|app|poem|essay|song|"
+    r"story|smart contract|spreadsheet|formula|logo|website)s?\b",
+    re.I,
+)
+
+_ABOUT_THE_FIRM = re.compile(
+    r"\b(?:sec|cftc|ftc|doj|case|cases|lawsuit|sued|sue|suing|charged|settle\w*|dismiss\w*|enforcement|fined|fine|"
+    r"penalt\w*|registered|authori[sz]ed|licen[sc]ed|regulated|approved|legit|register|warning list)\b",
+    re.I,
+)

@@ -1,0 +1,303 @@
+"""Read a question, with the conversation so far, into a Profile: who the investor is, what they hold,
+what they ask about and which side's rules reach it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from bot.analysis.patterns import (
+    _ABOUT_THE_FIRM,
+    _BODY_PATTERNS,
+    _CITIZEN,
+    _FORMER,
+    _MOVED,
+    _NAMED_FIRM,
+    _NEGATED,
+    _OTHER_PLACE,
+    _RESIDENCE,
+    _TAX_UK,
+    _TAX_US,
+    ADVICE,
+    CLASSIFIER_CONFIDENCE,
+    CONNECTIVE,
+    CRYPTO,
+    FIRM_SERVICE,
+    INJECTION,
+    INTL_BODIES,
+    INTL_CUES,
+    MAKE_SOMETHING,
+    NARROWING_CONFIDENCE,
+    PRICE,
+    REGULATORY,
+    _location_before,
+    _uk_place,
+    _us_match,
+    _where,
+)
+from bot.analysis.vocabulary import (
+    ASSETS,
+    TOPICS,
+    UK_CUES,
+    UK_ISSUED,
+    UK_PLATFORMS,
+    US_CUES,
+    US_ISSUED,
+    US_PLATFORMS,
+    US_TAX_CUES,
+)
+from bot.types import Profile
+
+
+def analyse(question: str, previous: Profile | None = None, predicted: tuple[str, float] | None = None) -> Profile:
+    """Read what a question is about. Facts about the investor (residence, citizenship) carry over from
+    earlier turns unless restated; the rest carries over only to a follow-up, a question with no subject
+    of its own. `predicted` is the intent classifier's (label, confidence) for this question."""
+    text = question.strip()
+    lowered = text.lower()
+    profile = Profile()
+
+    plain = text.replace("’", "'")
+    moved = _MOVED.search(plain)
+    if moved:  # "moved from Leeds to Texas": where the investor lives now
+        profile.residence = _where(moved.group("dest"))
+    position = 0
+    while profile.residence is None and (m := _RESIDENCE.search(plain, position)):
+        position = m.start() + 3  # the next match may start inside this one's greedy place words
+        if _NEGATED.search(plain[max(0, m.start() - 25) : m.start()]) or _FORMER.search(
+            plain[max(0, m.start() - 12) : m.start() + 8]
+        ):
+            continue  # "I don't live in the UK any more", "I used to live in London"
+        profile.residence = _where(m.group(1) or m.group(2))
+    if profile.residence is None and re.search(r"\b(uk|british) (tax )?resident\b", lowered):
+        profile.residence = "UK"
+    elif profile.residence is None and re.search(r"\b(us|u\.s\.) (tax )?resident\b", lowered):
+        profile.residence = "US"
+    for m in _CITIZEN.finditer(text):
+        if _NEGATED.search(text[max(0, m.start() - 25) : m.start()]):
+            continue  # "I don't have a US passport", "not a US citizen"
+        word = (m.group(1) or m.group(3) or "").lower()
+        profile.citizenship = "UK" if word in ("uk", "british") else "US"
+        break
+
+    nouns = r"exchanges?|platforms?|brokers?|brokerages?|apps?|firms?|compan(?:y|ies)|wallets?|banks?|custodians?|providers?"
+    profile.platform_location = _location_before(text, nouns)
+    if profile.platform_location is None:
+        if any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in US_PLATFORMS):
+            profile.platform_location = "US"
+        elif any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in UK_PLATFORMS):
+            profile.platform_location = "UK"
+    if re.search(UK_ISSUED, lowered):
+        profile.issuer_location = "UK"
+    elif re.search(US_ISSUED, lowered) or re.search(
+        r"\b(us|u\.s\.|american)[- ](issued |based )?(stable ?coin|issuer)", lowered
+    ):
+        profile.issuer_location = "US"
+
+    profile.asset_types = [name for name, pattern in ASSETS.items() if re.search(pattern, lowered)]
+    if "stablecoin" in profile.asset_types or "bitcoin" in profile.asset_types or "ether" in profile.asset_types:
+        profile.asset_types = [a for a in profile.asset_types if a != "token"]
+    profile.topics = [name for name, pattern in TOPICS.items() if re.search(pattern, lowered)]
+    if "stablecoin" in profile.asset_types and "stablecoins" not in profile.topics:
+        profile.topics.append("stablecoins")
+
+    jurisdictions: set[str] = set()
+    for name, (jurisdiction, pattern) in _BODY_PATTERNS.items():
+        if re.search(pattern, lowered):
+            profile.bodies.append(name)
+            jurisdictions.add(jurisdiction)
+    for name, pattern in INTL_BODIES.items():
+        if re.search(pattern, lowered):
+            profile.bodies.append(name)
+            jurisdictions.add("INTL")
+    if re.search(INTL_CUES, lowered):
+        jurisdictions.add("INTL")
+    if re.search(UK_CUES, lowered):
+        jurisdictions.add("UK")
+    # "a dollar stablecoin" names the coin, not where the investor or the platform is.
+    without_coin_names = re.sub(
+        r"\b(us )?dollar[- ](backed |denominated )?stable ?coins?|\busd[- ]?stable ?coins?", " ", lowered
+    )
+    if re.search(US_CUES, without_coin_names) or re.search(r"\bUS\b|\bU\.S\.", text):
+        jurisdictions.add("US")
+    place = _where(text)
+    if place:
+        jurisdictions.add(place)
+        if _uk_place(text) and _us_match(text):
+            jurisdictions.update({"UK", "US"})
+    for located in (profile.residence, profile.citizenship, profile.platform_location):
+        if located:
+            jurisdictions.add(located)
+    issuer_only = False
+    if profile.issuer_location:
+        # The coin's issuer alone does not say whose rules reach the investor: with no other signal,
+        # answer from both sides rather than guess the investor is where the issuer is.
+        issuer_only = not jurisdictions & {"UK", "US"}
+        jurisdictions.update({"UK", "US"} if issuer_only else {profile.issuer_location})
+    tax_person_unknown = False
+    if _tax_only(profile.topics):
+        # Tax follows the person (residence, citizenship), not where the platform or the coin's issuer is:
+        # only those sides, any side whose body the question names (the IRS, HMRC) and the side of any
+        # tax word it uses (Self Assessment, Form 8949) are asked about; with none of these, both.
+        named = {_BODY_PATTERNS[body][0] for body in profile.bodies if body in _BODY_PATTERNS}
+        person = {side for side in (profile.residence, profile.citizenship) if side}
+        cued = {side for side, cues in (("UK", UK_CUES), ("US", US_TAX_CUES)) if re.search(cues, without_coin_names)}
+        # A country the question names outright ("do I still pay UK tax?"), and the one the investor moved
+        # from (a recent leaver can still owe its tax), are asked about too.
+        for side, country in (("UK", _TAX_UK), ("US", _TAX_US)):
+            if re.search(
+                rf"\b{country}[- ](?:tax|taxes|cgt|capital gains|income tax|tax return|tax year|taxpayer)"
+                rf"|\btax(?:es|ed|ation)?\s+(?:in|by|to|for)\s+(?:the\s+)?{country}\b",
+                text,
+                re.I,
+            ):
+                cued.add(side)  # "do I still pay UK tax?", "how is crypto taxed in the US?"
+        if re.search(r"\buk[- /](?:us|u\.s\.)\b|\b(?:us|u\.s\.)[- /]uk\b", lowered):
+            cued |= {"UK", "US"}  # "the UK-US tax treaty"
+        origin = _where(moved.group("origin")) if moved else None
+        if origin in ("UK", "US"):
+            cued.add(origin)
+        jurisdictions = person | named | cued | (jurisdictions & {"INTL"})
+        issuer_only = not jurisdictions - {"INTL"}  # whose tax it is is unknown: both sides, not cross-border
+        if issuer_only and not _OTHER_PLACE.search(lowered):
+            jurisdictions |= {"UK", "US"}
+            tax_person_unknown = True
+    profile.other_countries = sorted({m.group(0).strip().lower() for m in _OTHER_PLACE.finditer(lowered)})
+
+    profile.injection_suspected = bool(INJECTION.search(text))
+    if PRICE.search(text):
+        profile.intent = "price_prediction"
+    elif ADVICE.search(text):
+        profile.intent = "personal_advice"
+    label, confidence = predicted or ("", 0.0)
+    if label == "injection":
+        profile.injection_suspected = True
+
+    own_subject = bool(profile.topics or profile.asset_types or profile.bodies or profile.platform_location)
+    elsewhere = label in ("off_topic", "other_country") and confidence >= CLASSIFIER_CONFIDENCE
+    is_follow_up = previous is not None and (
+        bool(CONNECTIVE.search(text)) or (not own_subject and not elsewhere and not profile.other_countries)
+    )
+    stated = set(jurisdictions)
+    if previous is not None:
+        for attribute in ("residence", "citizenship"):  # facts about the investor hold for the conversation
+            if getattr(profile, attribute) is None and getattr(previous, attribute):
+                setattr(profile, attribute, getattr(previous, attribute))
+                if is_follow_up or own_subject:
+                    jurisdictions.add(getattr(previous, attribute))
+    person = {side for side in (profile.residence, profile.citizenship) if side}
+    if tax_person_unknown and person:
+        # "and what about tax on it?" after "I live in Leeds…": the tax is the investor's, now known.
+        jurisdictions = person | (jurisdictions & {"INTL"})
+        stated = set(jurisdictions)
+    if previous is not None and is_follow_up:
+        profile.follow_up = True
+        if not stated - {"INTL"}:
+            jurisdictions |= set(previous.jurisdictions)
+        for attribute in ("platform_location", "issuer_location"):
+            if getattr(profile, attribute) is None:
+                setattr(profile, attribute, getattr(previous, attribute))
+        if not profile.asset_types:
+            profile.asset_types = list(previous.asset_types)
+        if not profile.topics:
+            profile.topics = list(previous.topics)
+
+    if profile.intent == "information":
+        on_topic = bool(CRYPTO.search(text) or profile.bodies or profile.topics or jurisdictions - {"INTL"})
+        if profile.follow_up:
+            on_topic = True
+        if not on_topic:
+            profile.intent = "out_of_scope"
+        elif profile.other_countries and not jurisdictions - {"INTL"}:
+            profile.intent = "other_country"
+        elif FIRM_SERVICE.search(text) and not REGULATORY.search(text):
+            profile.intent = "firm_service"
+    profile.intent = _learned_intent(profile, text, label, confidence, jurisdictions)
+    if profile.intent in ("personal_advice", "price_prediction") and "risk_warnings" not in profile.topics:
+        profile.topics.append("risk_warnings")  # a refusal still gives the official risk warnings
+    profile.jurisdictions = sorted(jurisdictions)
+    profile.cross_border = {"UK", "US"} <= jurisdictions and not issuer_only
+    return profile
+
+
+# Topics that make a question about more than tax (where the platform is matters for these).
+NOT_TAX = frozenset(
+    {
+        "protection",
+        "complaints",
+        "registration",
+        "scams",
+        "promotions",
+        "custody",
+        "derivatives",
+        "etps",
+        "regime",
+        "banking",
+        "aml",
+    }
+)
+
+
+def _tax_only(topics: list[str]) -> bool:
+    return "tax" in topics and not NOT_TAX & set(topics)
+
+
+SCAM_ADVICE_CONFIDENCE = 0.8
+
+
+def _learned_intent(profile: Profile, text: str, label: str, confidence: float, jurisdictions: set[str]) -> str:
+    """The intent, where the classifier may overrule the patterns. It decides requests for advice or a
+    price call (which patterns miss when naturally phrased); it may only narrow the scope (firm service,
+    another country, off topic, injection) when the question carries no sign of being in scope."""
+    if confidence < CLASSIFIER_CONFIDENCE:
+        return profile.intent
+    in_scope_words = bool(REGULATORY.search(text) or profile.bodies)
+    ours = bool(jurisdictions - {"INTL"}) or "INTL" in jurisdictions
+    if label in ("personal_advice", "price_prediction", "information"):
+        if label == "information" and profile.intent in ("out_of_scope", "other_country") and not CRYPTO.search(text):
+            return profile.intent
+        if label == "personal_advice" and "scams" in profile.topics and confidence < SCAM_ADVICE_CONFIDENCE:
+            # "I was cold-called about 20% a month, what should I do?" asks what to do about a likely scam
+            # (check, report), which the sources answer; only a confident call makes it a request for advice.
+            return "information"
+        return label
+    if label == "injection":
+        if profile.intent in ("personal_advice", "price_prediction"):
+            return profile.intent
+        # An injection wrapped round a real question: answer the question (with a note), refuse the rest.
+        return "information" if CRYPTO.search(text) or profile.topics or profile.bodies else "injection"
+    if label == "off_topic" and MAKE_SOMETHING.search(text) and not in_scope_words:
+        return "out_of_scope"  # "write me a python script to trade crypto": a task, not a question about the rules
+    if confidence < NARROWING_CONFIDENCE:
+        return profile.intent
+    named_firm = bool(_NAMED_FIRM.search(text) or FIRM_SERVICE.search(text))
+    if label == "firm_service" and named_firm and not in_scope_words and not profile.follow_up:
+        return "firm_service"
+    if label == "other_country" and not ours:
+        return "other_country"
+    if label == "off_topic" and not CRYPTO.search(text) and not profile.topics and not profile.bodies:
+        return "out_of_scope"
+    return profile.intent
+
+
+# A request to make something (code, a poem, a logo), which no official guidance answers even when it names crypto.
+
+
+def generic_firms(question: str) -> str:
+    """The question with named platforms read as the kind of firm they are ("Coinbase" -> "the crypto
+    exchange"), unless it asks about that firm itself (a case against it, its registration)."""
+    if not _NAMED_FIRM.search(question) or _ABOUT_THE_FIRM.search(question):
+        return question
+    return _NAMED_FIRM.sub("the crypto exchange", question)
+
+
+def merge_history(
+    history: list[str], question: str, predicted: tuple[str, float] | None = None
+) -> tuple[Profile, list[Profile]]:
+    """Analyse earlier user turns in order, then the question in their light."""
+    profile: Profile | None = None
+    earlier: list[Profile] = []
+    for turn in history:
+        profile = analyse(turn, profile)
+        earlier.append(replace(profile))
+    return analyse(question, profile, predicted), earlier
