@@ -216,7 +216,7 @@ def test_a_near_repeat_that_brings_new_figures_is_kept() -> None:
     rate beside the short-term one); a rewording with no new figure is a repeat."""
     import numpy as np
 
-    from bot.compose.extractive import _Candidate, repeats
+    from bot.compose.candidates import _Candidate, repeats
 
     def candidate(text: str, vector: list[float]) -> _Candidate:
         v = np.array(vector, dtype=np.float32)
@@ -233,7 +233,7 @@ def test_a_near_repeat_that_brings_new_figures_is_kept() -> None:
 def test_us_citizen_caveats_rank_lower_when_the_investor_said_nothing_about_themselves(fixture_bot: Bot) -> None:
     """A sentence written for US citizens abroad is not the first thing shown to an investor who never
     said they are American (reviewers graded such caveats off topic)."""
-    from bot.compose.extractive import FOR_US_CITIZENS
+    from bot.compose.candidates import FOR_US_CITIZENS
 
     answer = fixture_bot.ask("Do I pay tax when I sell crypto?")
     if answer.kind == "answer":
@@ -244,7 +244,7 @@ def test_us_citizen_caveats_rank_lower_when_the_investor_said_nothing_about_them
 def test_a_sentence_for_us_citizens_in_the_uk_is_not_for_a_uk_resident_who_is_not_american() -> None:
     """'A US citizen living in the UK' describes one person who is both; a UK resident who never said they
     are American is not that person (reviewers graded such bullets misleading)."""
-    from bot.compose.extractive import written_for_someone_else
+    from bot.compose.candidates import written_for_someone_else
     from bot.types import Profile
 
     sentence = "A US citizen living in the UK must still file a US return reporting crypto gains."

@@ -1,0 +1,188 @@
+"""Candidate sentences for the extractive composer: each sentence of the retrieved evidence with its score
+(similarity, word overlap, the chunk's fused rank, its section's investor questions, the kind of
+sentence the question asks for), and the checks on who a sentence is written for and on repeats."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.index import Index
+from bot.text import terms
+from bot.types import Evidence, Profile
+
+# A "next step" sentence tells the reader something they can do: a modal + action verb, a
+# "report/complain to" phrase, or a named place to check or report.
+ACTION = re.compile(
+    r"\b(can|should|must|may|need to|needs to|has to|have to)\s+(first\s+|also\s+|still\s+)?"
+    r"(check|search|report|complain|contact|call|visit|use|file|submit|look up|verify|refer|ask|apply|"
+    r"tell|declare|claim|keep|get|seek|read|register)\b"
+    r"|\b(report|complain|refer)\w*\s+(it\s+|them\s+|the \w+\s+)?to\b"
+    r"|\b(warning list|brokercheck|reportfraud|report fraud|ic3\.gov|sec\.gov/tcr|cftc\.gov|consumerfinance\.gov|"
+    r"financial services register|firm checker|investor\.gov)\b",
+    re.I,
+)
+NOT_ACTION = re.compile(
+    r"\b(found that|research|survey|believed|thought that|per cent)\b|%", re.I
+)  # findings, not steps
+NUMERIC_QUESTION = re.compile(
+    r"\bhow (much|many|long|soon)\b|\bwhen\b|\blimit|\bthreshold|\bcap\b|\bdate|\bdeadline|\bmaximum|\bup to\b", re.I
+)
+HAS_NUMBER = re.compile(r"\d")
+# A yes/no question ("is my ether covered?") is answered by a sentence that says yes or no.
+YES_NO_QUESTION = re.compile(
+    r"^\s*(?:\w+,\s*)?(is|are|am|was|were|do|does|did|can|could|will|would|should|must|has|have|may|might)\b", re.I
+)
+POLAR = re.compile(
+    r"\b(not|no|never|cannot|can't|does not|do not|is not|are not|isn't|aren't|doesn't|don't|only|must|"
+    r"covered|protected|protects|allowed|banned|illegal|required|applies|exempt)\b",
+    re.I,
+)
+# A sentence written for US citizens (abroad) ranks lower when the investor has said nothing about who they
+# are: reviewers found such caveats the largest group of off-topic bullets.
+PERSONA_PENALTY = 0.15
+OVERLAP_WEIGHT = 0.25  # weight of the share of question words a sentence holds
+CHUNK_PRIOR = 0.3  # weight of the chunk's fused rank (hybrid agreement) in a sentence's score
+QUESTION_PRIOR = 2.0  # weight of how close the section's investor questions ('Q:' lines) are to the question
+TYPE_BONUS = 0.06  # a sentence of the kind the question asks for: a figure or date, or a yes or no
+# A sentence is on the question's subject when it shares a word with it (or its official wording),
+# when it is close in meaning, or when its section answers an investor question close to this one.
+MIN_ON_TOPIC_SIMILARITY = 0.45
+NEAR_REPEAT = 0.92  # cosine above which a sentence repeats one already quoted
+# Words every sentence of this corpus shares with every question; sharing only these says nothing.
+GENERIC_TERMS = frozenset(
+    terms(
+        "crypto cryptoasset cryptoassets cryptocurrency cryptocurrencies asset assets digital uk us united kingdom "
+        "states firm firms exchange exchanges platform platforms investor investors rule rules money people customer "
+        "customers"
+    )
+)
+MIN_ON_TOPIC_QUESTION = 0.6
+
+
+# Sentences written for one kind of investor. When the question says who the investor is and they are
+# not that kind, such a sentence answers someone else's question.
+FOR_US_CITIZENS = re.compile(
+    r"\b(?:US|U\.S\.) (?:citizens?|persons?|taxpayers?|expats?)\b|\bAmericans?\b|\bgreen card", re.I
+)
+FOR_UK_RESIDENTS = re.compile(r"\bUK[- ](?:residents?|taxpayers?)\b|\b(?:resident|living) in the UK\b", re.I)
+# One person who is both: a US citizen who lives in the UK (or abroad).
+US_CITIZEN_ABROAD = re.compile(
+    r"\b(?:US|U\.S\.) (?:citizens?|persons?|taxpayers?|expats?) (?:(?:who (?:is|are|lives?) |living |resident |based )?"
+    r"in (?:the UK|London|Britain|the United Kingdom)|(?:who (?:live|lives) |living )?abroad)\b",
+    re.I,
+)
+FOR_US_RESIDENTS = re.compile(r"\bUS[- ]residents?\b|\b(?:resident|living) in the (?:US|United States)\b", re.I)
+
+
+def written_for_someone_else(text: str, profile: Profile) -> bool:
+    """The sentence is about US citizens, UK residents or US residents, and the investor said they are not."""
+    known = profile.residence is not None or profile.citizenship is not None
+    if not known:
+        return False
+    us_citizen = profile.citizenship == "US" or profile.residence == "US"
+    if US_CITIZEN_ABROAD.search(text) and not us_citizen:
+        return True  # "a US citizen living in the UK" is not written for a UK resident who is not American
+    if FOR_US_CITIZENS.search(text) and not us_citizen and not FOR_UK_RESIDENTS.search(text):
+        return True
+    if FOR_UK_RESIDENTS.search(text) and profile.residence not in (None, "UK") and not FOR_US_CITIZENS.search(text):
+        return True
+    return bool(FOR_US_RESIDENTS.search(text) and profile.residence not in (None, "US"))
+
+
+@dataclass
+class _Candidate:
+    evidence: Evidence
+    text: str
+    vector: np.ndarray
+    score: float
+    is_action: bool
+    on_topic: bool = True
+    # The parts of the score, kept for the learned relevance check (bot/compose/relevance.py).
+    similarity: float = 0.0
+    overlap: float = 0.0
+    specific: int = 0
+    section_match: float = 0.0
+    chunk_prior: float = 0.0
+    type_match: bool = False
+
+
+def _candidates(
+    index: Index,
+    evidence: list[Evidence],
+    query_vector: np.ndarray,
+    query_terms: set[str],
+    question: str,
+    expansions: dict[str, set[str]] | None = None,
+    profile: Profile | None = None,
+) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    seen: set[str] = set()
+    numeric = bool(NUMERIC_QUESTION.search(question))
+    persona_unstated = profile is not None and profile.citizenship is None and profile.residence is None
+    yes_no = bool(YES_NO_QUESTION.search(question)) and not numeric
+    top = {g: max(e.score for e in evidence if e.group == g) for g in {e.group for e in evidence}}
+    for item in sorted(evidence, key=lambda e: -e.score):
+        if item.section.status in ("superseded", "withdrawn"):
+            continue  # background kept for the record (an earlier draft), never quoted as a rule
+        chunk_prior = item.score / top[item.group]
+        section_match = item.question_similarity
+        row = index.chunk_position[item.chunk.id]
+        start = int(index.sentence_start[row])
+        vectors = index.sentence_vectors[start : start + len(item.chunk.sentences)]
+        similarities = vectors @ query_vector
+        # Topic expansion words (e.g. "FSCS" for a UK protection question) count half.
+        extra = (expansions or {}).get(item.group, set()) - query_terms
+        for position, text in enumerate(item.chunk.sentences):
+            if text in seen or len(text) < 25:
+                continue
+            seen.add(text)
+            sentence_terms = index.sentence_terms[row][position]
+            shared = len(query_terms & sentence_terms) + 0.5 * len(extra & sentence_terms)
+            specific = (query_terms | extra) & sentence_terms - GENERIC_TERMS
+            overlap = shared / max(1, len(query_terms))
+            similarity = float(similarities[position])
+            score = similarity + OVERLAP_WEIGHT * overlap + 0.1 * item.dense_similarity
+            score += CHUNK_PRIOR * chunk_prior + QUESTION_PRIOR * max(0.0, section_match - 0.3)
+            if persona_unstated and FOR_US_CITIZENS.search(text):
+                score -= PERSONA_PENALTY
+            type_match = bool((numeric and HAS_NUMBER.search(text)) or (yes_no and POLAR.search(text)))
+            if type_match:
+                score += TYPE_BONUS
+            on_topic = bool(specific) or similarity >= MIN_ON_TOPIC_SIMILARITY or section_match >= MIN_ON_TOPIC_QUESTION
+            found.append(
+                _Candidate(
+                    item,
+                    text,
+                    vectors[position],
+                    score,
+                    bool(ACTION.search(text)) and not NOT_ACTION.search(text),
+                    on_topic,
+                    similarity,
+                    overlap,
+                    len(specific),
+                    section_match,
+                    chunk_prior,
+                    type_match,
+                )
+            )
+    return found
+
+
+FIGURE = re.compile(r"\d[\d,.]*")
+
+
+def _figures(text: str) -> set[str]:
+    return {f.rstrip(".,") for f in FIGURE.findall(text)}
+
+
+def repeats(candidate: _Candidate, chosen: list[_Candidate]) -> bool:
+    """The candidate says again what a quoted sentence says: close in meaning and bringing no figure
+    (amount, date, percentage) the quoted sentence lacks. Two sentences that differ only in their
+    figures ("70% ... 30%" beside "40% ...", a long-term rate beside a short-term one) are both facts."""
+    return any(
+        float(candidate.vector @ other.vector) > NEAR_REPEAT and _figures(candidate.text) <= _figures(other.text)
+        for other in chosen
+    )
