@@ -6,28 +6,26 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from bot.analysis import describe, generic_firms, merge_history
+from bot.analysis import generic_firms, merge_history
 from bot.analysis.patterns import CLASSIFIER_CONFIDENCE, INJECTION, MAKE_SOMETHING
-from bot.compose.citations import Entry, citation_for, finish
+from bot.compose.citations import finish
 from bot.compose.extractive import decide_kind, select
-from bot.compose.llm import llm_passages
+from bot.compose.llm_answer import LlmParts, StreamEvent, llm_answer
 from bot.corpus import corpus_version, load_corpus
 from bot.embeddings import Embedder, Encoder, query_encoder, shared_embedder
 from bot.errors import BotError, CorpusError, IndexMismatchError, IndexMissingError, QuestionError
 from bot.index import BuildReport, Index, build_index, corpus_hashes
 from bot.intent import IntentClassifier, Prediction, bundled_classifier
 from bot.pointer import current_build
-from bot.prompts import NO_GUIDANCE
-from bot.render import section_heading, sentence_line, understood_line
 from bot.retrieval import retrieve
 from bot.settings import Settings
-from bot.types import Answer, Citation, Diagnostics, Document, Evidence, Profile, answer_lines
+from bot.types import Answer, Diagnostics, Document, Evidence, Profile, answer_lines
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +64,6 @@ def _user_turns(history: Sequence[Any] | None) -> list[str]:
         elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
             questions.append(turn[0])
     return questions
-
-
-@dataclass
-class StreamEvent:
-    """One step of a streamed answer: a `line` of Markdown, a `reset` (discard the lines so far), or the
-    final `answer`."""
-
-    type: str
-    text: str = ""
-    answer: Answer | None = None
 
 
 @dataclass
@@ -258,8 +246,17 @@ class Bot:
         diagnostics: dict[str, Any] = {"composer": "extractive"}
         if self.llm is not None and decide_kind(profile, evidence, self.settings.answer)[0] == "answer":
             shown: list[str] = []
-            answer, diagnostics = yield from self._llm_answer(
-                question, earlier, profile, evidence, query_vector, index, as_of, timings, shown
+            answer, diagnostics = yield from llm_answer(
+                LlmParts(self.llm, self.prompts, self.embedder.encode_query, self.settings),
+                question,
+                earlier,
+                profile,
+                evidence,
+                query_vector,
+                index,
+                as_of,
+                timings,
+                shown,
             )
             if answer is None and shown:
                 yield StreamEvent("reset", text=diagnostics.get("fallback", ""))
@@ -361,110 +358,6 @@ class Bot:
         )
         timings["retrieve"] = round((time.perf_counter() - mark) * 1000, 2)
         return _Gathered(profile, search_question, query_vector, evidence)
-
-    def _llm_answer(
-        self,
-        question: str,
-        earlier: list[str],
-        profile: Profile,
-        evidence: list[Evidence],
-        query_vector: np.ndarray,
-        index: Index,
-        as_of: dt.date,
-        timings: dict[str, float],
-        shown: list[str],
-    ) -> Generator[StreamEvent, None, tuple[Answer | None, dict[str, Any]]]:
-        """Stream an LLM answer, verified sentence by sentence; (None, diagnostics) means fall back."""
-        from bot.compose.llm import Outcome, Verifier, build_messages, stream_verified
-
-        settings, llm, verify = self.settings.answer, self.settings.llm, self.settings.verify
-        passages = {p.number: p for p in llm_passages(evidence, index, llm.passages)}
-        messages = build_messages(
-            self.prompts, question, describe(profile), list(passages.values()), earlier, as_of.isoformat()
-        )
-        verifier = Verifier(passages, self.embedder.encode_query, verify)
-        outcome = Outcome()
-        numbering: dict[tuple[str, str], int] = {}
-        entries: dict[str, list[Entry]] = {}
-        section: str | None = None
-
-        def cite(supports: list[tuple[Evidence, str]]) -> list[Citation]:
-            """Citations numbered in the order the reader first sees them (as finish() will number them)."""
-            cited = []
-            for item, quote in supports:
-                key = (item.document.id, item.section.anchor)
-                numbering.setdefault(key, len(numbering) + 1)
-                cited.append(citation_for(item, numbering[key], quote))
-            return cited
-
-        stream = stream_verified(
-            self.llm,
-            messages,
-            verifier,
-            llm.retries,
-            outcome,
-            deadline_seconds=llm.timeout_seconds * (llm.retries + 1),
-            max_chars=llm.max_tokens * 8,  # a token is about 4 characters: twice the room, then cut
-        )
-        for verdict in stream:
-            if not shown:
-                shown.append(understood_line(profile))
-                yield StreamEvent("line", text=shown[-1])
-            supports = [(passages[n].key, passages[n].text) for n in verdict.passages]
-            cited = cite(supports)
-            if verdict.section != section:
-                section = verdict.section
-                shown.append(section_heading(profile, section))
-                yield StreamEvent("line", text=shown[-1])
-            shown.append(sentence_line(verdict.text, cited))
-            entries.setdefault(section, []).append((verdict.text, supports))
-            yield StreamEvent("line", text=shown[-1])
-        kept, total = len(outcome.kept), len(outcome.verdicts)
-        diagnostics: dict[str, Any] = {
-            "composer": "llm",
-            "llm": llm.model,
-            "attempts": outcome.attempts,
-            "llm_seconds": outcome.seconds,
-            "sentences_written": total,
-            "reply_cut": outcome.truncated,
-            "sentences_kept": kept,
-            "dropped": [v.as_dict() for v in outcome.verdicts if not v.ok],
-            "removed_markers": [
-                {"sentence": v.sentence, "markers": v.removed_markers} for v in outcome.verdicts if v.removed_markers
-            ],
-        }
-        timings["llm"] = round(outcome.seconds * 1000, 2)
-        if outcome.error:
-            diagnostics |= {"fallback": "llm_error", "error": outcome.error}
-        elif outcome.cannot_answer and not kept:
-            diagnostics["fallback"] = None
-            answer = finish(question, profile, "no_guidance", NO_GUIDANCE, {}, evidence, index, as_of, timings)
-            diagnostics["llm_said"] = "cannot answer from the passages"
-            answer.diagnostics = Diagnostics.model_validate(diagnostics)
-            return answer, diagnostics
-        elif kept < verify.min_sentences or kept < verify.min_kept_share * total:
-            diagnostics["fallback"] = "too_little_supported"
-        if "fallback" in diagnostics:
-            diagnostics["composer"] = "extractive"
-            return None, diagnostics
-        diagnostics["fallback"] = None
-        if not entries.get("next_steps") and settings.next_steps:
-            # The model wrote no "what you can check or do next": quote the extractive composer's steps.
-            _, _, extractive = select(generic_firms(question), profile, evidence, query_vector, index, settings)
-            written = {text for group in entries.values() for text, _ in group}
-            steps = [entry for entry in extractive.get("next_steps", []) if entry[0] not in written]
-            if steps:
-                diagnostics["next_steps"] = "extractive"
-                entries["next_steps"] = steps
-                shown.append(section_heading(profile, "next_steps"))
-                yield StreamEvent("line", text=shown[-1])
-                for text, step_supports in steps:
-                    shown.append(sentence_line(text, cite(step_supports)))
-                    yield StreamEvent("line", text=shown[-1])
-        answer = finish(
-            question, profile, "answer", "", entries, evidence, index, as_of, timings, numbering, diagnostics
-        )
-        return answer, diagnostics
 
 
 def load(
