@@ -165,6 +165,7 @@ KNOWN_ATTACKS = [
     "x" + " " * (LONG_CHARS - 2) + "x",  # Verifier's clause split: \s+ tried from every space
     "# [" + " " * (LONG_CHARS - 4) + "x",  # ReplyReader: the citation marker's two \s*
     "I live in the " * (LONG_CHARS // 14),
+    ". [1" * (LONG_CHARS // 4),  # ReplyReader: unclosed citation markers after full stops (found by hypothesis)
 ]
 
 

@@ -57,111 +57,14 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
     lowered = text.lower()
     profile = Profile()
 
-    plain = text.replace("’", "'")
-    moved = _MOVED.search(plain)
-    if moved:  # "moved from Leeds to Texas": where the investor lives now
-        profile.residence = _where(moved.group("dest"))
-    position = 0
-    while profile.residence is None and (m := _RESIDENCE.search(plain, position)):
-        position = m.start() + 3  # the next match may start inside this one's greedy place words
-        if _NEGATED.search(plain[max(0, m.start() - 25) : m.start()]) or _FORMER.search(
-            plain[max(0, m.start() - 12) : m.start() + 8]
-        ):
-            continue  # "I don't live in the UK any more", "I used to live in London"
-        profile.residence = _where(m.group(1) or m.group(2))
-    if profile.residence is None and re.search(r"\b(uk|british) (tax )?resident\b", lowered):
-        profile.residence = "UK"
-    elif profile.residence is None and re.search(r"\b(us|u\.s\.) (tax )?resident\b", lowered):
-        profile.residence = "US"
-    for m in _CITIZEN.finditer(text):
-        if _NEGATED.search(text[max(0, m.start() - 25) : m.start()]):
-            continue  # "I don't have a US passport", "not a US citizen"
-        word = (m.group(1) or m.group(3) or "").lower()
-        profile.citizenship = "UK" if word in ("uk", "british") else "US"
-        break
+    moved = _read_person(profile, text, lowered)
 
-    nouns = r"exchanges?|platforms?|brokers?|brokerages?|apps?|firms?|compan(?:y|ies)|wallets?|banks?|custodians?|providers?"
-    profile.platform_location = _location_before(text, nouns)
-    if profile.platform_location is None:
-        if any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in US_PLATFORMS):
-            profile.platform_location = "US"
-        elif any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in UK_PLATFORMS):
-            profile.platform_location = "UK"
-    if re.search(UK_ISSUED, lowered):
-        profile.issuer_location = "UK"
-    elif re.search(US_ISSUED, lowered) or re.search(
-        r"\b(us|u\.s\.|american)[- ](issued |based )?(stable ?coin|issuer)", lowered
-    ):
-        profile.issuer_location = "US"
+    _read_holding(profile, text, lowered)
 
-    profile.asset_types = [name for name, pattern in ASSETS.items() if re.search(pattern, lowered)]
-    if "stablecoin" in profile.asset_types or "bitcoin" in profile.asset_types or "ether" in profile.asset_types:
-        profile.asset_types = [a for a in profile.asset_types if a != "token"]
-    profile.topics = [name for name, pattern in TOPICS.items() if re.search(pattern, lowered)]
-    if "stablecoin" in profile.asset_types and "stablecoins" not in profile.topics:
-        profile.topics.append("stablecoins")
-
-    jurisdictions: set[str] = set()
-    for name, (jurisdiction, pattern) in _BODY_PATTERNS.items():
-        if re.search(pattern, lowered):
-            profile.bodies.append(name)
-            jurisdictions.add(jurisdiction)
-    for name, pattern in INTL_BODIES.items():
-        if re.search(pattern, lowered):
-            profile.bodies.append(name)
-            jurisdictions.add("INTL")
-    if re.search(INTL_CUES, lowered):
-        jurisdictions.add("INTL")
-    if re.search(UK_CUES, lowered):
-        jurisdictions.add("UK")
-    # "a dollar stablecoin" names the coin, not where the investor or the platform is.
-    without_coin_names = re.sub(
-        r"\b(us )?dollar[- ](backed |denominated )?stable ?coins?|\busd[- ]?stable ?coins?", " ", lowered
+    jurisdictions, without_coin_names = _named_sides(profile, text, lowered)
+    jurisdictions, issuer_only, tax_person_unknown = _sides_asked(
+        profile, text, lowered, without_coin_names, moved, jurisdictions
     )
-    if re.search(US_CUES, without_coin_names) or re.search(r"\bUS\b|\bU\.S\.", text):
-        jurisdictions.add("US")
-    place = _where(text)
-    if place:
-        jurisdictions.add(place)
-        if _uk_place(text) and _us_match(text):
-            jurisdictions.update({"UK", "US"})
-    for located in (profile.residence, profile.citizenship, profile.platform_location):
-        if located:
-            jurisdictions.add(located)
-    issuer_only = False
-    if profile.issuer_location:
-        # The coin's issuer alone does not say whose rules reach the investor: with no other signal,
-        # answer from both sides rather than guess the investor is where the issuer is.
-        issuer_only = not jurisdictions & {"UK", "US"}
-        jurisdictions.update({"UK", "US"} if issuer_only else {profile.issuer_location})
-    tax_person_unknown = False
-    if _tax_only(profile.topics):
-        # Tax follows the person (residence, citizenship), not where the platform or the coin's issuer is:
-        # only those sides, any side whose body the question names (the IRS, HMRC) and the side of any
-        # tax word it uses (Self Assessment, Form 8949) are asked about; with none of these, both.
-        named = {_BODY_PATTERNS[body][0] for body in profile.bodies if body in _BODY_PATTERNS}
-        person = {side for side in (profile.residence, profile.citizenship) if side}
-        cued = {side for side, cues in (("UK", UK_CUES), ("US", US_TAX_CUES)) if re.search(cues, without_coin_names)}
-        # A country the question names outright ("do I still pay UK tax?"), and the one the investor moved
-        # from (a recent leaver can still owe its tax), are asked about too.
-        for side, country in (("UK", _TAX_UK), ("US", _TAX_US)):
-            if re.search(
-                rf"\b{country}[- ](?:tax|taxes|cgt|capital gains|income tax|tax return|tax year|taxpayer)"
-                rf"|\btax(?:es|ed|ation)?\s+(?:in|by|to|for)\s+(?:the\s+)?{country}\b",
-                text,
-                re.I,
-            ):
-                cued.add(side)  # "do I still pay UK tax?", "how is crypto taxed in the US?"
-        if re.search(r"\buk[- /](?:us|u\.s\.)\b|\b(?:us|u\.s\.)[- /]uk\b", lowered):
-            cued |= {"UK", "US"}  # "the UK-US tax treaty"
-        origin = _where(moved.group("origin")) if moved else None
-        if origin in ("UK", "US"):
-            cued.add(origin)
-        jurisdictions = person | named | cued | (jurisdictions & {"INTL"})
-        issuer_only = not jurisdictions - {"INTL"}  # whose tax it is is unknown: both sides, not cross-border
-        if issuer_only and not _OTHER_PLACE.search(lowered):
-            jurisdictions |= {"UK", "US"}
-            tax_person_unknown = True
     profile.other_countries = sorted({m.group(0).strip().lower() for m in _OTHER_PLACE.finditer(lowered)})
 
     profile.injection_suspected = bool(INJECTION.search(text))
@@ -218,6 +121,136 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
     profile.jurisdictions = sorted(jurisdictions)
     profile.cross_border = {"UK", "US"} <= jurisdictions and not issuer_only
     return profile
+
+
+def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | None:
+    """Where the investor lives and what citizenship they hold; the "moved from X to Y" match, if any."""
+    plain = text.replace("’", "'")
+    moved = _MOVED.search(plain)
+    if moved:  # "moved from Leeds to Texas": where the investor lives now
+        profile.residence = _where(moved.group("dest"))
+    position = 0
+    while profile.residence is None and (m := _RESIDENCE.search(plain, position)):
+        position = m.start() + 3  # the next match may start inside this one's greedy place words
+        if _NEGATED.search(plain[max(0, m.start() - 25) : m.start()]) or _FORMER.search(
+            plain[max(0, m.start() - 12) : m.start() + 8]
+        ):
+            continue  # "I don't live in the UK any more", "I used to live in London"
+        profile.residence = _where(m.group(1) or m.group(2))
+    if profile.residence is None and re.search(r"\b(uk|british) (tax )?resident\b", lowered):
+        profile.residence = "UK"
+    elif profile.residence is None and re.search(r"\b(us|u\.s\.) (tax )?resident\b", lowered):
+        profile.residence = "US"
+    for m in _CITIZEN.finditer(text):
+        if _NEGATED.search(text[max(0, m.start() - 25) : m.start()]):
+            continue  # "I don't have a US passport", "not a US citizen"
+        word = (m.group(1) or m.group(3) or "").lower()
+        profile.citizenship = "UK" if word in ("uk", "british") else "US"
+        break
+    return moved
+
+
+def _read_holding(profile: Profile, text: str, lowered: str) -> None:
+    """Where the platform and the coin's issuer are, the kinds of asset and the topics asked about."""
+    nouns = r"exchanges?|platforms?|brokers?|brokerages?|apps?|firms?|compan(?:y|ies)|wallets?|banks?|custodians?|providers?"
+    profile.platform_location = _location_before(text, nouns)
+    if profile.platform_location is None:
+        if any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in US_PLATFORMS):
+            profile.platform_location = "US"
+        elif any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in UK_PLATFORMS):
+            profile.platform_location = "UK"
+    if re.search(UK_ISSUED, lowered):
+        profile.issuer_location = "UK"
+    elif re.search(US_ISSUED, lowered) or re.search(
+        r"\b(us|u\.s\.|american)[- ](issued |based )?(stable ?coin|issuer)", lowered
+    ):
+        profile.issuer_location = "US"
+
+    profile.asset_types = [name for name, pattern in ASSETS.items() if re.search(pattern, lowered)]
+    if "stablecoin" in profile.asset_types or "bitcoin" in profile.asset_types or "ether" in profile.asset_types:
+        profile.asset_types = [a for a in profile.asset_types if a != "token"]
+    profile.topics = [name for name, pattern in TOPICS.items() if re.search(pattern, lowered)]
+    if "stablecoin" in profile.asset_types and "stablecoins" not in profile.topics:
+        profile.topics.append("stablecoins")
+
+
+def _named_sides(profile: Profile, text: str, lowered: str) -> tuple[set[str], str]:
+    """The sides the question names (bodies, cues, places, the investor's and platform's locations), with the
+    question's text without dollar-stablecoin names (which name the coin, not a side)."""
+    jurisdictions: set[str] = set()
+    for name, (jurisdiction, pattern) in _BODY_PATTERNS.items():
+        if re.search(pattern, lowered):
+            profile.bodies.append(name)
+            jurisdictions.add(jurisdiction)
+    for name, pattern in INTL_BODIES.items():
+        if re.search(pattern, lowered):
+            profile.bodies.append(name)
+            jurisdictions.add("INTL")
+    if re.search(INTL_CUES, lowered):
+        jurisdictions.add("INTL")
+    if re.search(UK_CUES, lowered):
+        jurisdictions.add("UK")
+    # "a dollar stablecoin" names the coin, not where the investor or the platform is.
+    without_coin_names = re.sub(
+        r"\b(us )?dollar[- ](backed |denominated )?stable ?coins?|\busd[- ]?stable ?coins?", " ", lowered
+    )
+    if re.search(US_CUES, without_coin_names) or re.search(r"\bUS\b|\bU\.S\.", text):
+        jurisdictions.add("US")
+    place = _where(text)
+    if place:
+        jurisdictions.add(place)
+        if _uk_place(text) and _us_match(text):
+            jurisdictions.update({"UK", "US"})
+    for located in (profile.residence, profile.citizenship, profile.platform_location):
+        if located:
+            jurisdictions.add(located)
+    return jurisdictions, without_coin_names
+
+
+def _sides_asked(
+    profile: Profile,
+    text: str,
+    lowered: str,
+    without_coin_names: str,
+    moved: re.Match[str] | None,
+    jurisdictions: set[str],
+) -> tuple[set[str], bool, bool]:
+    """Narrow the sides for the coin's issuer and for tax: (jurisdictions, issuer_only, tax_person_unknown)."""
+    issuer_only = False
+    if profile.issuer_location:
+        # The coin's issuer alone does not say whose rules reach the investor: with no other signal,
+        # answer from both sides rather than guess the investor is where the issuer is.
+        issuer_only = not jurisdictions & {"UK", "US"}
+        jurisdictions.update({"UK", "US"} if issuer_only else {profile.issuer_location})
+    tax_person_unknown = False
+    if _tax_only(profile.topics):
+        # Tax follows the person (residence, citizenship), not where the platform or the coin's issuer is:
+        # only those sides, any side whose body the question names (the IRS, HMRC) and the side of any
+        # tax word it uses (Self Assessment, Form 8949) are asked about; with none of these, both.
+        named = {_BODY_PATTERNS[body][0] for body in profile.bodies if body in _BODY_PATTERNS}
+        person = {side for side in (profile.residence, profile.citizenship) if side}
+        cued = {side for side, cues in (("UK", UK_CUES), ("US", US_TAX_CUES)) if re.search(cues, without_coin_names)}
+        # A country the question names outright ("do I still pay UK tax?"), and the one the investor moved
+        # from (a recent leaver can still owe its tax), are asked about too.
+        for side, country in (("UK", _TAX_UK), ("US", _TAX_US)):
+            if re.search(
+                rf"\b{country}[- ](?:tax|taxes|cgt|capital gains|income tax|tax return|tax year|taxpayer)"
+                rf"|\btax(?:es|ed|ation)?\s+(?:in|by|to|for)\s+(?:the\s+)?{country}\b",
+                text,
+                re.I,
+            ):
+                cued.add(side)  # "do I still pay UK tax?", "how is crypto taxed in the US?"
+        if re.search(r"\buk[- /](?:us|u\.s\.)\b|\b(?:us|u\.s\.)[- /]uk\b", lowered):
+            cued |= {"UK", "US"}  # "the UK-US tax treaty"
+        origin = _where(moved.group("origin")) if moved else None
+        if origin in ("UK", "US"):
+            cued.add(origin)
+        jurisdictions = person | named | cued | (jurisdictions & {"INTL"})
+        issuer_only = not jurisdictions - {"INTL"}  # whose tax it is is unknown: both sides, not cross-border
+        if issuer_only and not _OTHER_PLACE.search(lowered):
+            jurisdictions |= {"UK", "US"}
+            tax_person_unknown = True
+    return jurisdictions, issuer_only, tax_person_unknown
 
 
 # Topics that make a question about more than tax (where the platform is matters for these).

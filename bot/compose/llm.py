@@ -212,7 +212,9 @@ class ReplyReader:
         if NO_GUIDANCE[:40].lower() in line.lower():
             self.cannot_answer = True
             return []
-        line = re.sub(r"([.!?])\s*((?:\[[^\]]*\d[^\]]*\]\s*)+)", r" \2\1 ", line)  # "fact. [2]" -> "fact [2]."
+        # "fact. [2]" -> "fact [2]."; a marker is short and holds no bracket, so no unclosed "[" makes this
+        # scan to the end of the line from every full stop (". [1" repeated was quadratic).
+        line = re.sub(r"([.!?])\s*((?:\[[^\]\[\d]{0,20}\d[^\]\[]{0,40}\]\s*)+)", r" \2\1 ", line)
         found = [(self.section, s.strip()) for s in split_sentences(line) if s.strip()]
         self.sentences += len(found)
         return found
