@@ -105,6 +105,7 @@ class Embedder(_QueryCache):
         self.path = path
         self.batch_size = batch_size
         self.tokenizer: Any = self.model.tokenizer
+        self._counter = _plain_tokenizer(path)
         self.max_seq_length = int(self.model.max_seq_length or 256)
         self.dimension = len(self.model.encode(["dimension probe"], show_progress_bar=False)[0])
         self.fingerprint = _fingerprint(path)
@@ -112,6 +113,8 @@ class Embedder(_QueryCache):
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model reads for text, special tokens included."""
+        if self._counter is not None:  # the same fast tokenizer without transformers' per-call overhead
+            return len(self._counter.encode(text, add_special_tokens=True).ids)
         return len(self.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -126,6 +129,18 @@ class Embedder(_QueryCache):
             convert_to_numpy=True,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def _plain_tokenizer(path: Path) -> Any:
+    """The model's tokenizer.json without truncation or padding, or None when the model has none."""
+    if not (path / "tokenizer.json").is_file():
+        return None
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
 
 
 def _fingerprint(path: Path) -> str:

@@ -13,6 +13,8 @@ from bot.embeddings import MIN_COSINE, OnnxEncoder, shared_embedder
 from bot.settings import Settings
 from bot.vectors import build_encoder, distinct, encode_groups
 
+from .test_onnx import development_questions
+
 
 @pytest.mark.parametrize(
     ("groups", "texts", "rows"),
@@ -75,13 +77,28 @@ def test_onnx_build_vectors_match_sentence_transformers(fixture_bot: Bot, fixtur
     index = fixture_bot.index
     model = shared_embedder()
     lines = (index.build_dir / "questions.jsonl").read_text().splitlines()
+    questions = development_questions()  # the fixture corpus has no 'Q:' lines: questions of the same kind
     texts_and_vectors = {
         "chunks": ([c.embed_text for c in index.chunks], index.chunk_vectors),
         "sentences": ([s for c in index.chunks for s in c.sentences], index.sentence_vectors),
         "investor questions": ([json.loads(line)["question"] for line in lines], index.question_vectors),
+        "questions": (questions, build_encoder(fixture_settings, model).encode(questions)),
     }
-    assert lines
     for kind, (texts, stored) in texts_and_vectors.items():
+        if not texts:
+            continue
         similarity = np.einsum("ij,ij->i", stored, model.encode(texts))
         worst = int(similarity.argmin())
         assert similarity.min() >= MIN_COSINE, f"{kind}: cosine {similarity.min():.6f} for {texts[worst][:80]!r}"
+
+
+def test_token_counts_are_transformers_counts(fixture_bot: Bot) -> None:
+    """Chunking counts word pieces with tokenizer.json directly; the counts, and so the chunks, are the
+    ones transformers' tokenizer gives."""
+    model = shared_embedder()
+    texts = [c.embed_text for c in fixture_bot.index.chunks] + [
+        s for c in fixture_bot.index.chunks for s in c.sentences
+    ]
+    texts += ["", "  spaces  ", "Café naïve résumé", "暗号資産 crypto", "x" * 3000, "£800 — 100%; U.S.-UK"]
+    counted = [len(model.tokenizer(t, add_special_tokens=True, truncation=False)["input_ids"]) for t in texts]
+    assert [model.count_tokens(t) for t in texts] == counted
