@@ -9,8 +9,8 @@ torch, with sentence-transformers as before.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,11 +30,33 @@ def distinct(groups: Sequence[Sequence[str]]) -> tuple[list[str], list[np.ndarra
     return list(rows), positions
 
 
-def encode_groups(encoder: Encoder, groups: Sequence[Sequence[str]]) -> list[np.ndarray]:
-    """One matrix per group of texts (a row per text, in order), each distinct text encoded once."""
+def encode_groups(
+    encoder: Encoder, groups: Sequence[Sequence[str]], known: Mapping[str, np.ndarray] | None = None
+) -> list[np.ndarray]:
+    """One matrix per group of texts (a row per text, in order): each distinct text encoded once, unless
+    known already holds its vector."""
     texts, positions = distinct(groups)
-    vectors = encoder.encode(texts)
+    known = known or {}
+    missing = [text for text in texts if text not in known]
+    fresh = encoder.encode(missing)
+    if len(missing) == len(texts):
+        vectors = fresh
+    else:
+        found = dict(zip(missing, fresh, strict=True))
+        vectors = np.stack([known[t] if t in known else found[t] for t in texts]).astype(np.float32, copy=False)
     return [vectors[rows] for rows in positions]
+
+
+def known_texts(build: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
+    """The vector of every text a previous build embedded (chunk texts, sentences, investor questions), so
+    that a rebuild after an edit encodes only the texts that changed."""
+    if build is None:
+        return {}
+    known = dict(zip(build["question_texts"], build["question_matrix"], strict=True))
+    for chunk, (chunk_vector, sentence_vectors) in build["vectors"].items():
+        known[chunk.embed_text] = chunk_vector
+        known.update(zip(chunk.sentences, sentence_vectors, strict=True))
+    return known
 
 
 def build_encoder(settings: Settings, embedder: Embedder, say: Callable[[str], None] | None = None) -> Encoder:

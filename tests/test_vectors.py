@@ -4,15 +4,19 @@ backend the same vectors as sentence-transformers."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.core import Bot
 from bot.embeddings import MIN_COSINE, OnnxEncoder, shared_embedder
+from bot.index import Index, build_index
 from bot.settings import Settings
-from bot.vectors import build_encoder, distinct, encode_groups
+from bot.vectors import build_encoder, distinct, encode_groups, known_texts
 
+from .conftest import FIXTURE_CORPUS, make_settings
 from .test_onnx import development_questions
 
 
@@ -102,3 +106,46 @@ def test_token_counts_are_transformers_counts(fixture_bot: Bot) -> None:
     texts += ["", "  spaces  ", "Café naïve résumé", "暗号資産 crypto", "x" * 3000, "£800 — 100%; U.S.-UK"]
     counted = [len(model.tokenizer(t, add_special_tokens=True, truncation=False)["input_ids"]) for t in texts]
     assert [model.count_tokens(t) for t in texts] == counted
+
+
+def test_known_texts_are_not_encoded_again() -> None:
+    encoder = RecordingEncoder()
+    known = {"abc": np.array([9, 9], dtype=np.float32)}
+    chunks, sentences = encode_groups(encoder, [["abc", "d"], ["d", "abc"]], known)
+    assert encoder.sent == [["d"]]
+    assert chunks.tolist() == [[9, 9], [1, ord("d")]]
+    assert sentences.tolist() == [[1, ord("d")], [9, 9]]
+
+
+def test_a_rebuild_after_an_edit_reuses_the_unchanged_sentences(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(FIXTURE_CORPUS, corpus)
+    settings = make_settings(corpus, tmp_path / "index")
+    build_index(settings, shared_embedder())
+    before = Index(settings, shared_embedder())
+    known = known_texts({"vectors": dict(zip(before.chunks, _rows(before), strict=True))} | _no_questions(before))
+    path = next(corpus.rglob("fscs-crypto-not-protected.md"))
+    path.write_text(path.read_text().replace("## ", "## Added note (test locator)\n\nThe FSCS test note.\n\n## ", 1))
+    build_index(settings, shared_embedder())
+    after = Index(settings, shared_embedder())
+    edited = [
+        (c, v) for c, v in zip(after.chunks, _rows(after), strict=True) if c.doc_id == "fscs-crypto-not-protected"
+    ]
+    sentences = [(s, vector) for c, (_, vectors) in edited for s, vector in zip(c.sentences, vectors, strict=True)]
+    assert any(s not in known for s, _ in sentences) and any(s in known for s, _ in sentences)
+    for sentence, vector in sentences:
+        if sentence in known:  # reused bit for bit
+            assert np.array_equal(vector, known[sentence])
+        else:
+            assert float(vector @ shared_embedder().encode([sentence])[0]) >= MIN_COSINE
+
+
+def _rows(index: Index) -> list[tuple[np.ndarray, np.ndarray]]:
+    starts = index.sentence_start
+    return [
+        (index.chunk_vectors[i], index.sentence_vectors[starts[i] : starts[i + 1]]) for i in range(len(index.chunks))
+    ]
+
+
+def _no_questions(index: Index) -> dict[str, object]:
+    return {"question_texts": [], "question_matrix": np.zeros((0, index.chunk_vectors.shape[1]), dtype=np.float32)}
