@@ -474,7 +474,7 @@ def build_table(figures: dict[str, Any], extra: dict[str, Any]) -> list[str]:
     return [
         f"machine: {extra['machine']['cores']} cores, load average {extra['machine']['load_average']} at the start, "
         f"{[round(x, 2) for x in os.getloadavg()]} at the end; "
-        f"build encoder: {extra['backend']}",
+        f"embedding.backend: {extra['backend']}",
         f"corpus: {extra['documents']} documents, {extra['chunks']} chunks",
         "",
         "| measure | figure | note |",
