@@ -29,6 +29,7 @@ from bot.pointer import current_build, prunable, read_file, reading, switch_to
 from bot.settings import Settings
 from bot.text import terms
 from bot.types import Chunk, Document, Section
+from bot.vectors import build_encoder, encode_groups, known_texts
 
 log = logging.getLogger(__name__)
 
@@ -209,9 +210,16 @@ def build_index(
             reuse = {c.id: v for c, v in previous["vectors"].items() if c.doc_id in same}
         todo = [c for c in chunks if c.id not in reuse]
         say(f"{len(documents)} documents, {len(chunks)} chunks: embedding {len(todo)}, reusing {len(reuse)}")
-        new_chunk_vectors = embedder.encode([c.embed_text for c in todo])
-        todo_sentences = [s for c in todo for s in c.sentences]
-        new_sentence_vectors = embedder.encode(todo_sentences)
+        # Every distinct text (chunk, sentence, investor question) is embedded once; a rebuild reuses the
+        # vectors of texts the previous build embedded.
+        question_rows = [(d.id, sec.anchor, q) for d in documents for sec in d.sections for q in sec.questions]
+        questions = sorted({q for _, _, q in question_rows})
+        new_chunk_vectors, new_sentence_vectors, question_vectors = encode_groups(
+            build_encoder(settings, embedder, say),
+            [[c.embed_text for c in todo], [s for c in todo for s in c.sentences], questions],
+            known_texts(previous if previous and _compatible(previous["manifest"], embedder, settings) else None),
+        )
+        known_questions = dict(zip(questions, question_vectors, strict=True))
         vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         offset = 0
         for row, chunk in enumerate(todo):
@@ -222,16 +230,6 @@ def build_index(
             if chunk.id in reuse:
                 vectors[chunk.id] = reuse[chunk.id]
 
-        # Investor questions ('Q:' lines) are embedded once per distinct text; a rebuild reuses them.
-        question_rows = [(d.id, sec.anchor, q) for d in documents for sec in d.sections for q in sec.questions]
-        known_questions = (
-            dict(zip(previous["question_texts"], previous["question_matrix"], strict=True))
-            if (previous is not None and _compatible(previous["manifest"], embedder, settings))
-            else {}
-        )
-        new_questions = sorted({q for _, _, q in question_rows if q not in known_questions})
-        if new_questions:
-            known_questions |= dict(zip(new_questions, embedder.encode(new_questions), strict=True))
         dimension = len(next(iter(vectors.values()))[0]) if vectors else 0
         question_matrix = (
             np.stack([known_questions[q] for _, _, q in question_rows]).astype(np.float32)

@@ -29,10 +29,10 @@ class EmbeddingSettings(_Group):
     )
     backend: Literal["torch", "onnx"] = Field(
         "onnx",
-        description="Query encoder of `bot ask` and `bot serve`: 'torch' (sentence-transformers) or 'onnx' "
-        "(onnxruntime, no torch import: a faster cold start). The ONNX graph is exported offline from the "
-        "model's own weights once, into index.path/encoders/, by `bot index` or on first use; builds always "
-        "embed with sentence-transformers.",
+        description="Encoder of `bot ask`, `bot serve` and index builds: 'torch' (sentence-transformers) or "
+        "'onnx' (onnxruntime, no torch import: a faster cold start). The ONNX graph is exported offline from "
+        "the model's own weights once, into index.path/encoders/, by `bot index` or on first use; with onnx, "
+        "builds embed with it on every core.",
     )
     batch_size: int = Field(64, ge=1, description="Texts per embedding batch at index time.")
     max_chunk_tokens: int = Field(
