@@ -115,13 +115,13 @@ def _candidates(
     query_vector: np.ndarray,
     query_terms: set[str],
     question: str,
-    expansions: dict[str, set[str]] | None = None,
-    profile: Profile | None = None,
+    expansions: dict[str, set[str]],
+    profile: Profile,
 ) -> list[_Candidate]:
     found: list[_Candidate] = []
     seen: set[str] = set()
     numeric = bool(NUMERIC_QUESTION.search(question))
-    persona_unstated = profile is not None and profile.citizenship is None and profile.residence is None
+    persona_unstated = profile.citizenship is None and profile.residence is None
     yes_no = bool(YES_NO_QUESTION.search(question)) and not numeric
     top = {g: max(e.score for e in evidence if e.group == g) for g in {e.group for e in evidence}}
     for item in sorted(evidence, key=lambda e: -e.score):
@@ -134,7 +134,7 @@ def _candidates(
         vectors = index.sentence_vectors[start : start + len(item.chunk.sentences)]
         similarities = vectors @ query_vector
         # Topic expansion words (e.g. "FSCS" for a UK protection question) count half.
-        extra = (expansions or {}).get(item.group, set()) - query_terms
+        extra = expansions.get(item.group, set()) - query_terms
         for position, text in enumerate(item.chunk.sentences):
             if text in seen or len(text) < 25:
                 continue
