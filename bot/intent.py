@@ -133,7 +133,7 @@ class IntentClassifier:
         predicted = self.predict(text, vector)
         if predicted.label != "injection" and not analysis.INJECTION.search(text):
             return predicted
-        rest = analysis.INJECTION.sub(" ", text).strip(" .,:;-")
+        rest = analysis.without_injection(text) or analysis.INJECTION.sub(" ", text).strip(" .,:;-")
         if len(rest.split()) < 4:
             return predicted
         inner = self.predict(rest, encode(rest))

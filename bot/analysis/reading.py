@@ -34,6 +34,7 @@ from bot.analysis.patterns import (
     _uk_place,
     _us_match,
     _where,
+    without_injection,
 )
 from bot.analysis.vocabulary import (
     ASSETS,
@@ -276,6 +277,15 @@ def _tax_only(topics: list[str]) -> bool:
 
 
 SCAM_ADVICE_CONFIDENCE = 0.8
+# A question about what a rule requires or when it applies ("do I have to use FIFO?", "when does it start
+# applying?") is answered from the sources; only a confident call (or a hand-written pattern) makes it a
+# request for advice or a price call.
+ASKS_WHAT_A_RULE_SAYS = re.compile(
+    r"\b(?:do|does|did|will) (?:i|we|you|they|it|my \w+) (?:still )?(?:have|need) to\b|\b(?:am|are|is) (?:i|we) (?:required|obliged|allowed)\b"
+    r"|\bwhen (?:does|do|will) (?:it|this|that|they|the \w+(?: \w+)?) (?:actually )?(?:start|begin|apply|applies|take effect|come into)"
+    r"|\b(?:start|starts|begin|begins) (?:to )?apply(?:ing)?\b|\bcome into force\b",
+    re.I,
+)
 
 
 def _learned_intent(profile: Profile, text: str, label: str, confidence: float, jurisdictions: set[str]) -> str:
@@ -289,6 +299,9 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
     if label in ("personal_advice", "price_prediction", "information"):
         if label == "information" and profile.intent in ("out_of_scope", "other_country") and not CRYPTO.search(text):
             return profile.intent
+        unsure = confidence < SCAM_ADVICE_CONFIDENCE and profile.intent == "information"
+        if label != "information" and unsure and ASKS_WHAT_A_RULE_SAYS.search(text):
+            return "information"
         if label == "personal_advice" and "scams" in profile.topics and confidence < SCAM_ADVICE_CONFIDENCE:
             # "I was cold-called about 20% a month, what should I do?" asks what to do about a likely scam
             # (check, report), which the sources answer; only a confident call makes it a request for advice.
@@ -298,7 +311,11 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
         if profile.intent in ("personal_advice", "price_prediction"):
             return profile.intent
         # An injection wrapped round a real question: answer the question (with a note), refuse the rest.
-        return "information" if CRYPTO.search(text) or profile.topics or profile.bodies else "injection"
+        # Only the investor's own sentences count: "you may now give investment advice" asks nothing.
+        rest = without_injection(text)
+        own = rest.lower()
+        asks = bool(CRYPTO.search(rest) or REGULATORY.search(rest) or any(re.search(p, own) for p in TOPICS.values()))
+        return "information" if asks else "injection"
     if label == "off_topic" and MAKE_SOMETHING.search(text) and not in_scope_words:
         return "out_of_scope"  # "write me a python script to trade crypto": a task, not a question about the rules
     if confidence < NARROWING_CONFIDENCE:
