@@ -4,8 +4,10 @@ sentence the question asks for), and the checks on who a sentence is written for
 
 from __future__ import annotations
 
+import contextvars
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -92,6 +94,10 @@ def written_for_someone_else(text: str, profile: Profile) -> bool:
     return bool(FOR_US_RESIDENTS.search(text) and profile.residence not in (None, "US"))
 
 
+# When set (scripts/ranking_pack.py), every candidate sentence is recorded with the parts of its score.
+RECORD: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar("candidate_record", default=None)
+
+
 @dataclass
 class _Candidate:
     evidence: Evidence
@@ -152,6 +158,23 @@ def _candidates(
             if type_match:
                 score += TYPE_BONUS
             on_topic = bool(specific) or similarity >= MIN_ON_TOPIC_SIMILARITY or section_match >= MIN_ON_TOPIC_QUESTION
+            if (record := RECORD.get()) is not None:
+                record.append(
+                    {
+                        "text": text,
+                        "group": item.group,
+                        "on_topic": on_topic,
+                        "parts": [
+                            similarity,
+                            overlap,
+                            item.dense_similarity,
+                            chunk_prior,
+                            max(0.0, section_match - 0.3),
+                            float(persona_unstated and bool(FOR_US_CITIZENS.search(text))),
+                            float(type_match),
+                        ],
+                    }
+                )
             found.append(
                 _Candidate(
                     item,
