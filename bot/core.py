@@ -7,12 +7,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from bot.analysis import generic_firms, merge_history
+from bot.analysis.patterns import question_parts
 from bot.compose.citations import finish
 from bot.compose.extractive import decide_kind, select
 from bot.compose.llm_answer import LlmParts, StreamEvent, llm_answer
@@ -73,6 +74,7 @@ class _Gathered:
     search_question: str
     query_vector: np.ndarray
     evidence: list[Evidence]
+    part_vectors: list[np.ndarray] = field(default_factory=list)  # one per part of a several-part question
 
 
 class Bot:
@@ -260,7 +262,9 @@ class Bot:
             if answer is None and shown:
                 yield StreamEvent("reset", text=diagnostics.get("fallback", ""))
         if answer is None:
-            kind, lead, entries = select(search_question, profile, evidence, query_vector, index, self.settings.answer)
+            kind, lead, entries = select(
+                search_question, profile, evidence, query_vector, index, self.settings.answer, found.part_vectors
+            )
             answer = finish(question, profile, kind, lead, entries, evidence, index, as_of, timings)
             answer.diagnostics = Diagnostics.model_validate(diagnostics)
             for line in answer_lines(answer):
@@ -337,8 +341,26 @@ class Bot:
                 timings,
             )
         )
+        part_vectors: list[np.ndarray] = []
+        if profile.intent == "information" and evidence:
+            # "Would I get my money back if it went bust? And do I pay UK tax on swaps?": each part is searched
+            # on its own too, so that one part's words do not crowd the other's sources out.
+            for part in question_parts(search_question):
+                part_vectors.append(self.embedder.encode_query(part))
+                more = retrieve(
+                    index,
+                    part_vectors[-1],
+                    part,
+                    profile,
+                    self.settings.retrieval,
+                    as_of,
+                    list(jurisdictions) if jurisdictions else None,
+                    {},
+                )
+                known = {e.chunk.id for e in evidence}
+                evidence += [e for e in more if e.chunk.id not in known]
         timings["retrieve"] = round((time.perf_counter() - mark) * 1000, 2)
-        return _Gathered(profile, search_question, query_vector, evidence)
+        return _Gathered(profile, search_question, query_vector, evidence, part_vectors)
 
 
 def load(

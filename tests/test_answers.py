@@ -251,3 +251,47 @@ def test_a_sentence_for_us_citizens_in_the_uk_is_not_for_a_uk_resident_who_is_no
     assert written_for_someone_else(sentence, Profile(residence="UK"))
     assert not written_for_someone_else(sentence, Profile(residence="UK", citizenship="US"))
     assert not written_for_someone_else("UK residents and US citizens both pay tax on gains.", Profile(residence="UK"))
+
+
+def test_a_sentence_for_people_who_left_the_uk_is_not_for_a_uk_resident_unless_they_are_leaving() -> None:
+    """ "A non-UK resident is generally not liable to UK CGT" matched "UK resident" and reached UK residents."""
+    from bot.compose.candidates import written_for_someone_else
+    from bot.types import Profile
+
+    sentence = "A non-UK resident who is not temporarily non-resident is generally not liable to UK Capital Gains Tax."
+    assert written_for_someone_else(sentence, Profile(residence="UK"), "Do I pay UK tax when I swap USDC for ETH?")
+    assert not written_for_someone_else(
+        sentence, Profile(residence="UK"), "I'm moving to Texas: will I still pay UK tax?"
+    )
+    assert not written_for_someone_else(sentence, Profile(residence="US"), "Do I pay UK tax on my bitcoin?")
+
+
+def test_each_part_of_a_two_part_question_reaches_its_own_side() -> None:
+    """Protection on a US platform reaches the US; the UK resident's tax reaches the UK. Before, tax
+    following the person narrowed the whole question to the UK, and the protection part went unanswered."""
+    from bot.analysis import analyse
+
+    profile = analyse(
+        "I'm a UK resident with USDC on Coinbase. If Coinbase went bust would I get my money back? "
+        "And do I pay UK tax when I swap USDC for ETH?"
+    )
+    assert profile.jurisdictions == ["UK", "US"] and {"protection", "tax"} <= set(profile.topics)
+
+
+def test_a_tax_sentence_from_a_side_that_does_not_tax_the_investor_is_left_out() -> None:
+    from types import SimpleNamespace
+    from typing import Any
+
+    from bot.compose.extractive import tax_of_another_side
+    from bot.types import Profile
+
+    def candidate(group: str, text: str) -> Any:
+        return SimpleNamespace(evidence=SimpleNamespace(group=group), text=text)
+
+    uk_resident = Profile(residence="UK", topics=["tax", "protection"])
+    irs = candidate("US", "The IRS treats a stablecoin swap as a disposal of property for US tax purposes.")
+    sipc = candidate("US", "SIPC does not protect crypto assets that are not securities.")
+    assert tax_of_another_side(irs, uk_resident, "Do I pay tax when I swap USDC for ETH?")
+    assert not tax_of_another_side(irs, uk_resident, "Do I owe US tax or file with the IRS when I swap?")
+    assert not tax_of_another_side(sipc, uk_resident, "Do I pay tax when I swap USDC for ETH?")
+    assert not tax_of_another_side(irs, Profile(residence="UK", citizenship="US", topics=["tax"]), "Do I pay tax?")

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from bot import text as bot_text
 from bot.analysis import analyse, describe, generic_firms, merge_history
+from bot.analysis.patterns import question_parts
 from bot.compose import verify
 from bot.compose.candidates import written_for_someone_else
-from bot.compose.extractive import question_parts
 from bot.compose.llm import ReplyReader
 from bot.corpus import split_locator
 from bot.eval.matching import canonical_dates, normalise

@@ -210,3 +210,10 @@ _ABOUT_THE_FIRM = re.compile(
     r"penalt\w*|registered|authori[sz]ed|licen[sc]ed|regulated|approved|legit|register|warning list)\b",
     re.I,
 )
+
+
+def question_parts(question: str) -> list[str]:
+    """The separate questions in a message ("Is X covered? And how is it taxed?"), when there are several."""
+    parts = [p.strip() for p in re.split(r"(?<=\?)\s+", question) if p.strip()]
+    parts = [p for p in parts if p.endswith("?") and len(p.split()) >= 4]
+    return parts if len(parts) >= 2 else []

@@ -34,6 +34,7 @@ from bot.analysis.patterns import (
     _uk_place,
     _us_match,
     _where,
+    question_parts,
     without_injection,
 )
 from bot.analysis.vocabulary import (
@@ -119,6 +120,13 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
     profile.intent = _learned_intent(profile, text, label, confidence, jurisdictions)
     if profile.intent in ("personal_advice", "price_prediction") and "risk_warnings" not in profile.topics:
         profile.topics.append("risk_warnings")  # a refusal still gives the official risk warnings
+    if profile.intent == "information":
+        # "Would I get my money back if Coinbase went bust? And do I pay UK tax on swaps?": each part reaches
+        # its own side (the platform's for the first, the investor's for the tax), and the answer needs both.
+        for part in question_parts(text):
+            sub = analyse(part)
+            jurisdictions |= set(sub.jurisdictions)
+            profile.topics += [topic for topic in sub.topics if topic not in profile.topics]
     profile.jurisdictions = sorted(jurisdictions)
     profile.cross_border = {"UK", "US"} <= jurisdictions and not issuer_only
     return profile

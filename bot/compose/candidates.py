@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextvars
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +70,15 @@ MIN_ON_TOPIC_QUESTION = 0.6
 FOR_US_CITIZENS = re.compile(
     r"\b(?:US|U\.S\.) (?:citizens?|persons?|taxpayers?|expats?)\b|\bAmericans?\b|\bgreen card", re.I
 )
-FOR_UK_RESIDENTS = re.compile(r"\bUK[- ](?:residents?|taxpayers?)\b|\b(?:resident|living) in the UK\b", re.I)
+FOR_UK_RESIDENTS = re.compile(
+    r"(?<!non-)(?<!non )\bUK[- ](?:residents?|taxpayers?)\b|\b(?<!not )(?:resident|living) in the UK\b", re.I
+)
+LEAVING = re.compile(r"\b(?:mov(?:e|ed|ing)|relocat\w*|emigrat\w*|leav(?:e|ing)|left)\b|non-?resident", re.I)
+# Sentences for people who do not live in the UK ("a non-UK resident is generally not liable..."): they
+# answer someone else's question when the investor lives in the UK.
+FOR_NON_UK_RESIDENTS = re.compile(
+    r"\bnon-?UK[- ]residents?\b|\b(?:is|are) not (?:UK[- ]resident|resident in the UK)\b|\bnon-residents?\b", re.I
+)
 # One person who is both: a US citizen who lives in the UK (or abroad).
 US_CITIZEN_ABROAD = re.compile(
     r"\b(?:US|U\.S\.) (?:citizens?|persons?|taxpayers?|expats?) (?:(?:who (?:is|are|lives?) |living |resident |based )?"
@@ -79,7 +88,7 @@ US_CITIZEN_ABROAD = re.compile(
 FOR_US_RESIDENTS = re.compile(r"\bUS[- ]residents?\b|\b(?:resident|living) in the (?:US|United States)\b", re.I)
 
 
-def written_for_someone_else(text: str, profile: Profile) -> bool:
+def written_for_someone_else(text: str, profile: Profile, question: str = "") -> bool:
     """The sentence is about US citizens, UK residents or US residents, and the investor said they are not."""
     known = profile.residence is not None or profile.citizenship is not None
     if not known:
@@ -90,6 +99,8 @@ def written_for_someone_else(text: str, profile: Profile) -> bool:
     if FOR_US_CITIZENS.search(text) and not us_citizen and not FOR_UK_RESIDENTS.search(text):
         return True
     if FOR_UK_RESIDENTS.search(text) and profile.residence not in (None, "UK") and not FOR_US_CITIZENS.search(text):
+        return True
+    if FOR_NON_UK_RESIDENTS.search(text) and profile.residence == "UK" and not LEAVING.search(question):
         return True
     return bool(FOR_US_RESIDENTS.search(text) and profile.residence not in (None, "US"))
 
@@ -123,6 +134,7 @@ def _candidates(
     question: str,
     expansions: dict[str, set[str]],
     profile: Profile,
+    part_vectors: Sequence[np.ndarray] = (),
 ) -> list[_Candidate]:
     found: list[_Candidate] = []
     seen: set[str] = set()
@@ -139,6 +151,8 @@ def _candidates(
         start = int(index.sentence_start[row])
         vectors = index.sentence_vectors[start : start + len(item.chunk.sentences)]
         similarities = vectors @ query_vector
+        for part_vector in part_vectors:  # a several-part question: a sentence is as close as to its closest part
+            similarities = np.maximum(similarities, vectors @ part_vector)
         # Topic expansion words (e.g. "FSCS" for a UK protection question) count half.
         extra = expansions.get(item.group, set()) - query_terms
         for position, text in enumerate(item.chunk.sentences):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
+from bot.analysis.patterns import _TAX_UK, _TAX_US, question_parts
+from bot.analysis.vocabulary import TOPICS
 from bot.compose import relevance
 from bot.compose.candidates import _Candidate, _candidates, repeats, written_for_someone_else
 from bot.compose.citations import Entry
@@ -37,13 +40,6 @@ def _mmr(
     return picked
 
 
-def question_parts(question: str) -> list[str]:
-    """The separate questions in a message ("Is X covered? And how is it taxed?"), when there are several."""
-    parts = [p.strip() for p in re.split(r"(?<=\?)\s+", question) if p.strip()]
-    parts = [p for p in parts if p.endswith("?") and len(p.split()) >= 4]
-    return parts if len(parts) >= 2 else []
-
-
 def _answer_each_part(
     question: str,
     candidates: list[_Candidate],
@@ -68,6 +64,24 @@ def _answer_each_part(
         used.add(best.text)
 
 
+TAX_SENTENCE = re.compile(TOPICS["tax"], re.I)
+ASKS_UK_TAX = re.compile(rf"\b{_TAX_UK}\b[^.?!]{{0,30}}\b(?:tax|return)|\bhmrc\b|self[- ]assessment|\bcgt\b", re.I)
+ASKS_US_TAX = re.compile(rf"\b{_TAX_US}\b[^.?!]{{0,30}}\b(?:tax|return)|\birs\b|1099|1040|\bfbar\b|8938", re.I)
+
+
+def tax_of_another_side(candidate: _Candidate, profile: Profile, question: str) -> bool:
+    """A tax sentence from a side that is neither where the investor lives nor their citizenship, when
+    the question does not ask about that side's tax: a US platform does not make a UK resident a US
+    taxpayer ("tax follows the person"), even when another part of the question reaches the US."""
+    person = {profile.residence, profile.citizenship} - {None}
+    side = candidate.evidence.group
+    if "tax" not in profile.topics or not person or side not in ("UK", "US") or side in person:
+        return False
+    if not TAX_SENTENCE.search(candidate.text):
+        return False
+    return not (ASKS_US_TAX if side == "US" else ASKS_UK_TAX).search(question)
+
+
 def select(
     question: str,
     profile: Profile,
@@ -75,6 +89,7 @@ def select(
     query_vector: np.ndarray,
     index: Index,
     settings: AnswerSettings,
+    part_vectors: Sequence[np.ndarray] = (),
 ) -> tuple[str, str, dict[str, list[Entry]]]:
     """The extractive choice: kind, lead, and the quoted sentences per section with their evidence."""
     kind, lead = decide_kind(profile, evidence, settings)
@@ -86,9 +101,12 @@ def select(
         expansions = {group: set(expansion_terms(profile, group)) | synonyms for group in ("UK", "US", "INTL")}
         candidates = [
             c
-            for c in _candidates(index, evidence, query_vector, query_terms, question, expansions, profile)
+            for c in _candidates(
+                index, evidence, query_vector, query_terms, question, expansions, profile, part_vectors
+            )
             if c.on_topic
-            and not written_for_someone_else(c.text, profile)
+            and not written_for_someone_else(c.text, profile, question)
+            and not tax_of_another_side(c, profile, question)
             # International standards only when the question asks about them (CARF, FATF, IOSCO...).
             and (c.evidence.group != "INTL" or "INTL" in profile.jurisdictions)
         ]
