@@ -295,3 +295,15 @@ def test_a_tax_sentence_from_a_side_that_does_not_tax_the_investor_is_left_out()
     assert not tax_of_another_side(irs, uk_resident, "Do I owe US tax or file with the IRS when I swap?")
     assert not tax_of_another_side(sipc, uk_resident, "Do I pay tax when I swap USDC for ETH?")
     assert not tax_of_another_side(irs, Profile(residence="UK", citizenship="US", topics=["tax"]), "Do I pay tax?")
+
+
+def test_a_sentence_about_another_kind_of_product_is_left_out_when_the_investor_named_theirs() -> None:
+    from bot.compose.extractive import another_product
+    from bot.types import Profile
+
+    etp = "A crypto ETP is a security listed on a US stock exchange, with a registration statement."
+    both = "SIPC protection for crypto ETP shares covers missing shares, not a fall in the price of ether."
+    assert another_product(etp, Profile(asset_types=["ether"]))
+    assert not another_product(both, Profile(asset_types=["ether"]))
+    assert not another_product(etp, Profile())  # the investor did not say what they hold
+    assert not another_product("Spot ETPs may need six months of futures trading.", Profile(asset_types=["etn_etp"]))

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bot.analysis.patterns import _TAX_UK, _TAX_US, question_parts
-from bot.analysis.vocabulary import TOPICS
+from bot.analysis.vocabulary import ASSETS, TOPICS
 from bot.compose import relevance
 from bot.compose.candidates import _Candidate, _candidates, repeats, written_for_someone_else
 from bot.compose.citations import Entry
@@ -82,6 +82,22 @@ def tax_of_another_side(candidate: _Candidate, profile: Profile, question: str) 
     return not (ASKS_US_TAX if side == "US" else ASKS_UK_TAX).search(question)
 
 
+# Products that wrap or derive from crypto: a sentence about one answers a question about holding the
+# coin itself only when it also speaks of that coin ("SIPC may cover ETP shares, not bitcoin you hold").
+WRAPPERS = ("etn_etp", "derivative", "nft")
+_KINDS = {name: re.compile(pattern, re.I) for name, pattern in ASSETS.items() if name != "token"}
+
+
+def another_product(text: str, profile: Profile) -> bool:
+    """The investor named what they hold (ether, a stablecoin), and the sentence is about another kind of
+    product (an ETP, a derivative, an NFT) without a word about theirs."""
+    asked = set(profile.asset_types) - {"token"}
+    if not asked or asked & set(WRAPPERS):
+        return False  # nothing named, or a question about a product itself (an ETF's rules may cite futures)
+    about = {name for name, pattern in _KINDS.items() if pattern.search(text)}
+    return bool(about & set(WRAPPERS) - asked) and not about & asked
+
+
 def select(
     question: str,
     profile: Profile,
@@ -107,6 +123,7 @@ def select(
             if c.on_topic
             and not written_for_someone_else(c.text, profile, question)
             and not tax_of_another_side(c, profile, question)
+            and not another_product(c.text, profile)
             # International standards only when the question asks about them (CARF, FATF, IOSCO...).
             and (c.evidence.group != "INTL" or "INTL" in profile.jurisdictions)
         ]
