@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run index test test-fast lint bench browser services eval eval-gate eval-blind eval-holdings support-gate llm-server clean
+.PHONY: eval-intent install run index test test-fast lint bench browser services eval eval-gate eval-blind eval-holdings support-gate llm-server clean
 
 # The quality gate: the development question set must stay at or above these figures (set just
 # under the latest measured ones, see docs/evaluation.md); a change that lowers quality fails. The
@@ -107,6 +107,13 @@ eval-gate: index
 eval-blind: index
 	rm -rf runs/blind
 	$(BIN)/bot eval eval/blind --out runs/blind --as-of 2026-11-28 --concurrency 2 --no-progress
+
+# The intent probe (eval/intent/probe.jsonl): 220 requests for advice or price calls, other countries, one
+# firm's service, injections and look-alike rules questions, written apart from the intent training data
+# by someone who read neither it nor eval/ nor corpus/. Reported apart; never trained on (a test checks).
+eval-intent: index
+	rm -rf runs/intent
+	$(BIN)/bot eval eval/intent --out runs/intent --as-of 2026-11-28 --concurrency 2 --no-progress
 
 # The blind holdings set (eval/holdings, issue 17): written from official pages by someone who read neither
 # the corpus nor the layer. Reported apart; never a gate, never tuned on.
