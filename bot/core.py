@@ -343,24 +343,29 @@ class Bot:
         )
         part_vectors: list[np.ndarray] = []
         if profile.intent == "information" and evidence:
-            # "Would I get my money back if it went bust? And do I pay UK tax on swaps?": each part is searched
-            # on its own too, so that one part's words do not crowd the other's sources out.
-            for part in question_parts(search_question):
-                part_vectors.append(self.embedder.encode_query(part))
-                more = retrieve(
-                    index,
-                    part_vectors[-1],
-                    part,
-                    profile,
-                    self.settings.retrieval,
-                    as_of,
-                    list(jurisdictions) if jurisdictions else None,
-                    {},
-                )
-                known = {e.chunk.id for e in evidence}
-                evidence += [e for e in more if e.chunk.id not in known]
+            part_vectors = self._search_parts(index, search_question, profile, evidence, jurisdictions, as_of)
         timings["retrieve"] = round((time.perf_counter() - mark) * 1000, 2)
         return _Gathered(profile, search_question, query_vector, evidence, part_vectors)
+
+    def _search_parts(
+        self,
+        index: Index,
+        question: str,
+        profile: Profile,
+        evidence: list[Evidence],
+        jurisdictions: Sequence[str] | None,
+        as_of: dt.date,
+    ) -> list[np.ndarray]:
+        """Each part of a several-part question searched on its own too, so that one part's words do not
+        crowd the other's sources out; its evidence is added to `evidence`. Returns the parts' vectors."""
+        vectors: list[np.ndarray] = []
+        for part in question_parts(question):
+            vectors.append(self.embedder.encode_query(part))
+            wanted = list(jurisdictions) if jurisdictions else None
+            more = retrieve(index, vectors[-1], part, profile, self.settings.retrieval, as_of, wanted, {})
+            known = {e.chunk.id for e in evidence}
+            evidence += [e for e in more if e.chunk.id not in known]
+        return vectors
 
 
 def load(

@@ -107,10 +107,20 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
         if not profile.topics:
             profile.topics = list(previous.topics)
 
+    _settle_intent(profile, text, label, confidence, jurisdictions)
     if profile.intent == "information":
-        on_topic = bool(CRYPTO.search(text) or profile.bodies or profile.topics or jurisdictions - {"INTL"})
-        if profile.follow_up:
-            on_topic = True
+        jurisdictions |= _each_part(profile, text)
+    profile.jurisdictions = sorted(jurisdictions)
+    profile.cross_border = {"UK", "US"} <= jurisdictions and not issuer_only
+    return profile
+
+
+def _settle_intent(profile: Profile, text: str, label: str, confidence: float, jurisdictions: set[str]) -> None:
+    """The intent once the sides are known: the patterns' reading of scope, then the classifier's word."""
+    if profile.intent == "information":
+        on_topic = profile.follow_up or bool(
+            CRYPTO.search(text) or profile.bodies or profile.topics or jurisdictions - {"INTL"}
+        )
         if not on_topic:
             profile.intent = "out_of_scope"
         elif profile.other_countries and not jurisdictions - {"INTL"}:
@@ -120,16 +130,18 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
     profile.intent = _learned_intent(profile, text, label, confidence, jurisdictions)
     if profile.intent in ("personal_advice", "price_prediction") and "risk_warnings" not in profile.topics:
         profile.topics.append("risk_warnings")  # a refusal still gives the official risk warnings
-    if profile.intent == "information":
-        # "Would I get my money back if Coinbase went bust? And do I pay UK tax on swaps?": each part reaches
-        # its own side (the platform's for the first, the investor's for the tax), and the answer needs both.
-        for part in question_parts(text):
-            sub = analyse(part)
-            jurisdictions |= set(sub.jurisdictions)
-            profile.topics += [topic for topic in sub.topics if topic not in profile.topics]
-    profile.jurisdictions = sorted(jurisdictions)
-    profile.cross_border = {"UK", "US"} <= jurisdictions and not issuer_only
-    return profile
+
+
+def _each_part(profile: Profile, text: str) -> set[str]:
+    """The sides each part of a several-part question reaches, its topics added to the profile: "Would I get
+    my money back if Coinbase went bust? And do I pay UK tax on swaps?" reaches the platform's side for
+    the first part and the investor's for the tax, and the answer needs both."""
+    sides: set[str] = set()
+    for part in question_parts(text):
+        sub = analyse(part)
+        sides |= set(sub.jurisdictions)
+        profile.topics += [topic for topic in sub.topics if topic not in profile.topics]
+    return sides
 
 
 def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | None:

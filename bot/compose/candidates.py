@@ -173,22 +173,9 @@ def _candidates(
                 score += TYPE_BONUS
             on_topic = bool(specific) or similarity >= MIN_ON_TOPIC_SIMILARITY or section_match >= MIN_ON_TOPIC_QUESTION
             if (record := RECORD.get()) is not None:
-                record.append(
-                    {
-                        "text": text,
-                        "group": item.group,
-                        "on_topic": on_topic,
-                        "parts": [
-                            similarity,
-                            overlap,
-                            item.dense_similarity,
-                            chunk_prior,
-                            max(0.0, section_match - 0.3),
-                            float(persona_unstated and bool(FOR_US_CITIZENS.search(text))),
-                            float(type_match),
-                        ],
-                    }
-                )
+                persona = persona_unstated and bool(FOR_US_CITIZENS.search(text))
+                parts = [similarity, overlap, item.dense_similarity, chunk_prior, section_match, persona, type_match]
+                record.append(_recorded(text, item.group, on_topic, parts))
             found.append(
                 _Candidate(
                     item,
@@ -206,6 +193,15 @@ def _candidates(
                 )
             )
     return found
+
+
+def _recorded(text: str, group: str, on_topic: bool, parts: list[float]) -> dict[str, Any]:
+    """A candidate as scripts/ranking_study.py reads it: the parts of its score in HAND_SET's order
+    (similarity, overlap, dense similarity, chunk prior, question bonus, persona, type match)."""
+    similarity, overlap, dense, chunk_prior, section_match, persona, type_match = parts
+    bonus = max(0.0, section_match - 0.3)
+    values = [similarity, overlap, dense, chunk_prior, bonus, float(persona), float(type_match)]
+    return {"text": text, "group": group, "on_topic": on_topic, "parts": values}
 
 
 FIGURE = re.compile(r"\d[\d,.]*")

@@ -98,6 +98,50 @@ def another_product(text: str, profile: Profile) -> bool:
     return bool(about & set(WRAPPERS) - asked) and not about & asked
 
 
+def _eligible(
+    index: Index,
+    evidence: list[Evidence],
+    query_vector: np.ndarray,
+    question: str,
+    profile: Profile,
+    part_vectors: Sequence[np.ndarray],
+) -> list[_Candidate]:
+    """The sentences of the evidence that may be quoted for this question and this investor."""
+    query_terms = set(terms(question))
+    synonyms = set(synonym_terms(question))
+    expansions = {group: set(expansion_terms(profile, group)) | synonyms for group in ("UK", "US", "INTL")}
+    return [
+        c
+        for c in _candidates(index, evidence, query_vector, query_terms, question, expansions, profile, part_vectors)
+        if c.on_topic
+        and not written_for_someone_else(c.text, profile, question)
+        and not tax_of_another_side(c, profile, question)
+        and not another_product(c.text, profile)
+        # International standards only when the question asks about them (CARF, FATF, IOSCO...).
+        and (c.evidence.group != "INTL" or "INTL" in profile.jurisdictions)
+    ]
+
+
+def _route(candidates: list[_Candidate], profile: Profile) -> dict[str, list[_Candidate]]:
+    """Each candidate under its heading: its jurisdiction, or "Across the border" for international sources
+    and, in a cross-border question, the sections written for cross-border holdings."""
+    routed: dict[str, list[_Candidate]] = {"UK": [], "US": [], "cross_border": []}
+    for candidate in candidates:
+        group = candidate.evidence.group
+        if group == "INTL" or (profile.cross_border and candidate.evidence.section.is_cross_border):
+            routed["cross_border"].append(candidate)
+        else:
+            routed[group].append(candidate)
+    return routed
+
+
+def _floor(pool: list[_Candidate], settings: AnswerSettings) -> float:
+    """A sentence far weaker than the best one is noise, not an answer. Each jurisdiction is measured
+    against its own best sentence, so one side never crowds out the other."""
+    best = max((c.score for c in pool), default=0.0)
+    return max(settings.min_sentence_score, settings.relative_sentence_score * best)
+
+
 def select(
     question: str,
     profile: Profile,
@@ -112,37 +156,10 @@ def select(
 
     sections: dict[str, list[tuple[_Candidate, str]]] = {"UK": [], "US": [], "cross_border": [], "next_steps": []}
     if kind == "answer" or (kind == "refusal" and profile.intent != "injection"):
-        query_terms = set(terms(question))
-        synonyms = set(synonym_terms(question))
-        expansions = {group: set(expansion_terms(profile, group)) | synonyms for group in ("UK", "US", "INTL")}
-        candidates = [
-            c
-            for c in _candidates(
-                index, evidence, query_vector, query_terms, question, expansions, profile, part_vectors
-            )
-            if c.on_topic
-            and not written_for_someone_else(c.text, profile, question)
-            and not tax_of_another_side(c, profile, question)
-            and not another_product(c.text, profile)
-            # International standards only when the question asks about them (CARF, FATF, IOSCO...).
-            and (c.evidence.group != "INTL" or "INTL" in profile.jurisdictions)
-        ]
+        candidates = _eligible(index, evidence, query_vector, question, profile, part_vectors)
         per_section = settings.sentences_per_section if kind == "answer" else 2
-
-        def floor_for(pool: list[_Candidate]) -> float:
-            # A sentence far weaker than the best one is noise, not an answer. Each jurisdiction is
-            # measured against its own best sentence, so one side never crowds out the other.
-            best = max((c.score for c in pool), default=0.0)
-            return max(settings.min_sentence_score, settings.relative_sentence_score * best)
-
         chosen: list[_Candidate] = []
-        routed: dict[str, list[_Candidate]] = {"UK": [], "US": [], "cross_border": []}
-        for candidate in candidates:
-            group = candidate.evidence.group
-            if group == "INTL" or (profile.cross_border and candidate.evidence.section.is_cross_border):
-                routed["cross_border"].append(candidate)
-            else:
-                routed[group].append(candidate)
+        routed = _route(candidates, profile)
         single = sum(1 for name in ("UK", "US") if routed[name]) == 1
         limits: dict[str, int] = {}
         for name in ("UK", "US", "cross_border"):
@@ -150,12 +167,12 @@ def select(
             if single and name in ("UK", "US") and kind == "answer":
                 limit += settings.single_side_extra  # one jurisdiction: room for more of its facts
             limits[name] = limit
-            for picked in _mmr(routed[name], limit, chosen, settings.mmr_lambda, floor_for(routed[name])):
+            for picked in _mmr(routed[name], limit, chosen, settings.mmr_lambda, _floor(routed[name], settings)):
                 sections[name].append((picked, name))
         _answer_each_part(question, candidates, sections, chosen)
         used = {c.text for entries in sections.values() for c, _ in entries}
         actions = [c for c in candidates if c.is_action and c.text not in used]
-        for picked in _mmr(actions, settings.next_steps, chosen, settings.mmr_lambda, floor_for(candidates)):
+        for picked in _mmr(actions, settings.next_steps, chosen, settings.mmr_lambda, _floor(candidates, settings)):
             sections["next_steps"].append((picked, "next_steps"))
         if kind == "refusal":
             # A refusal's general guidance is there only where it bears on what was asked: no best bullet is
@@ -164,7 +181,7 @@ def select(
         if kind == "answer":
             _keep_relevant(question, sections, candidates, profile, single, settings)
             if settings.refill_relevant:
-                floors = {name: floor_for(pool) for name, pool in routed.items()}
+                floors = {name: _floor(pool, settings) for name, pool in routed.items()}
                 _refill(question, sections, routed, limits, floors, candidates, profile, single, settings)
         if kind == "answer" and not any(sections[name] for name in ("UK", "US", "cross_border")):
             kind, lead = "no_guidance", NO_GUIDANCE
