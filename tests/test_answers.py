@@ -307,3 +307,21 @@ def test_a_sentence_about_another_kind_of_product_is_left_out_when_the_investor_
     assert not another_product(both, Profile(asset_types=["ether"]))
     assert not another_product(etp, Profile())  # the investor did not say what they hold
     assert not another_product("Spot ETPs may need six months of futures trading.", Profile(asset_types=["etn_etp"]))
+
+
+def test_who_the_investor_says_they_are_not_decides_too() -> None:
+    """'I'm not American', 'As an Australian resident', and a US citizen reading a rule for non-citizens."""
+    from bot.compose.candidates import written_for_someone_else
+    from bot.types import Profile
+
+    for_citizens = "The IRS reminds taxpayers abroad that virtual currency transactions must be reported."
+    assert written_for_someone_else(
+        for_citizens, Profile(), "I'm not American but I use a US exchange. Does the IRS care?"
+    )
+    assert not written_for_someone_else(for_citizens, Profile(), "I use a US exchange. Does the IRS care?")
+    for_uk = "A UK resident using an overseas platform can check the FS Register."
+    assert written_for_someone_else(for_uk, Profile(), "As an Australian resident, does the FCA regime apply to me?")
+    assert written_for_someone_else(for_uk, Profile(), "I live in Canada and use a UK platform. Am I protected?")
+    not_citizens = "A UK resident who is not a US citizen is generally taxed on crypto gains only in the UK."
+    assert written_for_someone_else(not_citizens, Profile(residence="UK", citizenship="US"), "How am I taxed?")
+    assert not written_for_someone_else(not_citizens, Profile(residence="UK"), "How am I taxed?")

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from bot.analysis.patterns import _place_pattern
+from bot.analysis.vocabulary import OTHER_COUNTRIES
 from bot.index import Index
 from bot.text import terms
 from bot.types import Evidence, Profile
@@ -68,7 +70,9 @@ MIN_ON_TOPIC_QUESTION = 0.6
 # Sentences written for one kind of investor. When the question says who the investor is and they are
 # not that kind, such a sentence answers someone else's question.
 FOR_US_CITIZENS = re.compile(
-    r"\b(?:US|U\.S\.) (?:citizens?|persons?|taxpayers?|expats?)\b|\bAmericans?\b|\bgreen card", re.I
+    r"\b(?:US|U\.S\.) (?:citizens?|persons?|taxpayers?|expats?)\b|\bAmericans?\b|\bgreen card"
+    r"|\btaxpayers (?:living )?abroad\b",
+    re.I,
 )
 FOR_UK_RESIDENTS = re.compile(
     r"(?<!non-)(?<!non )\bUK[- ](?:residents?|taxpayers?)\b|\b(?<!not )(?:resident|living) in the UK\b", re.I
@@ -88,8 +92,39 @@ US_CITIZEN_ABROAD = re.compile(
 FOR_US_RESIDENTS = re.compile(r"\bUS[- ]residents?\b|\b(?:resident|living) in the (?:US|United States)\b", re.I)
 
 
+# Sentences for people who are not US citizens ("a UK resident who is not a US citizen is taxed only in
+# the UK"): someone else's answer when the investor is American.
+FOR_NON_US_CITIZENS = re.compile(
+    r"\b(?:is|are) not (?:a )?(?:US|U\.S\.) (?:citizens?|persons?)|\bnon-?(?:US|U\.S\.) (?:citizens?|persons?)"
+    r"|\bnonresident aliens?\b",
+    re.I,
+)
+# The investor says they are not American, or that they live in a third country ("As an Australian
+# resident", "I live in Canada"): sentences for US citizens, or for UK or US residents, are not for them.
+NOT_AMERICAN = re.compile(
+    r"\b(?:not|n't|never been) (?:a |an )?(?:US|U\.S\.|american)(?: citizen| person| taxpayer)?\b"
+    r"|\bno (?:US|U\.S\.) passport\b",
+    re.I,
+)
+_DEMONYMS = (
+    r"australian|canadian|irish|german|french|spanish|italian|dutch|indian|singaporean|swiss|emirati|new zealand"
+)
+LIVES_ELSEWHERE = re.compile(
+    r"\b(?:live|living|lives|based|resident|reside|residing)\s+in\s+(?:the\s+)?"
+    + _place_pattern(OTHER_COUNTRIES)
+    + rf"|\b(?:{_DEMONYMS}) (?:tax )?resident\b",
+    re.I,
+)
+
+
 def written_for_someone_else(text: str, profile: Profile, question: str = "") -> bool:
     """The sentence is about US citizens, UK residents or US residents, and the investor said they are not."""
+    if profile.citizenship == "US" and FOR_NON_US_CITIZENS.search(text) and not US_CITIZEN_ABROAD.search(text):
+        return True
+    if profile.citizenship is None and NOT_AMERICAN.search(question) and FOR_US_CITIZENS.search(text):
+        return True
+    if profile.residence is None and LIVES_ELSEWHERE.search(question):
+        return bool(FOR_UK_RESIDENTS.search(text) or FOR_US_RESIDENTS.search(text) or US_CITIZEN_ABROAD.search(text))
     known = profile.residence is not None or profile.citizenship is not None
     if not known:
         return False
