@@ -4,6 +4,7 @@ user, status labels and the Sources list."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from bot.analysis import describe
 from bot.index import Index
@@ -35,12 +36,24 @@ def status_text(status: str, effective: dt.date | None) -> str:
     return text
 
 
-def _label(citation: Citation) -> str:
+# "Until 25 October 2027, the FCA's warning remains the position": a sentence about the time before a rule
+# starts describes today, so it carries no "not yet in force" label.
+_BEFORE_START = re.compile(r"^(?:Until|Before|Up to|Pending)\b")
+_DAY = re.compile(
+    r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|December) \d{4}\b"
+)
+
+
+def _label(citation: Citation, text: str = "") -> str:
     if citation.status in ("proposed", "consultation"):
         return " _(proposal, not law)_"
     if citation.status == "not_yet_in_force":
-        when = f": applies from {citation.effective:%-d %B %Y}" if citation.effective else ""
-        return f" _(not yet in force{when})_"
+        if _BEFORE_START.search(text):
+            return ""
+        when = f"{citation.effective:%-d %B %Y}" if citation.effective else ""
+        if when and _DAY.search(text) and when not in text:
+            when = ""  # the sentence gives its own start date; the document's may be another part's
+        return f" _(not yet in force{': applies from ' + when if when else ''})_"
     return ""
 
 
@@ -83,7 +96,7 @@ def render(
         lines.append(f"**{heading}**")
         for sentence in sections[name]:
             markers = "".join(f"[{c}]" for c in sentence.citations)
-            labels = "".join(_label(citations[c]) for c in sentence.citations)
+            labels = "".join(_label(citations[c], sentence.text) for c in sentence.citations)
             lines.append(f"- {sentence.text} {markers}{labels}")
         lines.append("")
     if kind == "refusal":
@@ -113,4 +126,4 @@ def section_heading(profile: Profile, name: str) -> str:
 
 def sentence_line(text: str, citations: list[Citation]) -> str:
     markers = "".join(f"[{c.id}]" for c in citations)
-    return f"- {text} {markers}{''.join(_label(c) for c in citations)}"
+    return f"- {text} {markers}{''.join(_label(c, text) for c in citations)}"

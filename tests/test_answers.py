@@ -325,3 +325,32 @@ def test_who_the_investor_says_they_are_not_decides_too() -> None:
     not_citizens = "A UK resident who is not a US citizen is generally taxed on crypto gains only in the UK."
     assert written_for_someone_else(not_citizens, Profile(residence="UK", citizenship="US"), "How am I taxed?")
     assert not written_for_someone_else(not_citizens, Profile(residence="UK"), "How am I taxed?")
+
+
+def test_a_sentence_s_status_label_does_not_contradict_the_sentence() -> None:
+    """A sentence about the time before a rule starts describes today; a sentence that gives its own start
+    date is not labelled with another part's date."""
+    import datetime as dt
+
+    from bot.render import _label
+    from bot.types import Citation
+
+    citation = Citation(
+        id=1, doc_id="d", title="t", publisher="FCA", jurisdiction="UK", section="s", locator="l", anchor="a",
+        url="https://www.fca.org.uk/", status="not_yet_in_force", published=dt.date(2026, 3, 25),
+        effective=dt.date(2027, 2, 1), reviewed=dt.date(2026, 11, 24), content_hash="x", quote="q",
+    )  # fmt: skip
+    assert (
+        _label(citation, "Regulation 34A applies to cryptoasset firms.")
+        == " _(not yet in force: applies from 1 February 2027)_"
+    )
+    assert _label(citation, "The new conduct rules take effect on 25 October 2027.") == " _(not yet in force)_"
+    assert _label(citation, "Until 25 October 2027, the FCA's warning remains the position.") == ""
+
+
+def test_how_a_rule_used_to_be_is_recognised_as_history() -> None:
+    from bot.compose.candidates import HISTORY
+
+    assert HISTORY.search("Before 30 October 2024, UK Capital Gains Tax on crypto was charged at 10% and 20%.")
+    assert not HISTORY.search("Until 25 October 2027, the FCA's warning remains the position.")
+    assert not HISTORY.search("The UK main Capital Gains Tax rates are 18% and 24% from 30 October 2024.")

@@ -48,6 +48,12 @@ POLAR = re.compile(
 # A sentence written for US citizens (abroad) ranks lower when the investor has said nothing about who they
 # are: reviewers found such caveats the largest group of off-topic bullets.
 PERSONA_PENALTY = 0.15
+# "Before 30 October 2024, UK Capital Gains Tax was charged at 10%": how a rule used to be. It ranks below
+# what the rule is, so that it never leads an answer about today.
+HISTORY = re.compile(
+    r"^(?:Before|Until|Prior to|Up to)\b[^,.]{3,40}\b(?:19|20)\d\d\b,[^.]*\b(?:was|were|had|used to)\b"
+)
+HISTORY_PENALTY = 0.25
 OVERLAP_WEIGHT = 0.25  # weight of the share of question words a sentence holds
 CHUNK_PRIOR = 0.3  # weight of the chunk's fused rank (hybrid agreement) in a sentence's score
 QUESTION_PRIOR = 2.0  # weight of how close the section's investor questions ('Q:' lines) are to the question
@@ -175,6 +181,7 @@ def _candidates(
     seen: set[str] = set()
     numeric = bool(NUMERIC_QUESTION.search(question))
     persona_unstated = profile.citizenship is None and profile.residence is None
+    leaving = bool(LEAVING.search(question))
     yes_no = bool(YES_NO_QUESTION.search(question)) and not numeric
     top = {g: max(e.score for e in evidence if e.group == g) for g in {e.group for e in evidence}}
     for item in sorted(evidence, key=lambda e: -e.score):
@@ -203,6 +210,10 @@ def _candidates(
             score += CHUNK_PRIOR * chunk_prior + QUESTION_PRIOR * max(0.0, section_match - 0.3)
             if persona_unstated and FOR_US_CITIZENS.search(text):
                 score -= PERSONA_PENALTY
+            if profile.residence is None and not leaving and FOR_NON_UK_RESIDENTS.search(text):
+                score -= PERSONA_PENALTY  # the rule for people who left the UK, to someone who did not say so
+            if HISTORY.search(text):
+                score -= HISTORY_PENALTY
             type_match = bool((numeric and HAS_NUMBER.search(text)) or (yes_no and POLAR.search(text)))
             if type_match:
                 score += TYPE_BONUS
