@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.analysis import analyse, merge_history
-from bot.analysis.patterns import without_injection
+from bot.analysis.patterns import question_parts, without_injection
 
 
 @pytest.mark.parametrize(
@@ -259,3 +259,19 @@ def test_who_the_investor_is_taken_literally(question: str, residence: str | Non
 )
 def test_without_injection_keeps_only_the_investors_own_request(question: str, own_request: str) -> None:
     assert without_injection(question) == own_request
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("Is my USDC covered? And how is it taxed?", ["Is my USDC covered?", "And how is it taxed?"]),
+        (
+            "I got scammed, who do i contact and can i get it back?",
+            ["I got scammed, who do i contact?", "can i get it back?"],
+        ),
+        ("Can I complain to the FOS and the FSCS?", []),
+        ("What is CGT?", []),
+    ],
+)
+def test_a_message_with_several_questions_is_split_into_them(question: str, parts: list[str]) -> None:
+    assert question_parts(question) == parts

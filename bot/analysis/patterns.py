@@ -212,8 +212,18 @@ _ABOUT_THE_FIRM = re.compile(
 )
 
 
+# "who do I contact and can I get it back?": a second question joined by "and" to the first.
+_AND_ASKS = re.compile(
+    r",?\s+(?:and|also|plus)\s+(?=(?:can|could|do|does|did|is|are|will|would|should|what|how|who|where|when|which|am)\b)",
+    re.I,
+)
+
+
 def question_parts(question: str) -> list[str]:
-    """The separate questions in a message ("Is X covered? And how is it taxed?"), when there are several."""
+    """The separate questions in a message ("Is X covered? And how is it taxed?", "who do I contact and can
+    I get it back?"), when there are several."""
     parts = [p.strip() for p in re.split(r"(?<=\?)\s+", question) if p.strip()]
-    parts = [p for p in parts if p.endswith("?") and len(p.split()) >= 4]
-    return parts if len(parts) >= 2 else []
+    parts = [p for p in parts if p.endswith("?")]
+    pieces = [piece.strip() for part in parts for piece in _AND_ASKS.split(part)]
+    pieces = [piece if piece.endswith("?") else piece + "?" for piece in pieces if len(piece.split()) >= 4]
+    return pieces if len(pieces) >= 2 else []
