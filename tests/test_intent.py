@@ -68,3 +68,13 @@ def test_no_training_question_is_an_evaluation_question() -> None:
         if line.strip()
     ]
     assert held and not [text for text in trained if text in held]
+
+
+def test_a_refusal_quotes_only_official_warnings(fixture_bot: Bot) -> None:
+    """A refusal's general guidance is the regulators' warnings (losses, risk, no protection), never rules
+    written for firms that happen to share the question's words."""
+    from bot.compose.extractive import RISK_WARNING
+
+    answer = fixture_bot.ask("Should I move my savings into bitcoin now before the new rules come in?")
+    assert answer.kind == "refusal"
+    assert all(RISK_WARNING.search(sentence.text) for bullets in answer.sections.values() for sentence in bullets)

@@ -98,6 +98,13 @@ def another_product(text: str, profile: Profile) -> bool:
     return bool(about & set(WRAPPERS) - asked) and not about & asked
 
 
+RISK_WARNING = re.compile(
+    r"\b(?:los(?:e|es|ing|t)|losses|risks?|risky|volatil\w*|speculative|unregulated|scams?|fraud\w*|warns?|warning"
+    r"|not (?:be )?(?:protected|covered|insured|guaranteed)|no (?:protection|compensation|FSCS|SIPC))\b",
+    re.I,
+)
+
+
 def _eligible(
     index: Index,
     evidence: list[Evidence],
@@ -157,6 +164,8 @@ def select(
     sections: dict[str, list[tuple[_Candidate, str]]] = {"UK": [], "US": [], "cross_border": [], "next_steps": []}
     if kind == "answer" or (kind == "refusal" and profile.intent != "injection"):
         candidates = _eligible(index, evidence, query_vector, question, profile, part_vectors)
+        if kind == "refusal":  # a refusal's general guidance is the official warnings, not rules for firms
+            candidates = [c for c in candidates if RISK_WARNING.search(c.text)]
         per_section = settings.sentences_per_section if kind == "answer" else 2
         chosen: list[_Candidate] = []
         routed = _route(candidates, profile)
