@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from typing import Any
@@ -182,7 +183,27 @@ def retrieve(
                 )
             )
     timings["dense"], timings["bm25"] = round(timings["dense"], 2), round(timings["bm25"], 2)
-    return evidence
+    return calibrate_groups(evidence, settings.group_calibration)
+
+
+def calibrate_groups(evidence: list[Evidence], power: float) -> list[Evidence]:
+    """Scale each jurisdiction's fused scores by how well its best chunk matches the question, relative to
+    the best match of any jurisdiction searched, to the power `power` (0: unchanged).
+
+    Reciprocal rank fusion runs per jurisdiction, so every jurisdiction's first chunk scores alike: without
+    this, the weak best match of a side the question barely concerns ranks level with the strong one of the
+    side it is about. A chunk's match is its dense similarity or, if higher, its section's closest investor
+    question's. Within a jurisdiction the order and the ratios of scores stay as they were."""
+    if not power or not evidence:
+        return evidence
+    best: dict[str, float] = {}
+    for item in evidence:
+        best[item.group] = max(best.get(item.group, 0.0), item.dense_similarity, item.question_similarity)
+    top = max(best.values())
+    if top <= 0:
+        return evidence
+    weight = {group: (max(match, 0.0) / top) ** power for group, match in best.items()}
+    return [dataclasses.replace(item, score=item.score * weight[item.group]) for item in evidence]
 
 
 def _add_time(timings: dict[str, float], stage: str, started: float) -> None:
@@ -242,18 +263,26 @@ def boost_topics(index: Index, fused: dict[int, float], topics: list[str], rrf_k
 def select(
     index: Index, ranked: list[tuple[int, float]], quota: int, settings: RetrievalSettings
 ) -> list[tuple[int, float]]:
-    """The first `quota` of the ranked rows, at most `max_chunks_per_document` from one document."""
+    """The first `quota` of the ranked rows, at most `max_chunks_per_document` from one document, leaving
+    room for `min_documents` different documents (a further chunk of a document already kept waits while
+    the places left are needed for documents not yet seen, and fills in if there are none)."""
     per_doc: dict[str, int] = {}
     kept: list[tuple[int, float]] = []
+    waiting: list[tuple[int, float]] = []
+    wanted_documents = min(settings.min_documents, quota)
     for row, score in ranked:
         doc_id = index.chunks[row].doc_id
-        if per_doc.get(doc_id, 0) >= settings.max_chunks_per_document:
+        seen = per_doc.get(doc_id, 0)
+        if seen >= settings.max_chunks_per_document:
             continue
-        per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
+        if seen and quota - len(kept) <= wanted_documents - len(per_doc):
+            waiting.append((row, score))
+            continue
+        per_doc[doc_id] = seen + 1
         kept.append((row, score))
         if len(kept) >= quota:
-            break
-    return kept
+            return kept
+    return kept + waiting[: quota - len(kept)]
 
 
 def question_similarity(index: Index, query_vector: np.ndarray) -> dict[tuple[str, str], float]:
