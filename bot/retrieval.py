@@ -263,26 +263,18 @@ def boost_topics(index: Index, fused: dict[int, float], topics: list[str], rrf_k
 def select(
     index: Index, ranked: list[tuple[int, float]], quota: int, settings: RetrievalSettings
 ) -> list[tuple[int, float]]:
-    """The first `quota` of the ranked rows, at most `max_chunks_per_document` from one document, leaving
-    room for `min_documents` different documents (a further chunk of a document already kept waits while
-    the places left are needed for documents not yet seen, and fills in if there are none)."""
+    """The first `quota` of the ranked rows, at most `max_chunks_per_document` from one document."""
     per_doc: dict[str, int] = {}
     kept: list[tuple[int, float]] = []
-    waiting: list[tuple[int, float]] = []
-    wanted_documents = min(settings.min_documents, quota)
     for row, score in ranked:
         doc_id = index.chunks[row].doc_id
-        seen = per_doc.get(doc_id, 0)
-        if seen >= settings.max_chunks_per_document:
+        if per_doc.get(doc_id, 0) >= settings.max_chunks_per_document:
             continue
-        if seen and quota - len(kept) <= wanted_documents - len(per_doc):
-            waiting.append((row, score))
-            continue
-        per_doc[doc_id] = seen + 1
+        per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
         kept.append((row, score))
         if len(kept) >= quota:
-            return kept
-    return kept + waiting[: quota - len(kept)]
+            break
+    return kept
 
 
 def question_similarity(index: Index, query_vector: np.ndarray) -> dict[tuple[str, str], float]:

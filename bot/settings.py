@@ -104,12 +104,6 @@ class RetrievalSettings(_Group):
         ge=1,
         description="Most evidence chunks from one document within a jurisdiction's quota (keeps sources varied).",
     )
-    min_documents: int = Field(
-        1,
-        ge=1,
-        description="Fewest different documents within a jurisdiction's quota when the candidates hold that many: "
-        "a further chunk of a document already kept gives way to the best chunk of a new document.",
-    )
     group_calibration: float = Field(
         1.0,
         ge=0,
