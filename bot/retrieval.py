@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from typing import Any
@@ -116,6 +117,28 @@ def groups_for(profile: Profile, jurisdictions: list[str] | None) -> list[str]:
     return wanted
 
 
+def quotas_for(profile: Profile, settings: RetrievalSettings, jurisdictions: list[str] | None) -> dict[str, int]:
+    """How many evidence chunks each jurisdiction searched gets (UK, US, and INTL when it is wanted)."""
+    quotas = {g: settings.quota for g in groups_for(profile, jurisdictions)}
+    wants_intl = (
+        profile.cross_border or "INTL" in profile.jurisdictions or not profile.jurisdictions or "aml" in profile.topics
+    )
+    if settings.intl_quota and wants_intl and (not jurisdictions or "INTL" in {j.upper() for j in jurisdictions}):
+        # A question about international standards gets a full quota of them.
+        quotas["INTL"] = settings.quota if "INTL" in profile.jurisdictions else settings.intl_quota
+    return quotas
+
+
+def open_rows(index: Index, settings: RetrievalSettings, as_of: dt.date) -> np.ndarray:
+    """For every chunk row, whether its document may be cited on as_of (decided once per document)."""
+    open_documents = np.fromiter(
+        (d.in_force_on(as_of) and d.status in settings.statuses for d in index.documents.values()),
+        dtype=bool,
+        count=len(index.documents),
+    )
+    return open_documents[index.chunk_document]
+
+
 def retrieve(
     index: Index,
     query_vector: np.ndarray,
@@ -128,75 +151,30 @@ def retrieve(
 ) -> list[Evidence]:
     """Retrieve evidence for each jurisdiction involved, plus international sources."""
     timings = timings if timings is not None else {}
-    groups = groups_for(profile, jurisdictions)
-    quotas = {g: settings.quota for g in groups}
-    wants_intl = (
-        profile.cross_border or "INTL" in profile.jurisdictions or not profile.jurisdictions or "aml" in profile.topics
-    )
-    if settings.intl_quota and wants_intl and (not jurisdictions or "INTL" in {j.upper() for j in jurisdictions}):
-        # A question about international standards gets a full quota of them.
-        quotas["INTL"] = settings.quota if "INTL" in profile.jurisdictions else settings.intl_quota
-    # Decide once per document, not once per chunk, which documents may be cited on as_of.
-    open_documents = np.fromiter(
-        (d.in_force_on(as_of) and d.status in settings.statuses for d in index.documents.values()),
-        dtype=bool,
-        count=len(index.documents),
-    )
-    available = open_documents[index.chunk_document]
+    timings["dense"] = timings["bm25"] = 0.0
+    available = open_rows(index, settings, as_of)
     base_terms = terms(query_text) + synonym_terms(query_text)
     asked = question_similarity(index, query_vector) if settings.question_weight else {}
-    evidence: list[Evidence] = []
     started = time.perf_counter()
     # Embedded, the dense search is exact, over every chunk's cosine similarity (unit vectors) at once.
     similarities = np.zeros(0, dtype=np.float32) if index.remote else index.chunk_vectors @ query_vector
-    dense_ms, bm25_ms = (time.perf_counter() - started) * 1000, 0.0
-    for group in quotas:
-        started = time.perf_counter()
+    _add_time(timings, "dense", started)
+    evidence: list[Evidence] = []
+    for group, quota in quotas_for(profile, settings, jurisdictions).items():
         rows = index.jurisdiction_rows[group]
         rows = rows[available[rows]] if len(rows) else rows
         if len(rows) == 0:
             continue
-        where = _where(group, as_of, settings.statuses)
-        dense = index.dense(query_vector, min(settings.dense_k, len(rows)), rows, where, similarities)
-        dense_ms += (time.perf_counter() - started) * 1000
-        started = time.perf_counter()
-        query_terms = base_terms + expansion_terms(profile, group)
-        bm25_scores = index.lexical.scores(query_terms) if query_terms else np.zeros(len(index.chunks))
-        group_scores = bm25_scores[rows]
-        order = np.argsort(-group_scores)[: settings.bm25_k]
-        lexical = [(int(rows[i]), float(group_scores[i])) for i in order if group_scores[i] > 0]
-        bm25_ms += (time.perf_counter() - started) * 1000
-        by_question = question_ranking(index, asked, rows, settings.dense_k)
-        fused = fuse(
-            rankings_of(dense, lexical, by_question),
-            [settings.dense_weight, settings.bm25_weight, settings.question_weight],
-            settings.rrf_k,
+        search = _Search(index, query_vector, similarities, asked, settings, timings)
+        ranked = search.ranked(
+            rows, _where(group, as_of, settings.statuses), base_terms + expansion_terms(profile, group), profile
         )
-        wanted_topics = set(profile.topics)
-        for row in fused:
-            topics = set(index.documents[index.chunks[row].doc_id].topics)
-            if wanted_topics & topics:
-                fused[row] += 0.2 / settings.rrf_k * len(wanted_topics & topics) / len(wanted_topics)
-        ranked = sorted(fused.items(), key=lambda item: -item[1])
-        # The best hits of each retriever are kept even when the other retriever missed them
-        # (reciprocal rank fusion alone would rank them below chunks both found moderately).
-        top = settings.keep_top_per_retriever
-        leaders = list(
-            dict.fromkeys(row for ranking in rankings_of(dense, lexical, by_question) for row in ranking[:top])
-        )
-        ranked = [(row, fused[row]) for row in leaders] + [item for item in ranked if item[0] not in leaders]
-        per_doc: dict[str, int] = {}
-        kept = 0
-        for row, score in ranked:
+        for row, score in select(index, ranked, quota, settings):
             chunk = index.chunks[row]
-            if per_doc.get(chunk.doc_id, 0) >= settings.max_chunks_per_document:
-                continue
-            per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
-            document = index.documents[chunk.doc_id]
             evidence.append(
                 Evidence(
                     chunk=chunk,
-                    document=document,
+                    document=index.documents[chunk.doc_id],
                     section=index.sections[(chunk.doc_id, chunk.section_anchor)],
                     score=score,
                     dense_similarity=float(index.chunk_vectors[row] @ query_vector),
@@ -204,12 +182,99 @@ def retrieve(
                     question_similarity=asked.get((chunk.doc_id, chunk.section_anchor), 0.0),
                 )
             )
-            kept += 1
-            if kept >= quotas[group]:
-                break
-    timings["dense"] = round(dense_ms, 2)
-    timings["bm25"] = round(bm25_ms, 2)
-    return evidence
+    timings["dense"], timings["bm25"] = round(timings["dense"], 2), round(timings["bm25"], 2)
+    return calibrate_groups(evidence, settings.group_calibration)
+
+
+def calibrate_groups(evidence: list[Evidence], power: float) -> list[Evidence]:
+    """Scale each jurisdiction's fused scores by how well its best chunk matches the question, relative to
+    the best match of any jurisdiction searched, to the power `power` (0: unchanged).
+
+    Reciprocal rank fusion runs per jurisdiction, so every jurisdiction's first chunk scores alike: without
+    this, the weak best match of a side the question barely concerns ranks level with the strong one of the
+    side it is about. A chunk's match is its dense similarity or, if higher, its section's closest investor
+    question's. Within a jurisdiction the order and the ratios of scores stay as they were."""
+    if not power or not evidence:
+        return evidence
+    best: dict[str, float] = {}
+    for item in evidence:
+        best[item.group] = max(best.get(item.group, 0.0), item.dense_similarity, item.question_similarity)
+    top = max(best.values())
+    if top <= 0:
+        return evidence
+    weight = {group: (max(match, 0.0) / top) ** power for group, match in best.items()}
+    return [dataclasses.replace(item, score=item.score * weight[item.group]) for item in evidence]
+
+
+def _add_time(timings: dict[str, float], stage: str, started: float) -> None:
+    timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - started) * 1000
+
+
+class _Search:
+    """One query's searches within one jurisdiction's chunk rows: dense, BM25 and investor questions, fused."""
+
+    def __init__(
+        self,
+        index: Index,
+        query_vector: np.ndarray,
+        similarities: np.ndarray,
+        asked: dict[tuple[str, str], float],
+        settings: RetrievalSettings,
+        timings: dict[str, float],
+    ) -> None:
+        self.index, self.query_vector, self.similarities = index, query_vector, similarities
+        self.asked, self.settings, self.timings = asked, settings, timings
+
+    def ranked(
+        self, rows: np.ndarray, where: dict[str, Any], query_terms: list[str], profile: Profile
+    ) -> list[tuple[int, float]]:
+        """Rows with their fused scores, best first; each retriever's best `keep_top_per_retriever` lead."""
+        settings, index = self.settings, self.index
+        started = time.perf_counter()
+        dense = index.dense(self.query_vector, min(settings.dense_k, len(rows)), rows, where, self.similarities)
+        _add_time(self.timings, "dense", started)
+        started = time.perf_counter()
+        bm25_scores = index.lexical.scores(query_terms) if query_terms else np.zeros(len(index.chunks))
+        group_scores = bm25_scores[rows]
+        order = np.argsort(-group_scores)[: settings.bm25_k]
+        lexical = [(int(rows[i]), float(group_scores[i])) for i in order if group_scores[i] > 0]
+        _add_time(self.timings, "bm25", started)
+        rankings = rankings_of(dense, lexical, question_ranking(index, self.asked, rows, settings.dense_k))
+        fused = fuse(rankings, [settings.dense_weight, settings.bm25_weight, settings.question_weight], settings.rrf_k)
+        boost_topics(index, fused, profile.topics, settings.rrf_k)
+        ranked = sorted(fused.items(), key=lambda item: -item[1])
+        # The best hits of each retriever are kept even when the other retriever missed them
+        # (reciprocal rank fusion alone would rank them below chunks both found moderately).
+        leaders = list(dict.fromkeys(row for ranking in rankings for row in ranking[: settings.keep_top_per_retriever]))
+        return [(row, fused[row]) for row in leaders] + [item for item in ranked if item[0] not in leaders]
+
+
+def boost_topics(index: Index, fused: dict[int, float], topics: list[str], rrf_k: int) -> None:
+    """Raise the fused score of chunks whose document is about the question's topics (in place)."""
+    wanted = set(topics)
+    if not wanted:
+        return
+    for row in fused:
+        shared = wanted & set(index.documents[index.chunks[row].doc_id].topics)
+        if shared:
+            fused[row] += 0.2 / rrf_k * len(shared) / len(wanted)
+
+
+def select(
+    index: Index, ranked: list[tuple[int, float]], quota: int, settings: RetrievalSettings
+) -> list[tuple[int, float]]:
+    """The first `quota` of the ranked rows, at most `max_chunks_per_document` from one document."""
+    per_doc: dict[str, int] = {}
+    kept: list[tuple[int, float]] = []
+    for row, score in ranked:
+        doc_id = index.chunks[row].doc_id
+        if per_doc.get(doc_id, 0) >= settings.max_chunks_per_document:
+            continue
+        per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
+        kept.append((row, score))
+        if len(kept) >= quota:
+            break
+    return kept
 
 
 def question_similarity(index: Index, query_vector: np.ndarray) -> dict[tuple[str, str], float]:

@@ -104,6 +104,13 @@ class RetrievalSettings(_Group):
         ge=1,
         description="Most evidence chunks from one document within a jurisdiction's quota (keeps sources varied).",
     )
+    group_calibration: float = Field(
+        1.0,
+        ge=0,
+        description="Power of the factor that scales each jurisdiction's fused scores by its best chunk's match to "
+        "the question (dense or investor-question similarity) relative to the best jurisdiction's, so that the "
+        "side a question is about ranks first; 0 ranks every jurisdiction's first chunk alike.",
+    )
     intl_quota: int = Field(2, ge=0, description="Evidence chunks kept from international (INTL) sources.")
     statuses: list[str] = Field(
         ["in_force", "not_yet_in_force", "proposed", "consultation", "superseded"],
