@@ -9,7 +9,6 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,7 @@ from bot.settings import Settings
 from bot.types import Chunk, Document
 from bot.vectors import build_encoder, encode_groups, known_texts
 
-from .files import ChunkVectors, QuestionRow, _read_build, write_chunks, write_questions
+from .files import ChunkVectors, NewBuild, QuestionRow, _read_build, write_chunks, write_questions
 from .manifest import BuildReport, _compatible, _record_files, corpus_hashes, up_to_date, write_manifest
 from .store import _prune, _store_problem, fill_collection
 
@@ -55,9 +54,8 @@ def build_index(
     partial = settings.index.path / "builds" / f"{build_id}.partial"
     partial.mkdir(parents=True)
     try:
-        chunks, embedded = _write_build(
-            settings, embedder, partial, build_id, version, documents, files, compatible, say
-        )
+        build = NewBuild(settings, embedder, partial, build_id, version, documents)
+        chunks, embedded = _write_build(build, files, compatible, say)
         os.replace(partial, settings.index.path / "builds" / build_id)
         switch_to(settings, build_id)  # once the collection is complete: the pointer every replica reads
     except BaseException:
@@ -106,18 +104,11 @@ def _keep_previous(
 
 
 def _write_build(
-    settings: Settings,
-    embedder: Embedder,
-    folder: Path,
-    build_id: str,
-    version: str,
-    documents: list[Document],
-    files: dict[str, str] | None,
-    previous: dict[str, Any] | None,
-    say: Say,
+    build: NewBuild, files: dict[str, str] | None, previous: dict[str, Any] | None, say: Say
 ) -> tuple[int, int]:
     """Chunk, embed (reusing a compatible previous build's vectors) and write every file of a build into
-    folder, its manifest last; return how many chunks it has and how many were embedded."""
+    its folder, the manifest last; return how many chunks it has and how many were embedded."""
+    settings, embedder, documents = build.settings, build.embedder, build.documents
     chunks: list[Chunk] = []
     for document in documents:
         chunks.extend(chunk_document(document, embedder.count_tokens, settings.embedding.max_chunk_tokens))
@@ -126,10 +117,10 @@ def _write_build(
     say(f"{len(documents)} documents, {len(chunks)} chunks: embedding {len(todo)}, reusing {len(reuse)}")
     question_rows = [(d.id, sec.anchor, q) for d in documents for sec in d.sections for q in sec.questions]
     vectors, question_matrix = _embed(settings, embedder, chunks, todo, reuse, question_rows, previous, say)
-    write_questions(folder, question_rows, question_matrix)
-    chunk_matrix = write_chunks(folder, documents, chunks, vectors)
-    fill_collection(settings, embedder, folder, build_id, version, documents, chunks, chunk_matrix)
-    write_manifest(settings, embedder, folder, build_id, version, documents, files, len(chunks))
+    write_questions(build.folder, question_rows, question_matrix)
+    chunk_matrix = write_chunks(build.folder, documents, chunks, vectors)
+    fill_collection(build, chunks, chunk_matrix)
+    write_manifest(build, files, len(chunks))
     return len(chunks), len(todo)
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bot.embeddings import Embedder
 from bot.lexical import LexicalIndex
+from bot.settings import Settings
 from bot.text import terms
 from bot.types import Chunk, Document, Section
 
@@ -19,6 +22,19 @@ log = logging.getLogger("bot.index")
 
 ChunkVectors = dict[str, tuple[np.ndarray, np.ndarray]]  # chunk id -> (its vector, its sentences' vectors)
 QuestionRow = tuple[str, str, str]  # doc id, section anchor, investor question
+
+
+@dataclass(frozen=True)
+class NewBuild:
+    """A build being written: its folder (index.path/builds/<id>.partial), id, corpus version and
+    documents, for the configured settings and model."""
+
+    settings: Settings
+    embedder: Embedder
+    folder: Path
+    build_id: str
+    version: str
+    documents: list[Document]
 
 
 def _doc_to_json(document: Document) -> dict[str, Any]:

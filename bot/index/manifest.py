@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.corpus import corpus_files
-from bot.embeddings import Embedder, Encoder, model_fingerprint, onnx_file
+from bot.embeddings import Encoder, model_fingerprint, onnx_file
 from bot.errors import IndexMissingError, ModelLoadError, StoreUnavailableError
 from bot.pointer import current_build, read_file
 from bot.settings import Settings
 from bot.types import Document
 
-from .files import _doc_from_json
+from .files import NewBuild, _doc_from_json
 from .store import _store_problem, collection_name
 
 log = logging.getLogger("bot.index")
@@ -127,31 +127,23 @@ def _compatible(manifest: dict[str, Any], embedder: Encoder, settings: Settings)
     )
 
 
-def write_manifest(
-    settings: Settings,
-    embedder: Embedder,
-    folder: Path,
-    build_id: str,
-    version: str,
-    documents: list[Document],
-    files: dict[str, str] | None,
-    chunks: int,
-) -> None:
+def write_manifest(build: NewBuild, files: dict[str, str] | None, chunks: int) -> None:
     """Write manifest.json, the file that marks a build complete (so it is written last)."""
+    settings = build.settings
     manifest = {
-        "build_id": build_id,
+        "build_id": build.build_id,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "model": embedder.name,
-        "model_fingerprint": embedder.fingerprint,
+        "model": build.embedder.name,
+        "model_fingerprint": build.embedder.fingerprint,
         "max_chunk_tokens": settings.embedding.max_chunk_tokens,
-        "corpus_version": version,
-        "documents": {d.id: d.content_hash for d in documents},
+        "corpus_version": build.version,
+        "documents": {d.id: d.content_hash for d in build.documents},
         "files": files,
         "chunks": chunks,
         "chroma_url": settings.index.chroma_url,
-        "collection": collection_name(settings, build_id),
+        "collection": collection_name(settings, build.build_id),
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    (build.folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
 
 
 def _record_files(build_dir: Path, manifest: dict[str, Any], files: dict[str, str]) -> None:

@@ -14,11 +14,13 @@ from typing import Any
 import numpy as np
 
 from bot.chroma import chroma_client, release_embedded
-from bot.embeddings import ChromaEmbeddingFunction, Embedder
+from bot.embeddings import ChromaEmbeddingFunction
 from bot.errors import BotError, StoreUnavailableError
 from bot.pointer import prunable
 from bot.settings import Settings
 from bot.types import Chunk, Document
+
+from .files import NewBuild
 
 log = logging.getLogger("bot.index")
 
@@ -33,23 +35,14 @@ def collection_name(settings: Settings, build_id: str) -> str:
     return f"{settings.index.collection_prefix}-{build_id}"
 
 
-def fill_collection(
-    settings: Settings,
-    embedder: Embedder,
-    folder: Path,
-    build_id: str,
-    version: str,
-    documents: list[Document],
-    chunks: list[Chunk],
-    chunk_matrix: np.ndarray,
-) -> None:
+def fill_collection(build: NewBuild, chunks: list[Chunk], chunk_matrix: np.ndarray) -> None:
     """Create the build's Chroma collection and add every chunk with its vector and filter metadata."""
-    by_id = {d.id: d for d in documents}
-    client = chroma_client(settings, folder)
+    by_id = {d.id: d for d in build.documents}
+    client = chroma_client(build.settings, build.folder)
     collection = client.create_collection(
-        name=collection_name(settings, build_id),
-        embedding_function=ChromaEmbeddingFunction(embedder),  # never Chroma's default model
-        metadata={"hnsw:space": "cosine", "corpus_version": version},
+        name=collection_name(build.settings, build.build_id),
+        embedding_function=ChromaEmbeddingFunction(build.embedder),  # never Chroma's default model
+        metadata={"hnsw:space": "cosine", "corpus_version": build.version},
     )
     batch = 256
     for start in range(0, len(chunks), batch):
@@ -61,8 +54,8 @@ def fill_collection(
             metadatas=[_metadata(by_id[c.doc_id], c) for c in part],
         )
     del collection, client
-    if not settings.index.chroma_url:
-        release_embedded(folder)  # its files move with the folder; servers open the final one
+    if not build.settings.index.chroma_url:
+        release_embedded(build.folder)  # its files move with the folder; servers open the final one
 
 
 def _metadata(document: Document, chunk: Chunk) -> dict[str, Any]:
