@@ -4,13 +4,49 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 from bot.errors import StoreUnavailableError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+class ChromaEmbedding:
+    """The parts of Chroma's embedding-function protocol that do not embed: a subclass names itself (NAME),
+    lists its distance spaces (SPACES, the default first), embeds in __call__ and, when it has settings,
+    returns them from get_config and takes them back in build_from_config. Not a subclass of chromadb's
+    own, so that importing it never imports chromadb."""
+
+    NAME: ClassVar[str]
+    SPACES: ClassVar[tuple[str, ...]]
+
+    def __call__(self, input: list[str]) -> list[Any]:  # noqa: A002 - Chroma's name
+        raise NotImplementedError
+
+    def embed_query(self, input: list[str]) -> list[Any]:  # noqa: A002
+        return self(input)
+
+    @classmethod
+    def name(cls) -> str:
+        return cls.NAME
+
+    def is_legacy(self) -> bool:
+        return False
+
+    def default_space(self) -> str:
+        return self.SPACES[0]
+
+    def supported_spaces(self) -> list[str]:
+        return list(self.SPACES)
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def build_from_config(cls, config: dict[str, Any]) -> ChromaEmbedding:
+        return cls()
 
 
 def chroma_client(settings: Settings, build_dir: Path | None) -> Any:

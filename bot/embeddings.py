@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from bot.chroma import ChromaEmbedding
 from bot.errors import ModelLoadError
 
 if TYPE_CHECKING:
@@ -343,12 +344,15 @@ def query_encoder(settings: Settings, say: Callable[[str], None] | None = None) 
     return _ENCODERS[target]
 
 
-class ChromaEmbeddingFunction:
+class ChromaEmbeddingFunction(ChromaEmbedding):
     """Chroma embedding function backed by the Embedder, so Chroma never fetches its default model.
 
     Chroma rebuilds embedding functions from their stored config when a collection is opened;
     the model is only loaded when Chroma actually needs to embed, and then only once per process.
     """
+
+    NAME = "bot-sentence-transformers"
+    SPACES = ("cosine",)
 
     def __init__(self, embedder: Encoder | None = None, model: str = BUNDLED) -> None:
         self._embedder = embedder
@@ -363,28 +367,12 @@ class ChromaEmbeddingFunction:
     def __call__(self, input: list[str]) -> list[np.ndarray]:  # noqa: A002 - Chroma's name
         return list(self.embedder.encode(list(input)))
 
-    def embed_query(self, input: list[str]) -> list[np.ndarray]:  # noqa: A002
-        return self(input)
-
-    @staticmethod
-    def name() -> str:
-        return "bot-sentence-transformers"
-
-    def is_legacy(self) -> bool:
-        return False
-
-    def default_space(self) -> str:
-        return "cosine"
-
-    def supported_spaces(self) -> list[str]:
-        return ["cosine"]
-
     def get_config(self) -> dict[str, Any]:
         return {"model": self._model}
 
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingFunction:
-        return ChromaEmbeddingFunction(model=config.get("model", BUNDLED))
+    @classmethod
+    def build_from_config(cls, config: dict[str, Any]) -> ChromaEmbeddingFunction:
+        return cls(model=config.get("model", BUNDLED))
 
     def __repr__(self) -> str:
         return json.dumps(self.get_config())

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.chroma import chroma_client
+from bot.chroma import ChromaEmbedding, chroma_client
 from bot.errors import StoreUnavailableError
 from bot.settings import Settings
 
@@ -41,35 +41,15 @@ LEASE_RECORD = "lease:"
 LEASE_FOLDER = "leases"
 
 
-class _NoEmbedding:
+class _NoEmbedding(ChromaEmbedding):
     """A Chroma embedding function that embeds nothing: the registry's records carry their own (one zero),
     so Chroma never loads a model for them."""
 
+    NAME = "bot-no-embedding"
+    SPACES = ("l2", "cosine", "ip")
+
     def __call__(self, input: list[str]) -> list[list[float]]:  # noqa: A002 - Chroma's name
         raise ValueError("the build registry's records carry explicit embeddings")
-
-    def embed_query(self, input: list[str]) -> list[list[float]]:  # noqa: A002
-        return self(input)
-
-    @staticmethod
-    def name() -> str:
-        return "bot-no-embedding"
-
-    def is_legacy(self) -> bool:
-        return False
-
-    def default_space(self) -> str:
-        return "l2"
-
-    def supported_spaces(self) -> list[str]:
-        return ["l2", "cosine", "ip"]
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> _NoEmbedding:
-        return _NoEmbedding()
 
 
 def registry_name(settings: Settings) -> str:

@@ -172,6 +172,28 @@ class EvidenceRef(BaseModel):
     similarity: float = Field(description="Cosine similarity to the question.")
 
 
+class DroppedSentence(BaseModel):
+    """A sentence the LLM wrote that citation verification dropped, and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sentence: str = Field(description="As written, citation markers included.")
+    section: str
+    citations: list[int] = Field(description="The passages it cited that were given.")
+    reason: str
+    support: float = Field(description="Similarity to the closest sentences of the cited passages.")
+    coverage: float = Field(description="The smallest share of a clause's words found in the cited passages.")
+
+
+class RemovedMarkers(BaseModel):
+    """Citation markers taken out of a written sentence: passages never given, or of another country."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sentence: str
+    markers: list[int]
+
+
 class Diagnostics(BaseModel):
     """How an answer was made. Only the fields that were set are serialised, in this order."""
 
@@ -184,8 +206,8 @@ class Diagnostics(BaseModel):
     sentences_written: int | None = None
     reply_cut: bool | None = Field(None, description="The reply was cut at its length limit.")
     sentences_kept: int | None = None
-    dropped: list[dict[str, Any]] | None = Field(None, description="Sentences citation verification dropped, and why.")
-    removed_markers: list[dict[str, Any]] | None = None
+    dropped: list[DroppedSentence] | None = Field(None, description="Sentences citation verification dropped, and why.")
+    removed_markers: list[RemovedMarkers] | None = None
     fallback: Literal["llm_error", "too_little_supported"] | None = Field(
         None, description="Why the extractive composer answered instead of the LLM (null: it did not)."
     )

@@ -158,7 +158,7 @@ def test_only_verified_cited_sentences_survive(fixture_bot: Bot, probe_prompt: s
     diagnostics = answer.diagnostics
     assert diagnostics.composer == "llm" and diagnostics.fallback is None
     assert diagnostics.sentences_written == 6 and diagnostics.sentences_kept == 1
-    reasons = " | ".join(d["reason"] for d in diagnostics.dropped)
+    reasons = " | ".join(d.reason for d in diagnostics.dropped)
     for expected in ("figure(s) ['500000']", "cites no UK passage", "no citation", "advice", "not given"):
         assert expected in reasons
     for dropped in ("500,000", "refunds", "risky", "move your bitcoin", "SIPC"):
@@ -170,7 +170,7 @@ def test_an_invented_marker_is_removed_from_a_supported_sentence(fixture_bot: Bo
     reply = f"## UK\n- The FSCS does not protect cryptoassets held with a crypto exchange [{fscs}][42].\n"
     answer = with_model(fixture_bot, RecordingModel([reply])).ask(QUESTION)
     assert len(answer.sections["UK"]) == 1 and len(answer.sections["UK"][0].citations) == 1
-    assert answer.diagnostics.removed_markers[0]["markers"] == [42]
+    assert answer.diagnostics.removed_markers[0].markers == [42]
     assert "[42]" not in answer.answer
 
 

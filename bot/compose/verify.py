@@ -221,6 +221,7 @@ class Verifier:
         self.check_negation = True
 
     def check(self, section: str | None, sentence: str) -> Verdict:
+        """Whether the sentence stands on the passages it cites, and if not, why."""
         numbers: list[int] = []
         for group in _MARKER.findall(sentence):
             numbers.extend(int(n) for n in re.findall(r"\d+", group))
@@ -231,29 +232,37 @@ class Verifier:
         valid = list(dict.fromkeys(n for n in numbers if n in self.passages))
         removed = [n for n in dict.fromkeys(numbers) if n not in self.passages]
         verdict = Verdict(section or "cross_border", sentence, text, valid, False, removed_markers=removed)
+        verdict.reason = self._citation_problem(verdict, section, numbers) or self._content_problem(verdict)
+        verdict.ok = not verdict.reason
+        return verdict
+
+    def _citation_problem(self, verdict: Verdict, section: str | None, numbers: list[int]) -> str:
+        """Why the sentence's markers cannot support it under its heading ("" when they can); keeps only
+        the passages of the heading's country and, with no heading, takes the section from the passages."""
         if not numbers:
-            verdict.reason = "no citation"
-            return verdict
-        if not valid:
-            verdict.reason = f"cites passage(s) {removed} that were not given"
-            return verdict
+            return "no citation"
+        if not verdict.passages:
+            return f"cites passage(s) {verdict.removed_markers} that were not given"
         if section in ("UK", "US"):
-            matching = [n for n in valid if self.passages[n].jurisdiction == section]
+            matching = [n for n in verdict.passages if self.passages[n].jurisdiction == section]
             if not matching:
-                verdict.reason = f"under the {section} heading but cites no {section} passage"
-                return verdict
-            verdict.removed_markers += [n for n in valid if n not in matching]
-            valid = verdict.passages = matching
+                return f"under the {section} heading but cites no {section} passage"
+            verdict.removed_markers += [n for n in verdict.passages if n not in matching]
+            verdict.passages = matching
         elif section is None:
-            found = {self.passages[n].jurisdiction for n in valid}
+            found = {self.passages[n].jurisdiction for n in verdict.passages}
             verdict.section = found.pop() if len(found) == 1 and found <= {"UK", "US"} else "cross_border"
-        cited = [self.passages[n] for n in valid]
+        return ""
+
+    def _content_problem(self, verdict: Verdict) -> str:
+        """Why the cited passages do not say what the sentence says ("" when they do); records its support
+        (similarity to the closest passage sentences) and coverage (share of its words they contain)."""
+        text = verdict.text
+        cited = [self.passages[n] for n in verdict.passages]
         if ADVICE.search(text):
-            verdict.reason = "personal advice or a price prediction"
-            return verdict
+            return "personal advice or a price prediction"
         if INJECTION.search(text):
-            verdict.reason = "repeats an instruction (passages and questions are data, not instructions)"
-            return verdict
+            return "repeats an instruction (passages and questions are data, not instructions)"
         vector = self.encode(text)
         # The passage sentences (single, or two adjacent ones) the sentence is closest to: its figures and
         # named bodies must come from these, not from elsewhere in a long passage.
@@ -263,39 +272,45 @@ class Verifier:
         )[:TOP_WINDOWS]
         verdict.support = windows[0][0]
         near_text = " ".join(p.windows[i] for _, p, i in windows)
-        allowed = figures(near_text).union(*(p.label_figures for p in cited))
-        missing = sorted(figures(text) - allowed, key=str)
-        if missing:
-            verdict.reason = f"figure(s) {missing} not in the cited passage(s)"
-            return verdict
-        near_source = near_text + " " + " ".join(p.label.split(":", 1)[0] for p in cited)  # windows + publishers
-        for name, pattern in _BODY_PATTERNS.items():
-            if pattern.search(text) and not pattern.search(near_source):
-                verdict.reason = f"names {name}, which the cited passage(s) do not"
-                return verdict
-        for country, pattern in COUNTRIES.items():
-            named = any(p.jurisdiction == country for p in cited) or pattern.search(near_text)
-            if pattern.search(text) and not named:
-                verdict.reason = f"speaks of the {country}, which the cited passage(s) do not"
-                return verdict
-        # Coverage is measured per clause, so a supported clause cannot carry an added, unsupported one.
-        known = set().union(*(p.words for p in cited))
-        shares: list[float] = []
-        for clause in CLAUSE.split(text):
-            words = set(terms(clause)) - FRAME_WORDS
-            if len(words) >= 3 or not shares:
-                shares.append(len(words & known) / len(words) if words else 1.0)
-        verdict.coverage = min(shares)
+        unsourced = _unsourced(text, near_text, cited)
+        if unsourced:
+            return unsourced
+        verdict.coverage = _coverage(text, cited)
         best_window = windows[0][1].windows[windows[0][2]]
         # Polarity by the parity of negation cues: "decided not to propose a ban" (two) is not "proposed a ban" (one).
         if self.check_negation and len(NEGATION.findall(text)) % 2 != len(NEGATION.findall(best_window)) % 2:
-            verdict.reason = "negation differs from the closest passage sentence"
-            return verdict
+            return "negation differs from the closest passage sentence"
         if verdict.support < self.min_support:
-            verdict.reason = f"similarity {verdict.support:.2f} to the cited passage(s) is below {self.min_support}"
-            return verdict
+            return f"similarity {verdict.support:.2f} to the cited passage(s) is below {self.min_support}"
         if verdict.coverage < self.min_coverage:
-            verdict.reason = f"only {verdict.coverage:.0%} of its words are in the cited passage(s)"
-            return verdict
-        verdict.ok = True
-        return verdict
+            return f"only {verdict.coverage:.0%} of its words are in the cited passage(s)"
+        return ""
+
+
+def _unsourced(text: str, near_text: str, cited: list[Passage]) -> str:
+    """The figure, body or country the sentence names that the closest passage sentences do not ("" if none)."""
+    allowed = figures(near_text).union(*(p.label_figures for p in cited))
+    missing = sorted(figures(text) - allowed, key=str)
+    if missing:
+        return f"figure(s) {missing} not in the cited passage(s)"
+    near_source = near_text + " " + " ".join(p.label.split(":", 1)[0] for p in cited)  # windows + publishers
+    for name, pattern in _BODY_PATTERNS.items():
+        if pattern.search(text) and not pattern.search(near_source):
+            return f"names {name}, which the cited passage(s) do not"
+    for country, pattern in COUNTRIES.items():
+        named = any(p.jurisdiction == country for p in cited) or pattern.search(near_text)
+        if pattern.search(text) and not named:
+            return f"speaks of the {country}, which the cited passage(s) do not"
+    return ""
+
+
+def _coverage(text: str, cited: list[Passage]) -> float:
+    """The smallest share of a clause's words found in the cited passages."""
+    # Coverage is measured per clause, so a supported clause cannot carry an added, unsupported one.
+    known = set().union(*(p.words for p in cited))
+    shares: list[float] = []
+    for clause in CLAUSE.split(text):
+        words = set(terms(clause)) - FRAME_WORDS
+        if len(words) >= 3 or not shares:
+            shares.append(len(words & known) / len(words) if words else 1.0)
+    return min(shares)

@@ -131,81 +131,107 @@ def _read_front_matter(path: Path, problem: Problem) -> FrontMatter | None:
 
 
 def _parse_sections(lines: list[str], body_start: int, problem: Problem) -> list[Section]:
-    sections: list[Section] = []
-    stack: list[str] = []
-    anchors: set[str] = set()
-    current: dict[str, Any] | None = None
-    body: list[str] = []
-    preamble_line = None
-
-    def close() -> None:
-        if current is None:
-            return
-        kept: list[str] = []
-        questions: list[str] = []
-        status = None
-        for offset, line in enumerate(body, start=current["line"] + 1):
-            stripped = line.strip()
-            if stripped.startswith("Q:"):  # an investor question the section answers: indexed, never quoted
-                question = stripped[2:].strip()
-                if not question:
-                    problem(offset, "empty 'Q:' line; write the investor question after 'Q: '")
-                questions.append(question)
-            elif stripped.startswith("Status:") and not any(k.strip() for k in kept):
-                status = stripped[len("Status:") :].strip()
-                if status not in STATUSES:
-                    problem(offset, f"unknown section status '{status}' (use {', '.join(STATUSES)})")
-                    status = None  # reported above; the Section model accepts only known statuses
-            else:
-                kept.append(line)
-        text = "\n".join(kept).strip()
-        if not text:
-            problem(current["line"], f"section '{current['heading']}' is empty")
-            return
-        sections.append(Section(text=text, questions=tuple(questions), status=status, **current))
-
+    """The body's '##' sections and '###' subsections, in order (outside code fences)."""
+    reader = _SectionReader(problem)
     in_fence = False
     for index in range(body_start, len(lines)):
         line = lines[index]
-        number = index + 1
         if line.strip().startswith("```"):
             in_fence = not in_fence
         match = None if in_fence else _HEADING.match(line)
         if match is None:
-            if current is None:
-                if line.strip() and preamble_line is None:
-                    preamble_line = number
-            else:
-                body.append(line)
-            continue
-        level = len(match.group(1))
+            reader.add_line(index + 1, line)
+        else:
+            reader.add_heading(index + 1, len(match.group(1)), match.group(2))
+    reader.close()
+    if reader.preamble_line is not None:
+        problem(reader.preamble_line, "text before the first '##' section; put it under a section with a locator")
+    return reader.sections
+
+
+class _SectionReader:
+    """Collects sections line by line: each accepted heading closes the section before it."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.sections: list[Section] = []
+        self.preamble_line: int | None = None  # the first text before any section
+        self._stack: list[str] = []  # the headings above the current section: '##', then '###'
+        self._anchors: set[str] = set()
+        self._current: dict[str, Any] | None = None
+        self._body: list[str] = []
+
+    def add_line(self, number: int, line: str) -> None:
+        if self._current is not None:
+            self._body.append(line)
+        elif line.strip() and self.preamble_line is None:
+            self.preamble_line = number
+
+    def add_heading(self, number: int, level: int, title: str) -> None:
         if level == 1 or level > 3:
-            problem(number, "use '##' for sections and '###' for subsections (no '#' title, nothing deeper)")
-            continue
-        located = split_locator(match.group(2))
+            self.problem(number, "use '##' for sections and '###' for subsections (no '#' title, nothing deeper)")
+            return
+        located = split_locator(title)
         if located is None:
-            problem(
-                number,
-                f"heading '{match.group(2)}' must end with its source locator in parentheses, e.g. '(COBS 4.12A)'",
+            self.problem(
+                number, f"heading '{title}' must end with its source locator in parentheses, e.g. '(COBS 4.12A)'"
             )
-            continue
-        close()
+            return
+        self.close()
         heading, locator = located
         if level == 2:
-            stack = [heading]
+            self._stack = [heading]
+        elif not self._stack:
+            self.problem(number, "a '###' subsection must come after a '##' section")
+            return
         else:
-            if not stack:
-                problem(number, "a '###' subsection must come after a '##' section")
-                continue
-            stack = stack[:1] + [heading]
+            self._stack = self._stack[:1] + [heading]
+        self._current = {
+            "heading": heading,
+            "locator": locator,
+            "path": tuple(self._stack),
+            "anchor": self._unique_anchor(heading),
+            "line": number,
+        }
+        self._body = []
+
+    def _unique_anchor(self, heading: str) -> str:
         anchor = slugify(heading)
         base, n = anchor, 2
-        while anchor in anchors:
+        while anchor in self._anchors:
             anchor, n = f"{base}-{n}", n + 1
-        anchors.add(anchor)
-        current = {"heading": heading, "locator": locator, "path": tuple(stack), "anchor": anchor, "line": number}
-        body = []
-    close()
-    if preamble_line is not None:
-        problem(preamble_line, "text before the first '##' section; put it under a section with a locator")
-    return sections
+        self._anchors.add(anchor)
+        return anchor
+
+    def close(self) -> None:
+        """Add the current section (an empty one is a problem)."""
+        current = self._current
+        if current is None:
+            return
+        text, questions, status = _section_body(self._body, current["line"] + 1, self.problem)
+        if not text:
+            self.problem(current["line"], f"section '{current['heading']}' is empty")
+            return
+        self.sections.append(Section(text=text, questions=tuple(questions), status=status, **current))
+
+
+def _section_body(body: list[str], first_line: int, problem: Problem) -> tuple[str, list[str], str | None]:
+    """A section's text, its investor questions ('Q:' lines, indexed, never quoted) and its 'Status:'."""
+    kept: list[str] = []
+    questions: list[str] = []
+    status = None
+    for offset, line in enumerate(body, start=first_line):
+        stripped = line.strip()
+        if stripped.startswith("Q:"):
+            question = stripped[2:].strip()
+            if not question:
+                problem(offset, "empty 'Q:' line; write the investor question after 'Q: '")
+            questions.append(question)
+        elif stripped.startswith("Status:") and not any(k.strip() for k in kept):
+            status = stripped[len("Status:") :].strip()
+            if status not in STATUSES:
+                problem(offset, f"unknown section status '{status}' (use {', '.join(STATUSES)})")
+                status = None  # reported above; the Section model accepts only known statuses
+        else:
+            kept.append(line)
+    return "\n".join(kept).strip(), questions, status

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -36,7 +36,7 @@ from bot.server.middleware import (  # noqa: E402
 )
 from bot.server.routes import STATIC, router  # noqa: E402
 from bot.server.store import Store, default_url  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.settings import ServerSettings, Settings  # noqa: E402
 
 log = logging.getLogger("bot.server")
 
@@ -80,10 +80,37 @@ def create_app(
     """The server: /v1 API, /healthz, /readyz, /widget.js, /embed/* and, optionally, the chat.
 
     `holder` may already be loading the bot (`bot serve` starts it before building the app)."""
-    server = settings.server
     holder = holder or BotHolder(settings, bot)
+    services = _services(settings, holder)
+    app = FastAPI(
+        title="UK/US crypto guidance bot API",
+        version="1",
+        description="Answers from official UK and US guidance on crypto-assets and stablecoins, "
+        "with citations. Not personal financial, legal or tax advice. Authenticate with a secret "
+        "key (`X-API-Key` or `Authorization: Bearer`) or a widget session token from "
+        'POST /v1/sessions. Every error is `{"error": {"code", "message", "request_id"}}`.',
+        lifespan=_lifespan(settings, holder),
+        docs_url=None,  # add_docs serves /docs and /redoc without a CDN
+        redoc_url=None,
+    )
+    add_docs(app)
+    app.state.services = services
+    install_error_handlers(app)
+    app.include_router(holdings_router)  # before `router`, whose /v1/{rest} catch-all answers 404
+    app.include_router(router)
+    # Not /static or /assets: those paths belong to the Gradio front end mounted at /.
+    app.mount("/embed", StaticFiles(directory=STATIC), name="embed")
+    _add_middleware(app, settings.server)
+    if settings.server.web_chat if web_chat is None else web_chat:
+        app = _with_web_chat(app, settings, services)
+    return app
+
+
+def _services(settings: Settings, holder: BotHolder) -> Services:
+    """What the routes share: the bot, the key gate, the rate limiters, the store and the admission queue."""
+    server = settings.server
     limits = (server.redis_url, server.rate_limit, server.rate_limit_window_seconds, server.rate_limit_callers)
-    services = Services(
+    return Services(
         settings=settings,
         holder=holder,
         gate=Gate(server),
@@ -92,6 +119,11 @@ def create_app(
         store=Store(settings.store.url or default_url(server.feedback_dir), settings.store.retention_days),
         admission=Admission(server.max_in_flight, server.max_queue, server.queue_timeout_seconds),
     )
+
+
+def _lifespan(settings: Settings, holder: BotHolder) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Load the bot, follow new index builds and hold the lease on them while the app runs."""
+    server = settings.server
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -108,25 +140,11 @@ def create_app(
         if lease is not None:
             await run_in_threadpool(lease.release)
 
-    app = FastAPI(
-        title="UK/US crypto guidance bot API",
-        version="1",
-        description="Answers from official UK and US guidance on crypto-assets and stablecoins, "
-        "with citations. Not personal financial, legal or tax advice. Authenticate with a secret "
-        "key (`X-API-Key` or `Authorization: Bearer`) or a widget session token from "
-        'POST /v1/sessions. Every error is `{"error": {"code", "message", "request_id"}}`.',
-        lifespan=lifespan,
-        docs_url=None,  # add_docs serves /docs and /redoc without a CDN
-        redoc_url=None,
-    )
-    add_docs(app)
-    app.state.services = services
-    install_error_handlers(app)
-    app.include_router(holdings_router)  # before `router`, whose /v1/{rest} catch-all answers 404
-    app.include_router(router)
-    # Not /static or /assets: those paths belong to the Gradio front end mounted at /.
-    app.mount("/embed", StaticFiles(directory=STATIC), name="embed")
+    return lifespan
 
+
+def _add_middleware(app: FastAPI, server: ServerSettings) -> None:
+    """Body limit, CORS for the configured and the publishable keys' origins, and request ids (outermost)."""
     origins = sorted(set(server.cors_origins) | {o.rstrip("/") for v in server.publishable_keys.values() for o in v})
     app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_body_bytes)
     if origins:
@@ -140,18 +158,20 @@ def create_app(
         )
     app.add_middleware(request_ids)
 
-    if server.web_chat if web_chat is None else web_chat:
-        if services.gate.required and not server.web_chat_open:
-            log.warning(
-                "the web chat is not mounted: /v1 needs API keys, and the chat would be an open door "
-                "around them. Set server.web_chat_open=true (BOT_SERVER__WEB_CHAT_OPEN) to open it to "
-                "anyone, with the per-address rate limit."
-            )
-            return app
-        from bot.server.web import mount_web_chat
 
-        app = mount_web_chat(app, holder.get, services.store, settings.answer.max_question_chars)
-        app.add_middleware(WebChatLimitMiddleware, limiter=services.limiter)
+def _with_web_chat(app: FastAPI, settings: Settings, services: Services) -> FastAPI:
+    """Mount the Gradio chat at /, unless /v1 needs keys and the chat is not explicitly opened."""
+    if services.gate.required and not settings.server.web_chat_open:
+        log.warning(
+            "the web chat is not mounted: /v1 needs API keys, and the chat would be an open door "
+            "around them. Set server.web_chat_open=true (BOT_SERVER__WEB_CHAT_OPEN) to open it to "
+            "anyone, with the per-address rate limit."
+        )
+        return app
+    from bot.server.web import mount_web_chat
+
+    app = mount_web_chat(app, services.holder.get, services.store, settings.answer.max_question_chars)
+    app.add_middleware(WebChatLimitMiddleware, limiter=services.limiter)
     return app
 
 

@@ -1,15 +1,16 @@
 """The Gradio web chat mounted at `/` of the API app: streaming cited answers in a compact form
-(the first point of each side, "show more" for the rest), [n] markers that link to the sources panel,
-a jurisdiction selector, example questions, the not-advice notice and thumbs up/down feedback."""
+(the first point of each side, "show more" for the rest; web_render.py), [n] markers that link to the
+sources panel, a jurisdiction selector, example questions, the not-advice notice and thumbs up/down
+feedback."""
 
 from __future__ import annotations
 
 import html
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, Literal
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -20,9 +21,9 @@ from fastapi import FastAPI  # noqa: E402
 from bot.core import Bot  # noqa: E402
 from bot.errors import BotError  # noqa: E402
 from bot.prompts import NOTICE  # noqa: E402
-from bot.render import STATUS_LABELS  # noqa: E402
 from bot.server.store import Store  # noqa: E402
-from bot.types import Answer, Citation, answer_lines  # noqa: E402
+from bot.server.web_render import compact_answer, sources_html  # noqa: E402
+from bot.types import Answer  # noqa: E402
 
 log = logging.getLogger("bot.server")
 
@@ -116,96 +117,6 @@ HEAD = """
 """
 SHOW_ANSWER_START = "() => { if (window.botShowAnswerStart) window.botShowAnswerStart(); }"
 ERROR_MARK = '<span class="bot-error"></span>'  # CSS hides the rating buttons of error messages
-SECTION_NAMES = {"UK": "UK", "US": "US", "INTL": "International"}
-
-
-_MARKER = re.compile(r"\[(\d+)\]")
-_HEADING_REASON = re.compile(r" \(they reach you .*\)$")
-
-
-def source_anchor(answer_id: str, number: int) -> str:
-    """The id of a source in the panel, which the answer's [n] markers link to."""
-    return f"src-{answer_id[:12]}-{number}"
-
-
-def link_markers(line: str, answer_id: str) -> str:
-    """[n] citation markers as links to the answer's sources in the panel."""
-    return _MARKER.sub(lambda m: f'<a class="cite" href="#{source_anchor(answer_id, int(m[1]))}">[{m[1]}]</a>', line)
-
-
-def compact_answer(answer: Answer) -> str:
-    """The answer for the chat: what was understood, the lead and the first point of each side;
-    the other points under "Show more"; then the notice. Markers link to the sources panel."""
-    lines = [link_markers(line, answer.id) for line in answer_lines(answer)]
-    shown: list[str] = []
-    more: list[str] = []
-    heading: str | None = None
-    points = 0
-    for line in lines:
-        if line.startswith("**") and line.endswith("**") and not line.startswith("**What I understood"):
-            heading, points = line, 0
-            shown.append(line)
-        elif line.startswith("- ") and heading is not None:
-            points += 1
-            if points == 1:
-                shown.append(line)
-            else:
-                if points == 2:
-                    more.append(_HEADING_REASON.sub("", heading.strip("*")).join(("**More: ", "**")))
-                more.append(line)
-        else:
-            shown.append(line)
-    parts = ["\n\n".join(shown)]
-    if more:
-        count = sum(1 for line in more if line.startswith("- "))
-        summary = f"Show {count} more point{'' if count == 1 else 's'}"
-        body = "\n".join(line if line.startswith("- ") else f"\n{line}\n" for line in more)  # tight lists
-        parts.append(f'<details class="more"><summary>{summary}</summary>\n\n{body}\n\n</details>')
-    parts.append(f"_{answer.notice}_")
-    return "\n\n".join(parts)
-
-
-def _source_item(answer_id: str, number: int, c: Citation) -> str:
-    status = STATUS_LABELS.get(c.status, c.status)  # the composer's labels: a proposal says so
-    return (
-        f'<div class="source" id="{source_anchor(answer_id, number)}" data-citation="{number}">'
-        f"<strong>[{number}]</strong> "
-        f'<a href="{html.escape(c.url, quote=True)}" target="_blank" rel="noopener noreferrer">'
-        f'{html.escape(c.title)}</a><br><span class="meta">{html.escape(c.publisher)} · '
-        f"{html.escape(SECTION_NAMES.get(c.jurisdiction, c.jurisdiction))} · section "
-        f"\u201c{html.escape(c.section)}\u201d ({html.escape(c.locator)}) · "
-        f"{html.escape(status)} · "
-        f"published {c.published.isoformat()}</span></div>"
-    )
-
-
-def sources_html(answers: list[Answer] | Answer | None) -> str:
-    """The sources panel: each answer's citations (the latest shown; a marker shows its own answer's),
-    with links that open the official pages in a new tab."""
-    if isinstance(answers, Answer):
-        answers = [answers]
-    answers = answers or []
-    if not answers or not answers[-1].citations:
-        note = (
-            "This answer cites no sources."
-            if answers
-            else ("Ask a question: the official sources behind the answer appear here.")
-        )
-        hidden = "".join(_answer_sources(a, latest=False) for a in answers[:-1])
-        return f'<div id="sources-panel"><h2>Sources</h2><p class="empty">{note}</p>{hidden}</div>'
-    groups = [_answer_sources(a, latest=i == len(answers) - 1) for i, a in enumerate(answers)]
-    return '<div id="sources-panel"><h2>Sources</h2>' + "".join(groups) + "</div>"
-
-
-def _answer_sources(answer: Answer, latest: bool) -> str:
-    if not answer.citations:
-        return ""
-    items = "".join(_source_item(answer.id, n, c) for n, c in sorted(answer.citations.items()))
-    question = html.escape(answer.question if len(answer.question) <= 90 else answer.question[:88] + "…")
-    return (
-        f'<section class="answer-sources" data-answer="{html.escape(answer.id)}"{"" if latest else " hidden"}>'
-        f"<h3>For \u201c{question}\u201d</h3>{items}</section>"
-    )
 
 
 def _message(text: str) -> dict[str, str]:
@@ -220,18 +131,22 @@ def jurisdiction_param(value: str | None) -> list[str] | None:
     return [upper] if upper in ("UK", "US") else None
 
 
-def build_web_chat(
-    get_bot: Callable[[], Bot], feedback: Store, max_question_chars: int = MAX_QUESTION_CHARS
-) -> gr.Blocks:
-    """The Blocks of the web chat; `get_bot` raises NotReadyError while the bot is loading."""
+class _ChatEvents:
+    """What the chat's events do: answer a question line by line, and record a thumbs up or down."""
+
+    def __init__(self, get_bot: Callable[[], Bot], feedback: Store) -> None:
+        self.get_bot = get_bot
+        self.feedback = feedback
 
     def respond(
+        self,
         question: str,
         jurisdiction: str,
         messages: list[dict[str, Any]] | None,
         turns: list[dict[str, str]] | None,
         answers: list[Answer] | None,
     ) -> Iterator[tuple[Any, ...]]:
+        """Stream the answer into the chat: (messages, question box, sources panel, turns, answers)."""
         messages = list(messages or [])
         turns = list(turns or [])
         answers = list(answers or [])
@@ -243,33 +158,23 @@ def build_web_chat(
         messages.append({"role": "user", "content": question})
         messages.append(_message("Checking the official sources…"))
         yield messages, "", gr.skip(), turns, answers
-        shown: list[str] = []
         answer: Answer | None = None
         try:
-            stream = get_bot().ask_stream(
-                question,
-                history=[t["question"] for t in turns] or None,
-                jurisdictions=jurisdiction_param(JURISDICTIONS.get(jurisdiction, "both")),
-            )
-            for event in stream:
-                if event.type == "line":
-                    shown.append(event.text)
-                elif event.type == "reset":
-                    shown = []  # an LLM answer was abandoned for the extractive one
-                elif event.answer is not None:
-                    answer = event.answer
+            for item in self._lines(question, jurisdiction, turns):
+                if isinstance(item, Answer):
+                    answer = item
                     break
-                messages[-1] = _message("\n\n".join(shown) or "Checking the official sources…")
+                messages[-1] = _message(item)
                 yield messages, "", gr.skip(), turns, answers
                 time.sleep(STREAM_PAUSE)
-        except BotError as exc:
+        except BotError as exc:  # the question stays in the box, to be edited
             messages[-1] = _message(f"{ERROR_MARK}⚠️ {html.escape(str(exc))}")
             turns.append({"question": question, "answer_id": ""})
             yield messages, question, gr.skip(), turns, answers
             return
         assert answer is not None
         try:
-            feedback.record(answer, surface="web", caller="web")
+            self.feedback.record(answer, surface="web", caller="web")
         except BotError:
             log.exception("could not log the web chat's answer %s", answer.id)
         turns.append({"question": question, "answer_id": answer.id})
@@ -277,7 +182,26 @@ def build_web_chat(
         messages[-1] = _message(compact_answer(answer))
         yield messages, "", sources_html(answers), turns, answers
 
-    def on_feedback(data: gr.LikeData, turns: list[dict[str, str]] | None, request: gr.Request) -> None:
+    def _lines(self, question: str, jurisdiction: str, turns: list[dict[str, str]]) -> Iterator[str | Answer]:
+        """The answer's text so far after each streamed line, then the finished answer."""
+        shown: list[str] = []
+        stream = self.get_bot().ask_stream(
+            question,
+            history=[t["question"] for t in turns] or None,
+            jurisdictions=jurisdiction_param(JURISDICTIONS.get(jurisdiction, "both")),
+        )
+        for event in stream:
+            if event.type == "line":
+                shown.append(event.text)
+            elif event.type == "reset":
+                shown = []  # an LLM answer was abandoned for the extractive one
+            elif event.answer is not None:
+                yield event.answer
+                return
+            yield "\n\n".join(shown) or "Checking the official sources…"
+
+    def on_feedback(self, data: gr.LikeData, turns: list[dict[str, str]] | None, request: gr.Request) -> None:
+        """Record (or, when the active thumb is clicked again, withdraw) the rating of an answer."""
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         turn_number = (int(index) - 1) // 2  # messages alternate user, assistant
         if not turns or not 0 <= turn_number < len(turns) or not turns[turn_number]["answer_id"]:
@@ -290,72 +214,97 @@ def build_web_chat(
         elif data.liked in (False, "Dislike"):
             rating = "down"
         else:  # the active thumb clicked again: no rating
-            feedback.withdraw(answer_id=turn["answer_id"], caller=caller)
+            self.feedback.withdraw(answer_id=turn["answer_id"], caller=caller)
             return
         try:
-            feedback.add(answer_id=turn["answer_id"], rating=rating, source="web", caller=caller)
+            self.feedback.add(answer_id=turn["answer_id"], rating=rating, source="web", caller=caller)
         except BotError as exc:
             gr.Warning(f"Your feedback could not be recorded: {exc}")
             return
         gr.Info("Thanks: your feedback was recorded.")
 
+
+@dataclass
+class _Page:
+    """The chat page's components that events read or write."""
+
+    jurisdiction: gr.Radio
+    chatbot: gr.Chatbot
+    question: gr.Textbox
+    ask: gr.Button
+    clear: gr.Button
+    panel: gr.HTML
+
+
+def build_web_chat(
+    get_bot: Callable[[], Bot], feedback: Store, max_question_chars: int = MAX_QUESTION_CHARS
+) -> gr.Blocks:
+    """The Blocks of the web chat; `get_bot` raises NotReadyError while the bot is loading."""
+    events = _ChatEvents(get_bot, feedback)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
         turns = gr.State([])
         answers = gr.State([])
-        gr.Markdown(f"# {TITLE}\nAnswers quote official UK and US guidance and link every source.")
-        gr.HTML(
-            f'<div id="notice-text" role="note"><strong>Not advice.</strong> {html.escape(NOTICE)}</div>',
-            elem_id="notice",
-        )
-        with gr.Row():
-            with gr.Column(scale=3):
-                jurisdiction = gr.Radio(
-                    list(JURISDICTIONS),
-                    value="UK and US",
-                    label="Jurisdiction",
-                    elem_id="jurisdiction",
-                )
-                chatbot = gr.Chatbot(
-                    label="Chat",
-                    show_label=False,
-                    elem_id="chat",
-                    height=560,
-                    autoscroll=False,  # the page script shows each answer's start instead of its end
-                    buttons=["copy"],
-                    feedback_options=("Like", "Dislike"),
-                    placeholder="Ask about crypto-asset or stablecoin rules in the UK or US.",
-                )
-                with gr.Row():
-                    # No autofocus: it scrolled the page past the title and the notice on load.
-                    question = gr.Textbox(
-                        label="Your question",
-                        show_label=False,
-                        placeholder="Type your question…",
-                        scale=5,
-                        elem_id="question",
-                        max_lines=4,
-                        max_length=max_question_chars,
-                    )
-                    ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                gr.HTML(
-                    f'<div id="question-count" data-limit="{max_question_chars}">'
-                    f"0 / {max_question_chars:,} characters</div>",
-                    padding=False,
-                )
-                gr.Examples(EXAMPLES, inputs=[question], label="Example questions")
-                clear = gr.Button("New conversation", size="sm", elem_id="clear")
-            with gr.Column(scale=2):
-                panel = gr.HTML(sources_html(None), elem_id="sources")
-
-        outputs = [chatbot, question, panel, turns, answers]
-        inputs = [question, jurisdiction, chatbot, turns, answers]
-        for trigger in (question.submit, ask.click):
-            trigger(respond, inputs, outputs, api_visibility="private", concurrency_limit=CONCURRENCY).then(
+        page = _page(max_question_chars)
+        outputs = [page.chatbot, page.question, page.panel, turns, answers]
+        inputs = [page.question, page.jurisdiction, page.chatbot, turns, answers]
+        for trigger in (page.question.submit, page.ask.click):
+            trigger(events.respond, inputs, outputs, api_visibility="private", concurrency_limit=CONCURRENCY).then(
                 None, None, None, js=SHOW_ANSWER_START
             )
-        chatbot.like(on_feedback, [turns], None, api_visibility="private")
-        clear.click(lambda: ([], "", sources_html(None), [], []), None, outputs, api_visibility="private")
+        page.chatbot.like(events.on_feedback, [turns], None, api_visibility="private")
+        page.clear.click(lambda: ([], "", sources_html(None), [], []), None, outputs, api_visibility="private")
     return blocks
+
+
+def _page(max_question_chars: int) -> _Page:
+    """Lay out the page: title, notice, jurisdiction, chat, question box and examples; sources beside."""
+    gr.Markdown(f"# {TITLE}\nAnswers quote official UK and US guidance and link every source.")
+    gr.HTML(
+        f'<div id="notice-text" role="note"><strong>Not advice.</strong> {html.escape(NOTICE)}</div>',
+        elem_id="notice",
+    )
+    with gr.Row():
+        with gr.Column(scale=3):
+            jurisdiction = gr.Radio(
+                list(JURISDICTIONS), value="UK and US", label="Jurisdiction", elem_id="jurisdiction"
+            )
+            chatbot = gr.Chatbot(
+                label="Chat",
+                show_label=False,
+                elem_id="chat",
+                height=560,
+                autoscroll=False,  # the page script shows each answer's start instead of its end
+                buttons=["copy"],
+                feedback_options=("Like", "Dislike"),
+                placeholder="Ask about crypto-asset or stablecoin rules in the UK or US.",
+            )
+            question, ask = _question_box(max_question_chars)
+            gr.Examples(EXAMPLES, inputs=[question], label="Example questions")
+            clear = gr.Button("New conversation", size="sm", elem_id="clear")
+        with gr.Column(scale=2):
+            panel = gr.HTML(sources_html(None), elem_id="sources")
+    return _Page(jurisdiction, chatbot, question, ask, clear, panel)
+
+
+def _question_box(max_question_chars: int) -> tuple[gr.Textbox, gr.Button]:
+    """The question box and its Ask button, with the character count under them."""
+    with gr.Row():
+        # No autofocus: it scrolled the page past the title and the notice on load.
+        question = gr.Textbox(
+            label="Your question",
+            show_label=False,
+            placeholder="Type your question…",
+            scale=5,
+            elem_id="question",
+            max_lines=4,
+            max_length=max_question_chars,
+        )
+        ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+    gr.HTML(
+        f'<div id="question-count" data-limit="{max_question_chars}">0 / {max_question_chars:,} characters</div>',
+        padding=False,
+    )
+    return question, ask
 
 
 def theme() -> gr.themes.Base:

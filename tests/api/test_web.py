@@ -76,7 +76,7 @@ def test_web_chat_is_mounted_at_the_root(fixture_bot: Bot, tmp_path: Path) -> No
 
 
 def test_web_chat_sources_panel_links_open_official_pages(fixture_bot: Bot) -> None:
-    from bot.server.web import compact_answer, source_anchor, sources_html
+    from bot.server.web_render import compact_answer, source_anchor, sources_html
 
     answer = fixture_bot.ask(QUESTION)
     panel = sources_html(answer)
@@ -89,7 +89,7 @@ def test_web_chat_sources_panel_links_open_official_pages(fixture_bot: Bot) -> N
 
 
 def test_web_chat_answer_is_compact_with_the_rest_under_show_more(fixture_bot: Bot) -> None:
-    from bot.server.web import compact_answer
+    from bot.server.web_render import compact_answer
     from bot.types import answer_lines
 
     answer = fixture_bot.ask(QUESTION)
