@@ -167,6 +167,42 @@ class _Candidate:
     type_match: bool = False
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """What the question asks for and says about the investor, as the sentence score reads it."""
+
+    numeric: bool  # a how-much or when question
+    yes_no: bool
+    persona_unstated: bool  # neither residence nor citizenship said
+    residence_unknown: bool
+    leaving: bool  # the investor is moving or has moved away
+
+    @classmethod
+    def of(cls, question: str, profile: Profile) -> _Asked:
+        numeric = bool(NUMERIC_QUESTION.search(question))
+        return cls(
+            numeric=numeric,
+            yes_no=bool(YES_NO_QUESTION.search(question)) and not numeric,
+            persona_unstated=profile.citizenship is None and profile.residence is None,
+            residence_unknown=profile.residence is None,
+            leaving=bool(LEAVING.search(question)),
+        )
+
+    def adjust(self, text: str) -> tuple[float, bool]:
+        """The persona, history and answer-type adjustments of a sentence's score; whether its type matches."""
+        adjustment = 0.0
+        if self.persona_unstated and FOR_US_CITIZENS.search(text):
+            adjustment -= PERSONA_PENALTY
+        if self.residence_unknown and not self.leaving and FOR_NON_UK_RESIDENTS.search(text):
+            adjustment -= PERSONA_PENALTY  # the rule for people who left the UK, to someone who did not say so
+        if HISTORY.search(text):
+            adjustment -= HISTORY_PENALTY
+        type_match = bool((self.numeric and HAS_NUMBER.search(text)) or (self.yes_no and POLAR.search(text)))
+        if type_match:
+            adjustment += TYPE_BONUS
+        return adjustment, type_match
+
+
 def _candidates(
     index: Index,
     evidence: list[Evidence],
@@ -179,10 +215,7 @@ def _candidates(
 ) -> list[_Candidate]:
     found: list[_Candidate] = []
     seen: set[str] = set()
-    numeric = bool(NUMERIC_QUESTION.search(question))
-    persona_unstated = profile.citizenship is None and profile.residence is None
-    leaving = bool(LEAVING.search(question))
-    yes_no = bool(YES_NO_QUESTION.search(question)) and not numeric
+    asked = _Asked.of(question, profile)
     top = {g: max(e.score for e in evidence if e.group == g) for g in {e.group for e in evidence}}
     for item in sorted(evidence, key=lambda e: -e.score):
         if item.section.status in ("superseded", "withdrawn"):
@@ -208,18 +241,11 @@ def _candidates(
             similarity = float(similarities[position])
             score = similarity + OVERLAP_WEIGHT * overlap + 0.1 * item.dense_similarity
             score += CHUNK_PRIOR * chunk_prior + QUESTION_PRIOR * max(0.0, section_match - 0.3)
-            if persona_unstated and FOR_US_CITIZENS.search(text):
-                score -= PERSONA_PENALTY
-            if profile.residence is None and not leaving and FOR_NON_UK_RESIDENTS.search(text):
-                score -= PERSONA_PENALTY  # the rule for people who left the UK, to someone who did not say so
-            if HISTORY.search(text):
-                score -= HISTORY_PENALTY
-            type_match = bool((numeric and HAS_NUMBER.search(text)) or (yes_no and POLAR.search(text)))
-            if type_match:
-                score += TYPE_BONUS
+            adjustment, type_match = asked.adjust(text)
+            score += adjustment
             on_topic = bool(specific) or similarity >= MIN_ON_TOPIC_SIMILARITY or section_match >= MIN_ON_TOPIC_QUESTION
             if (record := RECORD.get()) is not None:
-                persona = persona_unstated and bool(FOR_US_CITIZENS.search(text))
+                persona = asked.persona_unstated and bool(FOR_US_CITIZENS.search(text))
                 parts = [similarity, overlap, item.dense_similarity, chunk_prior, section_match, persona, type_match]
                 record.append(_recorded(text, item.group, on_topic, parts))
             found.append(
