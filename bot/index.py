@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from bot import artifacts
 from bot.chroma import chroma_client, release_embedded
 from bot.chunking import chunk_document
 from bot.corpus import corpus_files, corpus_version, load_corpus
@@ -285,6 +286,7 @@ def build_index(
             "collection": collection_name(settings, build_id),
         }
         (partial / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        artifacts.upload_build(settings, build_id, partial)  # Chroma server: for replicas on other hosts
         os.replace(partial, final)
         switch_to(settings, build_id)  # once the collection is complete: the pointer every replica reads
     except BaseException:
@@ -356,10 +358,13 @@ def _store_problem(settings: Settings, build_id: str, manifest: dict[str, Any], 
             return problem
     try:
         client = chroma_client(settings, settings.index.path / "builds" / build_id)
+        missing = artifacts.problem(settings, build_id)  # Chroma server: replicas elsewhere download them
     except StoreUnavailableError:
         return None
     except Exception as exc:
         return f"{exc.__class__.__name__}: {exc}"
+    if missing:
+        return missing
     try:
         # Always our own embedding function: without one, Chroma would fetch its default model.
         collection = client.get_collection(
@@ -444,6 +449,7 @@ def _prune(settings: Settings, keep: int) -> None:
                 chroma_client(settings, None).delete_collection(collection_name(settings, old.name))
             except Exception as exc:  # a stale collection only costs space
                 log.warning("could not delete Chroma collection for build %s: %s", old.name, exc)
+            artifacts.delete_build(settings, old.name)
         shutil.rmtree(old, ignore_errors=True)
     for stale in builds.glob("*.partial"):
         if time.time() - stale.stat().st_mtime > 3600:
@@ -475,11 +481,7 @@ class Index:
         build_id = current_build(settings)
         if not build_id:
             raise IndexMissingError(f"No index in {settings.index.path}; build it with `bot index` (or `make run`).")
-        if settings.index.chroma_url and not (settings.index.path / "builds" / build_id).is_dir():
-            raise IndexMissingError(
-                f"The Chroma server's current index build {build_id} is not in {settings.index.path}: every "
-                "replica must mount the index.path folder that `bot index` writes to (see docs/api.md)."
-            )
+        artifacts.ensure_local(settings, build_id)  # Chroma server: downloaded when index.path lacks it
         build = _read_build(settings.index.path / "builds" / build_id)
         if build is None:
             raise IndexMissingError(
