@@ -29,6 +29,7 @@ import shutil
 import time
 import zlib
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -105,8 +106,7 @@ def upload_build(settings: Settings, build_id: str, folder: Path) -> int:
                     for n, data in enumerate(part)
                 ]
                 _guard(
-                    settings,
-                    lambda i=ids, m=metadatas: collection.upsert(ids=i, embeddings=[[0.0]] * len(i), metadatas=m),
+                    settings, partial(collection.upsert, ids=ids, embeddings=[[0.0]] * len(ids), metadatas=metadatas)
                 )
             listing.append(entry)
             sent += len(packed)
@@ -144,22 +144,22 @@ def download_build(settings: Settings, build_id: str) -> Path:
     builds.mkdir(parents=True, exist_ok=True)
     collection = _open(settings)
     listing = _listing(settings, collection, build_id)
-    partial = builds / f"{build_id}.{os.getpid()}-{secrets.token_hex(3)}.partial"  # pruned if left behind
-    partial.mkdir()
+    staging = builds / f"{build_id}.{os.getpid()}-{secrets.token_hex(3)}.partial"  # pruned if left behind
+    staging.mkdir()
     try:
-        total = sum(_download_file(settings, collection, build_id, entry, partial) for entry in listing)
-        (partial / DOWNLOADED).write_text(json.dumps({"chroma_url": settings.index.chroma_url, "at": time.time()}))
+        total = sum(_download_file(settings, collection, build_id, entry, staging) for entry in listing)
+        (staging / DOWNLOADED).write_text(json.dumps({"chroma_url": settings.index.chroma_url, "at": time.time()}))
         try:
-            os.replace(partial, final)
+            os.replace(staging, final)
         except OSError:
             if not (final / "manifest.json").is_file():
                 raise ArtifactError(
                     f"Could not put the downloaded index build in {final}: the folder is in the way; "
                     "delete it and start the replica again."
                 ) from None
-            shutil.rmtree(partial, ignore_errors=True)  # another replica on this host was first
+            shutil.rmtree(staging, ignore_errors=True)  # another replica on this host was first
     except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
         raise
     log.info(
         "downloaded index build %s (%d files, %d bytes) from %s in %.1fs",
@@ -192,7 +192,7 @@ def _download_file(settings: Settings, collection: Any, build_id: str, entry: di
     pieces: dict[str, dict[str, Any]] = {}
     for start in range(0, count, BATCH):
         part = ids[start : start + BATCH]
-        found = _guard(settings, lambda i=part: collection.get(ids=i, include=["metadatas"]))
+        found = _guard(settings, partial(collection.get, ids=part, include=["metadatas"]))
         pieces.update(zip(found["ids"], found["metadatas"], strict=True))
     missing = [i for i in ids if i not in pieces]
     damaged = f"The file {name} of index build {build_id} in the Chroma server's {artifacts_name(settings)}"
