@@ -124,8 +124,14 @@ def problem(settings: Settings, build_id: str) -> str | None:
     if not settings.index.chroma_url:
         return None
     collection = _open(settings)
-    found = _guard(settings, lambda: collection.get(ids=[_listing_id(build_id)], include=[]))
-    return None if found["ids"] else f"the files of build {build_id} are not in {artifacts_name(settings)}"
+    found = _guard(settings, lambda: collection.get(ids=[_listing_id(build_id)], include=["metadatas"]))
+    if not found["ids"]:
+        return f"the files of build {build_id} are not (all) in {artifacts_name(settings)}"
+    expected = 1 + sum(int(entry["pieces"]) for entry in json.loads(str(found["metadatas"][0]["files"])))
+    stored = _guard(settings, lambda: collection.get(where={"build_id": build_id}, include=[]))
+    if len(stored["ids"]) != expected:
+        return f"{artifacts_name(settings)} holds {len(stored['ids'])} of the {expected} records of build {build_id}"
+    return None
 
 
 def ensure_local(settings: Settings, build_id: str) -> None:
@@ -195,18 +201,24 @@ def _download_file(settings: Settings, collection: Any, build_id: str, entry: di
         found = _guard(settings, partial(collection.get, ids=part, include=["metadatas"]))
         pieces.update(zip(found["ids"], found["metadatas"], strict=True))
     missing = [i for i in ids if i not in pieces]
-    damaged = f"The file {name} of index build {build_id} in the Chroma server's {artifacts_name(settings)}"
-    fix = "run `bot index` to make a new build; the replica keeps serving the build it has"
-    if missing:
-        raise ArtifactError(f"{damaged} lacks {len(missing)} of its {count} pieces; {fix}.")
-    try:
-        packed = b"".join(base64.b64decode(str(pieces[i]["data"]), validate=True) for i in ids)
-        raw = zlib.decompress(packed)
-    except (ValueError, zlib.error) as exc:
-        raise ArtifactError(f"{damaged} cannot be decoded ({exc}); {fix}.") from exc
+    fault: str | None = f"lacks {len(missing)} of its {count} pieces" if missing else None
+    raw = b""
+    if fault is None:
+        try:
+            raw = zlib.decompress(b"".join(base64.b64decode(str(pieces[i]["data"]), validate=True) for i in ids))
+        except (ValueError, zlib.error) as exc:
+            fault = f"cannot be decoded ({exc})"
     actual = hashlib.sha256(raw).hexdigest()
-    if actual != expected:
-        raise ArtifactError(f"{damaged} does not match its sha256 ({actual[:12]}…, not {expected[:12]}…); {fix}.")
+    if fault is None and actual != expected:
+        fault = f"does not match its sha256 ({actual[:12]}…, not {expected[:12]}…)"
+    if fault is not None:
+        # Marked incomplete, so that the next `bot index` sees the damage and makes a new build.
+        _guard(settings, partial(collection.delete, ids=[_listing_id(build_id)]))
+        raise ArtifactError(
+            f"The file {name} of index build {build_id} in the Chroma server's {artifacts_name(settings)} "
+            f"{fault}; the build is marked damaged: run `bot index` to make a new one. The replica keeps "
+            "serving the build it has."
+        )
     (folder / name).write_bytes(raw)
     return len(raw)
 
