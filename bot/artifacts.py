@@ -228,9 +228,15 @@ def _forget_downloads(builds: Path, keep: str) -> None:
     into memory, so a folder removed under another replica of this host costs it a download at most."""
     reading = builds_read()
     for folder in builds.iterdir():
-        if folder.name in (keep, *reading) or folder.name.endswith(".partial"):
-            continue  # a .partial folder is another replica's download in progress
-        if (folder / DOWNLOADED).is_file():
+        try:
+            stale = time.time() - folder.stat().st_mtime > 3600
+        except OSError:  # removed meanwhile
+            continue
+        if folder.name.endswith(".partial"):  # another replica's download in progress, unless stale
+            unread = stale
+        else:
+            unread = folder.name not in (keep, *reading) and (folder / DOWNLOADED).is_file()
+        if unread:
             shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -1,12 +1,14 @@
 """A build's files in a real `chroma run` server (issue 13): a replica with an empty index.path downloads
 the current build and answers as the replica that built it; a damaged upload is refused and the build
-served before keeps serving; pruning deletes the files of old builds nobody leases."""
+served before keeps serving; pruning deletes the files of old builds nobody leases. Embedded, nothing
+is uploaded or downloaded."""
 
 from __future__ import annotations
 
 import base64
 import gc
 import hashlib
+import os
 import shutil
 import time
 import zlib
@@ -15,7 +17,15 @@ from typing import Any
 
 import pytest
 
-from bot.artifacts import DOWNLOADED, artifacts_name, download_build, problem
+from bot.artifacts import (
+    DOWNLOADED,
+    _forget_downloads,
+    artifacts_name,
+    download_build,
+    ensure_local,
+    problem,
+    upload_build,
+)
 from bot.chroma import chroma_client
 from bot.core import Bot
 from bot.embeddings import shared_embedder
@@ -25,8 +35,6 @@ from bot.pointer import Lease, _NoEmbedding
 from bot.settings import Settings
 
 from .conftest import FIXTURE_CORPUS, make_settings
-
-pytestmark = pytest.mark.slow
 
 QUESTION = "Is my crypto protected by SIPC if my US broker fails?"
 
@@ -58,6 +66,7 @@ def corpus(tmp_path: Path) -> Path:
     return tmp_path / "corpus"
 
 
+@pytest.mark.slow
 def test_a_replica_with_an_empty_index_path_downloads_the_build_and_answers_the_same(
     chroma_url: str, corpus: Path, tmp_path: Path
 ) -> None:
@@ -78,6 +87,7 @@ def test_a_replica_with_an_empty_index_path_downloads_the_build_and_answers_the_
     assert first.kind == "answer" and first.sections == second.sections and first.citations == second.citations
 
 
+@pytest.mark.slow
 def test_a_damaged_or_missing_piece_is_refused_and_the_previous_build_keeps_serving(
     chroma_url: str, corpus: Path, tmp_path: Path
 ) -> None:
@@ -118,6 +128,7 @@ def test_a_damaged_or_missing_piece_is_refused_and_the_previous_build_keeps_serv
     assert sorted(p.name for p in (tmp_path / "b" / "builds").iterdir()) == [fourth.build_id]
 
 
+@pytest.mark.slow
 def test_pruning_deletes_the_files_of_old_builds_nobody_leases(chroma_url: str, corpus: Path, tmp_path: Path) -> None:
     prefix = f"f{time.time_ns()}"
     builder = host(corpus, tmp_path / "a", chroma_url, prefix, keep_builds=1, prune_grace_seconds=0)
@@ -138,3 +149,24 @@ def test_pruning_deletes_the_files_of_old_builds_nobody_leases(chroma_url: str, 
     third = build_index(builder, shared_embedder())
     assert stored(first.build_id) == stored(second.build_id) == []
     assert problem(builder, first.build_id) and problem(builder, third.build_id) is None
+
+
+def test_embedded_nothing_is_uploaded_or_downloaded(tmp_path: Path) -> None:
+    settings = make_settings(FIXTURE_CORPUS, tmp_path / "index")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "manifest.json").write_text("{}")
+    assert upload_build(settings, "20260101-a", tmp_path / "build") == 0
+    ensure_local(settings, "20260101-a")  # no server to ask
+    assert problem(settings, "20260101-a") is None and not (tmp_path / "index").exists()
+
+
+def test_only_downloaded_builds_no_longer_read_and_stale_partial_downloads_are_removed(tmp_path: Path) -> None:
+    builds = tmp_path / "builds"
+    for name in ("built-here", "downloaded-old", "downloaded-new", "x.1-a.partial", "x.2-b.partial"):
+        (builds / name).mkdir(parents=True)
+    for name in ("downloaded-old", "downloaded-new"):
+        (builds / name / DOWNLOADED).write_text("{}")
+    old = time.time() - 7200
+    os.utime(builds / "x.1-a.partial", (old, old))
+    _forget_downloads(builds, keep="downloaded-new")
+    assert sorted(p.name for p in builds.iterdir()) == ["built-here", "downloaded-new", "x.2-b.partial"]
