@@ -97,6 +97,7 @@ def indexed_documents(settings: Settings) -> list[Document]:
     build_id = current_build(settings)
     if not build_id:
         raise IndexMissingError(f"No index in {settings.index.path}; build it with `bot index` (or `make run`).")
+    artifacts.ensure_local(settings, build_id)  # Chroma server: downloaded when index.path lacks it
     try:
         rows = json.loads((settings.index.path / "builds" / build_id / "documents.json").read_text())
     except (OSError, ValueError) as exc:

@@ -30,7 +30,7 @@ from bot.chroma import chroma_client
 from bot.core import Bot
 from bot.embeddings import shared_embedder
 from bot.errors import ArtifactError
-from bot.index import build_index
+from bot.index import build_index, indexed_documents
 from bot.pointer import Lease, _NoEmbedding
 from bot.settings import Settings
 
@@ -85,6 +85,8 @@ def test_a_replica_with_an_empty_index_path_downloads_the_build_and_answers_the_
     }
     first, second = here.ask(QUESTION), there.ask(QUESTION)
     assert first.kind == "answer" and first.sections == second.sections and first.citations == second.citations
+    third = host(corpus, tmp_path / "c", chroma_url, prefix)  # `bot sources` on yet another host
+    assert [d.id for d in indexed_documents(third)] == list(here.index.documents)
 
 
 @pytest.mark.slow
