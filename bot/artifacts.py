@@ -115,6 +115,13 @@ def upload_build(settings: Settings, build_id: str, folder: Path) -> int:
     except BaseException:
         delete_build(settings, build_id)
         raise
+    log.info(
+        "uploaded the %d files of index build %s (%d bytes compressed) to %s",
+        len(files),
+        build_id,
+        sent,
+        settings.index.chroma_url,
+    )
     return sent
 
 
