@@ -92,3 +92,9 @@ class UnknownAnswerError(BotError):
     """Feedback or a lookup names an answer the audit log does not hold."""
 
     code = "unknown_answer"
+
+
+class ArtifactError(BotError):
+    """An index build's files cannot be downloaded from the Chroma server (missing or damaged)."""
+
+    code = "index_download_failed"

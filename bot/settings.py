@@ -48,7 +48,7 @@ class IndexSettings(_Group):
     path: Path = Field(
         Path(".index"),
         description="Folder that holds the index builds (chunks, vectors, manifest; embedded, the Chroma "
-        "store too). Replicas on a Chroma server must share it.",
+        "store too). Replicas on a Chroma server need not share it: they download each build from the server.",
     )
     chroma_url: str | None = Field(
         None,

@@ -3,7 +3,8 @@
 request may fail except a 503 with Retry-After (never for a missing build), no audit or feedback record
 may be lost or duplicated, the rate limit is shared, and past capacity the answer is a fast 503. Builds
 are kept by the replicas' leases alone (one build kept, no grace period), and both replicas follow the
-Chroma server's pointer."""
+Chroma server's pointer. Each replica has an index.path of its own, empty at start, as on another host:
+it downloads each build's files from the Chroma server."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from bot.artifacts import DOWNLOADED
 from bot.pointer import current_build, leased_builds
 from bot.server.store import answers_table, feedback_table
 from tests.conftest import FIXTURE_CORPUS, make_settings, wait_until_up
@@ -113,7 +115,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, chroma_url: str, redis_url
         "BOT_SERVER__WEB_CHAT": "false",
     }
     subprocess.run([sys.executable, "-m", "bot.cli", "index"], env=env, check=True, capture_output=True)
-    replicas = [Replica(env, work, "replica-a"), Replica(env, work, "replica-b")]
+    replicas = [
+        Replica(env | {"BOT_INDEX__PATH": str(work / f"index-{name}")}, work, f"replica-{name}") for name in "ab"
+    ]
     for replica in replicas:
         replica.start()
     yield {"env": env, "work": work, "replicas": replicas, "postgres_url": postgres_url}
@@ -171,7 +175,9 @@ def test_two_replicas_under_load_with_reindex_and_restart(cluster: dict[str, Any
         (s, body[:200])
         for s, headers, body in results
         if (s != 200 and not (s == 503 and "retry-after" in headers))
-        or any(code in body for code in ("store_unavailable", "index_missing"))  # a build pruned under a replica
+        or any(
+            code in body for code in ("store_unavailable", "index_missing", "index_download_failed")
+        )  # a build pruned under a replica
     ]
     assert not failures, (statuses, failures[:5])
     served = [json.loads(body)["id"] for status, _, body in results if status == 200]
@@ -191,6 +197,8 @@ def test_two_replicas_under_load_with_reindex_and_restart(cluster: dict[str, Any
         builds = {httpx.get(f"{url}/readyz", timeout=10).json()["index_build"] for url in urls}
     assert builds == {current}
     assert len(leased_builds(settings).get(str(current), [])) >= 2
+    for replica in cluster["replicas"]:  # downloaded into its own folder, never the builder's
+        assert (Path(replica.env["BOT_INDEX__PATH"]) / "builds" / str(current) / DOWNLOADED).is_file()
 
     # Every answer served is in the shared audit log, once; feedback through either replica lands once.
     engine = create_engine(cluster["postgres_url"])

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from bot import artifacts
 from bot.chunking import chunk_document
 from bot.corpus import corpus_version, load_corpus
 from bot.embeddings import Embedder, ensure_onnx
@@ -56,6 +57,7 @@ def build_index(
     try:
         build = NewBuild(settings, embedder, partial, build_id, version, documents)
         chunks, embedded = _write_build(build, files, compatible, say)
+        artifacts.upload_build(settings, build_id, partial)  # Chroma server: for replicas on other hosts
         os.replace(partial, settings.index.path / "builds" / build_id)
         switch_to(settings, build_id)  # once the collection is complete: the pointer every replica reads
     except BaseException:

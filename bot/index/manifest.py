@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot import artifacts
 from bot.corpus import corpus_files
 from bot.embeddings import Encoder, model_fingerprint, onnx_file
 from bot.errors import IndexMissingError, ModelLoadError, StoreUnavailableError
@@ -65,6 +66,7 @@ def indexed_documents(settings: Settings) -> list[Document]:
     build_id = current_build(settings)
     if not build_id:
         raise IndexMissingError(f"No index in {settings.index.path}; build it with `bot index` (or `make run`).")
+    artifacts.ensure_local(settings, build_id)  # Chroma server: downloaded when index.path lacks it
     try:
         rows = json.loads((settings.index.path / "builds" / build_id / "documents.json").read_text())
     except (OSError, ValueError) as exc:

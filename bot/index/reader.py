@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from bot import artifacts
 from bot.chroma import chroma_client, release_embedded
 from bot.embeddings import ChromaEmbeddingFunction, Encoder
 from bot.errors import IndexMismatchError, IndexMissingError, StoreUnavailableError
@@ -190,11 +191,7 @@ def _open_build(settings: Settings, embedder: Encoder) -> tuple[str, dict[str, A
     build_id = current_build(settings)
     if not build_id:
         raise IndexMissingError(f"No index in {settings.index.path}; build it with `bot index` (or `make run`).")
-    if settings.index.chroma_url and not (settings.index.path / "builds" / build_id).is_dir():
-        raise IndexMissingError(
-            f"The Chroma server's current index build {build_id} is not in {settings.index.path}: every "
-            "replica must mount the index.path folder that `bot index` writes to (see docs/api.md)."
-        )
+    artifacts.ensure_local(settings, build_id)  # Chroma server: downloaded when index.path lacks it
     build = _read_build(settings.index.path / "builds" / build_id)
     if build is None:
         raise IndexMissingError(

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from bot import artifacts
 from bot.chroma import chroma_client, release_embedded
 from bot.embeddings import ChromaEmbeddingFunction
 from bot.errors import BotError, StoreUnavailableError
@@ -109,10 +110,13 @@ def _store_problem(settings: Settings, build_id: str, manifest: dict[str, Any], 
             return problem
     try:
         client = chroma_client(settings, settings.index.path / "builds" / build_id)
+        missing = artifacts.problem(settings, build_id)  # Chroma server: replicas elsewhere download them
     except StoreUnavailableError:
         return None
     except Exception as exc:
         return f"{exc.__class__.__name__}: {exc}"
+    if missing:
+        return missing
     try:
         # Always our own embedding function: without one, Chroma would fetch its default model.
         collection = client.get_collection(
@@ -140,6 +144,7 @@ def _prune(settings: Settings, keep: int) -> None:
                 chroma_client(settings, None).delete_collection(collection_name(settings, old.name))
             except Exception as exc:  # a stale collection only costs space
                 log.warning("could not delete Chroma collection for build %s: %s", old.name, exc)
+            artifacts.delete_build(settings, old.name)
         shutil.rmtree(old, ignore_errors=True)
     for stale in builds.glob("*.partial"):
         if time.time() - stale.stat().st_mtime > 3600:

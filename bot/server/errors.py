@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.errors import (
+    ArtifactError,
     BotError,
     CorpusError,
     IndexMismatchError,
@@ -69,6 +70,7 @@ _BOT_ERROR_STATUS: dict[type[BotError], int] = {
     QuestionError: 422,
     StoreUnavailableError: 503,
     IndexMissingError: 503,
+    ArtifactError: 503,
     IndexMismatchError: 503,
     ModelLoadError: 503,
     NotReadyError: 503,
