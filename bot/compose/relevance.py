@@ -93,6 +93,8 @@ def row(
     question: str,
     redundancy: float = 0.0,
 ) -> list[float]:
+    # Long only because each feature is its own keyword argument (the order is FEATURES'); the body is
+    # one list of them, kept together so that a feature and its position cannot drift apart.
     known = any((profile.residence, profile.citizenship, profile.platform_location))
     lowered = text.lower()
     about = {name for name, pattern in TOPICS.items() if re.search(pattern, lowered)}

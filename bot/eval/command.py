@@ -126,6 +126,8 @@ def eval_command(
 
     Exit status: 0 when every threshold is met, 1 when one is missed, 2 on a usage or bot error.
     """
+    # Long only in its signature and docstring (click passes each option as a parameter); the body
+    # dispatches to the support check, the holdings run or run_eval, then prints the outcome.
     if support:
         _eval_support(ctx, questions, check)
         return

@@ -212,6 +212,46 @@ def evaluate(
     return {"overall": overall, **breakdowns(results)}, results
 
 
+def _run_record(
+    inputs: Sequence[Path | str],
+    questions: list[Question],
+    results: list[QuestionScore],
+    run: RunResult,
+    concurrency: int,
+    split: str,
+    k: int,
+    as_of: dt.date | None,
+    problems: list[Problem],
+    unknown: list[Any],
+) -> dict[str, Any]:
+    """What metrics.json says about the run itself: inputs, counts, settings, skipped lines, builds."""
+    answered = {r.id for r in results}
+    return {
+        "inputs": [str(p) for p in inputs],
+        "questions_loaded": len(questions),
+        "questions_scored": len(results),
+        "questions_missing": [q.id for q in questions if q.id not in answered],
+        "computed_this_run": run.computed,
+        "reused": run.reused,
+        "errors_this_run": run.errors,
+        "seconds_this_run": round(run.seconds, 3),
+        "concurrency": concurrency,
+        "split": split,
+        "k": k,
+        "as_of": (as_of or dt.date.today()).isoformat(),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "skipped_lines": [str(p) for p in problems],
+        "unknown_sources": [str(p) for p in unknown],
+        "index_builds": sorted(
+            {
+                str(e["answer"].get("index_build"))
+                for e in run.entries.values()
+                if e.get("answer") and e["id"] in answered
+            }
+        ),
+    }
+
+
 def run_eval(
     ask: Callable[..., Answer] | None,
     inputs: Sequence[Path | str],
@@ -245,32 +285,8 @@ def run_eval(
     else:
         run = run_questions(ask, questions, answers_path, concurrency, limit, as_of, progress)
     metrics, results = evaluate(questions, run.entries, k=k, wall_seconds=run.seconds, computed=run.computed)
-    answered = {r.id for r in results}
-    metrics["run"] = {
-        "inputs": [str(p) for p in inputs],
-        "questions_loaded": len(questions),
-        "questions_scored": len(results),
-        "questions_missing": [q.id for q in questions if q.id not in answered],
-        "computed_this_run": run.computed,
-        "reused": run.reused,
-        "errors_this_run": run.errors,
-        "seconds_this_run": round(run.seconds, 3),
-        "concurrency": concurrency,
-        "split": split,
-        "k": k,
-        "as_of": (as_of or dt.date.today()).isoformat(),
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "skipped_lines": [str(p) for p in problems],
-        "unknown_sources": [str(p) for p in unknown],
-        "index_builds": sorted(
-            {
-                str(e["answer"].get("index_build"))
-                for e in run.entries.values()
-                if e.get("answer") and e["id"] in answered
-            }
-        ),
-        **(info or {}),
-    }
+    metrics["run"] = _run_record(inputs, questions, results, run, concurrency, split, k, as_of, problems, unknown)
+    metrics["run"].update(info or {})
     if not metrics["run"]["questions_missing"]:
         del metrics["run"]["questions_missing"]
     metrics["questions"] = {
