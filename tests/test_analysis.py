@@ -217,6 +217,7 @@ def test_an_unrelated_question_after_a_crypto_one_is_out_of_scope() -> None:
             "information",
         ),
         ("do I have to sell my ETH before the rules start?", ("personal_advice", 0.9), "personal_advice"),
+        ("what happens to my coins if the exchange goes into chapter 11?", ("price_prediction", 0.66), "information"),
     ],
 )
 def test_the_learned_intent_decides_within_limits(question: str, predicted: tuple[str, float], intent: str) -> None:
@@ -275,3 +276,15 @@ def test_without_injection_keeps_only_the_investors_own_request(question: str, o
 )
 def test_a_message_with_several_questions_is_split_into_them(question: str, parts: list[str]) -> None:
     assert question_parts(question) == parts
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is crypto taxable in the UK?",
+        "Do I pay tax on crypto in the UK?",
+        "Is staking income taxable in the UK, yes or no?",
+    ],
+)
+def test_a_tax_question_that_names_a_country_is_about_that_country(question: str) -> None:
+    assert analyse(question).jurisdictions == ["UK"]

@@ -250,6 +250,7 @@ def test_a_sentence_for_us_citizens_in_the_uk_is_not_for_a_uk_resident_who_is_no
     sentence = "A US citizen living in the UK must still file a US return reporting crypto gains."
     assert written_for_someone_else(sentence, Profile(residence="UK"))
     assert not written_for_someone_else(sentence, Profile(residence="UK", citizenship="US"))
+    assert written_for_someone_else(sentence, Profile(residence="US"))  # lives in the US: not abroad
     assert not written_for_someone_else("UK residents and US citizens both pay tax on gains.", Profile(residence="UK"))
 
 

@@ -256,7 +256,7 @@ def _sides_asked(
         for side, country in (("UK", _TAX_UK), ("US", _TAX_US)):
             if re.search(
                 rf"\b{country}[- ](?:tax|taxes|cgt|capital gains|income tax|tax return|tax year|taxpayer)"
-                rf"|\btax(?:es|ed|ation)?\s+(?:in|by|to|for)\s+(?:the\s+)?{country}\b",
+                rf"|\b(?:tax(?:es|ed|ation|able)?|pay|owe)\b[^.?!,;]{{0,40}}?\s(?:in|by|to|for)\s+(?:the\s+)?{country}\b",
                 text,
                 re.I,
             ):
@@ -303,7 +303,8 @@ SCAM_ADVICE_CONFIDENCE = 0.8
 ASKS_WHAT_A_RULE_SAYS = re.compile(
     r"\b(?:do|does|did|will) (?:i|we|you|they|it|my \w+) (?:still )?(?:have|need) to\b|\b(?:am|are|is) (?:i|we) (?:required|obliged|allowed)\b"
     r"|\bwhen (?:does|do|will) (?:it|this|that|they|the \w+(?: \w+)?) (?:actually )?(?:start|begin|apply|applies|take effect|come into)"
-    r"|\b(?:start|starts|begin|begins) (?:to )?apply(?:ing)?\b|\bcome into force\b",
+    r"|\b(?:start|starts|begin|begins) (?:to )?apply(?:ing)?\b|\bcome into force\b"
+    r"|\bwhat happens\b[^.?!]{0,40}?\b(?:if|when|once)\b",
     re.I,
 )
 

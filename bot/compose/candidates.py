@@ -135,8 +135,10 @@ def written_for_someone_else(text: str, profile: Profile, question: str = "") ->
     if not known:
         return False
     us_citizen = profile.citizenship == "US" or profile.residence == "US"
-    if US_CITIZEN_ABROAD.search(text) and not us_citizen:
-        return True  # "a US citizen living in the UK" is not written for a UK resident who is not American
+    if US_CITIZEN_ABROAD.search(text) and (profile.citizenship != "US" or profile.residence == "US"):
+        # "a US citizen living in the UK" is one person who is both: not a UK resident who never said they
+        # are American, and not someone who lives in the US
+        return True
     if FOR_US_CITIZENS.search(text) and not us_citizen and not FOR_UK_RESIDENTS.search(text):
         return True
     if FOR_UK_RESIDENTS.search(text) and profile.residence not in (None, "UK") and not FOR_US_CITIZENS.search(text):
