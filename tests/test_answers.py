@@ -265,6 +265,9 @@ def test_a_sentence_for_people_who_left_the_uk_is_not_for_a_uk_resident_unless_t
         sentence, Profile(residence="UK"), "I'm moving to Texas: will I still pay UK tax?"
     )
     assert not written_for_someone_else(sentence, Profile(residence="US"), "Do I pay UK tax on my bitcoin?")
+    leaver = "A UK crypto investor who moves abroad and returns within 5 years may owe UK Capital Gains Tax."
+    assert written_for_someone_else(leaver, Profile(residence="UK"), "Do I pay UK tax when I swap USDC for ETH?")
+    assert not written_for_someone_else(leaver, Profile(residence="UK"), "I'm moving to Spain: do I still pay UK tax?")
 
 
 def test_each_part_of_a_two_part_question_reaches_its_own_side() -> None:

@@ -87,7 +87,9 @@ LEAVING = re.compile(r"\b(?:mov(?:e|ed|ing)|relocat\w*|emigrat\w*|leav(?:e|ing)|
 # Sentences for people who do not live in the UK ("a non-UK resident is generally not liable..."): they
 # answer someone else's question when the investor lives in the UK.
 FOR_NON_UK_RESIDENTS = re.compile(
-    r"\bnon-?UK[- ]residents?\b|\b(?:is|are) not (?:UK[- ]resident|resident in the UK)\b|\bnon-residents?\b", re.I
+    r"\bnon-?UK[- ]residents?\b|\b(?:is|are) not (?:UK[- ]resident|resident in the UK)\b|\bnon-residents?\b"
+    r"|\bwho (?:moves|move|moved|leaves|leave|left) (?:abroad|the UK)\b|\btemporary non-residence\b",
+    re.I,
 )
 # One person who is both: a US citizen who lives in the UK (or abroad).
 US_CITIZEN_ABROAD = re.compile(
