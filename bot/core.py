@@ -359,12 +359,14 @@ class Bot:
         """Each part of a several-part question searched on its own too, so that one part's words do not
         crowd the other's sources out; its evidence is added to `evidence`. Returns the parts' vectors."""
         vectors: list[np.ndarray] = []
+        wanted = list(jurisdictions) if jurisdictions else None
+        known = {e.chunk.id for e in evidence}
         for part in question_parts(question):
             vectors.append(self.embedder.encode_query(part))
-            wanted = list(jurisdictions) if jurisdictions else None
-            more = retrieve(index, vectors[-1], part, profile, self.settings.retrieval, as_of, wanted, {})
-            known = {e.chunk.id for e in evidence}
-            evidence += [e for e in more if e.chunk.id not in known]
+            for item in retrieve(index, vectors[-1], part, profile, self.settings.retrieval, as_of, wanted, {}):
+                if item.chunk.id not in known:
+                    known.add(item.chunk.id)
+                    evidence.append(item)
         return vectors
 
 

@@ -9,6 +9,7 @@ import re
 from bot.analysis import describe
 from bot.index import Index
 from bot.prompts import ADVICE_POINTER, NOTICE
+from bot.text import MONTH_NAMES
 from bot.types import Citation, Profile, Sentence
 
 STATUS_LABELS = {
@@ -39,9 +40,7 @@ def status_text(status: str, effective: dt.date | None) -> str:
 # "Until 25 October 2027, the FCA's warning remains the position": a sentence about the time before a rule
 # starts describes today, so it carries no "not yet in force" label.
 _BEFORE_START = re.compile(r"^(?:Until|Before|Up to|Pending)\b")
-_DAY = re.compile(
-    r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|December) \d{4}\b"
-)
+_DAY = re.compile(rf"\b\d{{1,2}} (?:{'|'.join(month.capitalize() for month in MONTH_NAMES)}) \d{{4}}\b")
 
 
 def _label(citation: Citation, text: str = "") -> str:

@@ -8,7 +8,8 @@ import contextvars
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -125,13 +126,28 @@ LIVES_ELSEWHERE = re.compile(
 )
 
 
+class _AskerSays(NamedTuple):
+    not_american: bool  # "I'm not American", "no US passport"
+    lives_elsewhere: bool  # "As an Australian resident", "I live in Canada"
+    leaving: bool  # moving or moved away
+
+
+@lru_cache(maxsize=256)
+def _asker_says(question: str) -> _AskerSays:
+    """What the question says about the investor, read once per question (not once per candidate sentence)."""
+    return _AskerSays(
+        bool(NOT_AMERICAN.search(question)), bool(LIVES_ELSEWHERE.search(question)), bool(LEAVING.search(question))
+    )
+
+
 def written_for_someone_else(text: str, profile: Profile, question: str = "") -> bool:
     """The sentence is about US citizens, UK residents or US residents, and the investor said they are not."""
     if profile.citizenship == "US" and FOR_NON_US_CITIZENS.search(text) and not US_CITIZEN_ABROAD.search(text):
         return True
-    if profile.citizenship is None and NOT_AMERICAN.search(question) and FOR_US_CITIZENS.search(text):
+    says = _asker_says(question)
+    if profile.citizenship is None and says.not_american and FOR_US_CITIZENS.search(text):
         return True
-    if profile.residence is None and LIVES_ELSEWHERE.search(question):
+    if profile.residence is None and says.lives_elsewhere:
         return bool(FOR_UK_RESIDENTS.search(text) or FOR_US_RESIDENTS.search(text) or US_CITIZEN_ABROAD.search(text))
     known = profile.residence is not None or profile.citizenship is not None
     if not known:
@@ -145,7 +161,7 @@ def written_for_someone_else(text: str, profile: Profile, question: str = "") ->
         return True
     if FOR_UK_RESIDENTS.search(text) and profile.residence not in (None, "UK") and not FOR_US_CITIZENS.search(text):
         return True
-    if FOR_NON_UK_RESIDENTS.search(text) and profile.residence == "UK" and not LEAVING.search(question):
+    if FOR_NON_UK_RESIDENTS.search(text) and profile.residence == "UK" and not says.leaving:
         return True
     return bool(FOR_US_RESIDENTS.search(text) and profile.residence not in (None, "US"))
 
@@ -189,7 +205,7 @@ class _Asked:
             yes_no=bool(YES_NO_QUESTION.search(question)) and not numeric,
             persona_unstated=profile.citizenship is None and profile.residence is None,
             residence_unknown=profile.residence is None,
-            leaving=bool(LEAVING.search(question)),
+            leaving=_asker_says(question).leaving,
         )
 
     def adjust(self, text: str) -> tuple[float, bool]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -79,7 +80,13 @@ def tax_of_another_side(candidate: _Candidate, profile: Profile, question: str) 
         return False
     if not TAX_SENTENCE.search(candidate.text):
         return False
-    return not (ASKS_US_TAX if side == "US" else ASKS_UK_TAX).search(question)
+    return not _asks_tax_of(side, question)
+
+
+@lru_cache(maxsize=256)
+def _asks_tax_of(side: str, question: str) -> bool:
+    """The question asks about this side's tax ("do I owe US tax?", "the IRS"): read once per question."""
+    return bool((ASKS_US_TAX if side == "US" else ASKS_UK_TAX).search(question))
 
 
 # Products that wrap or derive from crypto: a sentence about one answers a question about holding the
