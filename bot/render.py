@@ -62,6 +62,8 @@ def _reason(profile: Profile, jurisdiction: str) -> str:
         reasons.append("where you live")
     if profile.citizenship == jurisdiction and profile.residence != jurisdiction:
         reasons.append("your citizenship")
+    if jurisdiction == "US" and profile.green_card and profile.citizenship != "US" and profile.residence != "US":
+        reasons.append("your green card")
     if profile.platform_location == jurisdiction:
         reasons.append("where your platform is")
     if profile.issuer_location == jurisdiction:

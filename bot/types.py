@@ -115,6 +115,7 @@ class Profile:
     jurisdictions: list[str] = field(default_factory=list)
     residence: str | None = None
     citizenship: str | None = None
+    green_card: bool = False  # a US lawful permanent resident: taxed by the US as a US person wherever they live
     platform_location: str | None = None
     issuer_location: str | None = None
     asset_types: list[str] = field(default_factory=list)
@@ -125,6 +126,11 @@ class Profile:
     bodies: list[str] = field(default_factory=list)
     injection_suspected: bool = False
     follow_up: bool = False
+
+    def person_sides(self) -> set[str]:
+        """The sides that reach the investor as a person (their tax, their reporting): where they live, their
+        citizenship, and the US for a green-card holder."""
+        return {side for side in (self.residence, self.citizenship, "US" if self.green_card else None) if side}
 
 
 @dataclass
@@ -148,6 +154,7 @@ class AnswerProfile(BaseModel):
     jurisdictions: list[Jurisdiction] = Field(default_factory=list)
     residence: Country | None = None
     citizenship: Country | None = None
+    green_card: bool = Field(False, description="The investor holds a US green card (a US person for US tax).")
     platform_location: Country | None = None
     issuer_location: Country | None = None
     asset_types: list[str] = Field(default_factory=list)

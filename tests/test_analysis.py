@@ -138,6 +138,26 @@ def test_residence_and_citizenship_read_literally(question: str, residence: str,
 
 
 @pytest.mark.parametrize(
+    ("question", "green_card", "jurisdictions"),
+    [
+        ("I'm a green card holder living in London. Is my Kraken crypto taxed?", True, ["UK", "US"]),
+        ("As a lawful permanent resident now living in Leeds, how are my bitcoin gains taxed?", True, ["UK", "US"]),
+        # a former green-card holder can still owe the US (expatriation): both sides, but not a US person
+        ("I gave up my green card and live in Bristol now. How are my crypto gains taxed?", False, ["UK", "US"]),
+        ("I live in Manchester and have no green card. How are my crypto gains taxed?", False, ["UK"]),
+    ],
+)
+def test_a_green_card_holder_is_a_us_person_for_tax(question: str, green_card: bool, jurisdictions: list[str]) -> None:
+    """A US lawful permanent resident is taxed by the US wherever they live; one who gave it up is not."""
+    profile = analyse(question)
+    assert profile.green_card is green_card
+    assert profile.citizenship is None
+    assert profile.jurisdictions == jurisdictions
+    follow_up = analyse("and what about staking rewards?", previous=profile)
+    assert follow_up.green_card is green_card
+
+
+@pytest.mark.parametrize(
     ("history", "question", "follow_up", "topics_include", "topics_exclude"),
     [
         (

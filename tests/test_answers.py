@@ -329,6 +329,11 @@ def test_who_the_investor_says_they_are_not_decides_too() -> None:
     not_citizens = "A UK resident who is not a US citizen is generally taxed on crypto gains only in the UK."
     assert written_for_someone_else(not_citizens, Profile(residence="UK", citizenship="US"), "How am I taxed?")
     assert not written_for_someone_else(not_citizens, Profile(residence="UK"), "How am I taxed?")
+    # A green-card holder living in the UK is a US person for tax: not a nonresident alien, but a US
+    # taxpayer abroad.
+    green_card = Profile(residence="UK", green_card=True)
+    assert written_for_someone_else(not_citizens, green_card, "I have a green card. How am I taxed?")
+    assert not written_for_someone_else(for_citizens, green_card, "I have a green card. How am I taxed?")
 
 
 def test_a_sentence_s_status_label_does_not_contradict_the_sentence() -> None:
@@ -358,3 +363,21 @@ def test_how_a_rule_used_to_be_is_recognised_as_history() -> None:
     assert HISTORY.search("Before 30 October 2024, UK Capital Gains Tax on crypto was charged at 10% and 20%.")
     assert not HISTORY.search("Until 25 October 2027, the FCA's warning remains the position.")
     assert not HISTORY.search("The UK main Capital Gains Tax rates are 18% and 24% from 30 October 2024.")
+
+
+def test_a_definition_question_is_not_answered_with_a_vote_count() -> None:
+    """'What is the GENIUS Act?' wants what the Act is; how the bill got through ranks lower unless the
+    question asks about its progress."""
+    from bot.compose.candidates import _Asked
+    from bot.types import Profile
+
+    votes = "The Senate passed the GENIUS Act by 68 to 30 on 17 June 2025."
+    defines = "Under the GENIUS Act, a payment stablecoin is a digital asset designed for payment or settlement."
+    what_is = _Asked.of("What is the GENIUS Act?", Profile())
+    assert what_is.definition
+    assert what_is.adjust(votes)[0] < 0
+    assert what_is.adjust(defines) == (pytest.approx(0.06), True)
+    is_it_law = _Asked.of("Has the CLARITY Act passed the Senate yet?", Profile())
+    assert not is_it_law.definition
+    assert is_it_law.adjust(votes)[0] >= 0
+    assert not _Asked.of("What is the CGT allowance for 2026/27?", Profile()).definition  # a figure, not a definition

@@ -37,6 +37,8 @@ def describe(profile: Profile, answered: list[str] | None = None) -> str:
         parts.append(f"you live in {names[profile.residence]}")
     if profile.citizenship and profile.citizenship != profile.residence:
         parts.append(f"you are a {profile.citizenship} citizen")
+    if profile.green_card and profile.citizenship != "US":
+        parts.append("you hold a US green card")
     if profile.platform_location:
         parts.append(f"your platform is in {names[profile.platform_location]}")
     if profile.issuer_location:

@@ -147,6 +147,11 @@ _NEGATED = re.compile(
     re.I,
 )
 _FORMER = re.compile(r"\b(?:used to|previously|formerly|until)\b", re.I)
+# A US lawful permanent resident (green-card holder) is a US person for US tax wherever they live.
+_GREEN_CARD = re.compile(r"\bgreen[- ]?card\b|\b(?:US |U\.S\. )?lawful permanent resident\b", re.I)
+_GAVE_UP = re.compile(
+    r"\b(?:gave up|give up|giving up|surrender\w*|abandon\w*|lost|expired|applying for|apply for)\b", re.I
+)
 
 _US_NAMES_WITH_UK_WORDS = re.compile(r"new (york|england|hampshire|jersey)|cambridge,? (ma|massachusetts)", re.I)
 

@@ -11,6 +11,8 @@ from bot.analysis.patterns import (
     _BODY_PATTERNS,
     _CITIZEN,
     _FORMER,
+    _GAVE_UP,
+    _GREEN_CARD,
     _MOVED,
     _NAMED_FIRM,
     _NEGATED,
@@ -90,7 +92,11 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
                 setattr(profile, attribute, getattr(previous, attribute))
                 if is_follow_up or own_subject:
                     jurisdictions.add(getattr(previous, attribute))
-    person = {side for side in (profile.residence, profile.citizenship) if side}
+        if previous.green_card and not profile.green_card:
+            profile.green_card = True
+            if is_follow_up or own_subject:
+                jurisdictions.add("US")
+    person = profile.person_sides()
     if tax_person_unknown and person:
         # "and what about tax on it?" after "I live in Leeds…": the tax is the investor's, now known.
         jurisdictions = person | (jurisdictions & {"INTL"})
@@ -168,6 +174,11 @@ def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | N
         word = (m.group(1) or m.group(3) or "").lower()
         profile.citizenship = "UK" if word in ("uk", "british") else "US"
         break
+    for m in _GREEN_CARD.finditer(plain):
+        before = plain[max(0, m.start() - 25) : m.start()]
+        if not (_NEGATED.search(before) or _FORMER.search(before) or _GAVE_UP.search(before)):
+            profile.green_card = True  # "I have a green card", not "I gave up my green card"
+            break
     return moved
 
 
@@ -215,6 +226,12 @@ def _named_sides(profile: Profile, text: str, lowered: str) -> tuple[set[str], s
     without_coin_names = re.sub(
         r"\b(us )?dollar[- ](backed |denominated )?stable ?coins?|\busd[- ]?stable ?coins?", " ", lowered
     )
+    # "I have no green card" says the investor is not a US person: not a cue for the US.
+    without_coin_names = re.sub(
+        r"\b(?:no|not an?|never had an?|don't have an?|do not have an?|without an?)\s+(?:us\s+)?green[- ]?card",
+        " ",
+        without_coin_names,
+    )
     if re.search(US_CUES, without_coin_names) or re.search(r"\bUS\b|\bU\.S\.", text):
         jurisdictions.add("US")
     place = _where(text)
@@ -222,7 +239,7 @@ def _named_sides(profile: Profile, text: str, lowered: str) -> tuple[set[str], s
         jurisdictions.add(place)
         if _uk_place(text) and _us_match(text):
             jurisdictions.update({"UK", "US"})
-    for located in (profile.residence, profile.citizenship, profile.platform_location):
+    for located in (*profile.person_sides(), profile.platform_location):
         if located:
             jurisdictions.add(located)
     return jurisdictions, without_coin_names
@@ -249,7 +266,7 @@ def _sides_asked(
         # only those sides, any side whose body the question names (the IRS, HMRC) and the side of any
         # tax word it uses (Self Assessment, Form 8949) are asked about; with none of these, both.
         named = {_BODY_PATTERNS[body][0] for body in profile.bodies if body in _BODY_PATTERNS}
-        person = {side for side in (profile.residence, profile.citizenship) if side}
+        person = profile.person_sides()
         cued = {side for side, cues in (("UK", UK_CUES), ("US", US_TAX_CUES)) if re.search(cues, without_coin_names)}
         # A country the question names outright ("do I still pay UK tax?"), and the one the investor moved
         # from (a recent leaver can still owe its tax), are asked about too.

@@ -55,6 +55,25 @@ HISTORY = re.compile(
     r"^(?:Before|Until|Prior to|Up to)\b[^,.]{3,40}\b(?:19|20)\d\d\b,[^.]*\b(?:was|were|had|used to)\b"
 )
 HISTORY_PENALTY = 0.25
+# How a bill got through ("passed by 68 to 30 on 17 June 2025") is history too, unless the question asks
+# about a bill's progress ("is it law yet?", "when was it signed?").
+VOTES = re.compile(r"\b(?:passed|approved|voted)\b[^.]*\bby (?:\d+ (?:votes )?to \d+|a vote of)\b", re.I)
+ASKS_PROGRESS = re.compile(
+    r"\b(?:law yet|become law|became law|passed|pass|vote[sd]?|signed|enact\w*|status|pending|progress|congress|senate|"
+    r"house|parliament|when)\b",
+    re.I,
+)
+# "What is the GENIUS Act?": a definition question is answered by the sentence that says what the thing is.
+DEFINITION_QUESTION = re.compile(
+    r"^\s*(?:so\s+|and\s+|ok\s+)?(?:what(?:'s| is| are)\s+(?:a |an |the )?[\w$ .'()-]{2,60}\??\s*$"
+    r"|what does [\w$ .'()-]{2,60} mean\b|(?:explain|define)\b)",
+    re.I,
+)
+DEFINES = re.compile(
+    r"\b(?:is|are) (?:a|an) (?!\d)\w+|\bmeans\b|\brefers to\b"
+    r"|\b(?:sets up|creates|establishes|is the UK's|is the US)\b",
+    re.I,
+)
 OVERLAP_WEIGHT = 0.25  # weight of the share of question words a sentence holds
 CHUNK_PRIOR = 0.3  # weight of the chunk's fused rank (hybrid agreement) in a sentence's score
 QUESTION_PRIOR = 2.0  # weight of how close the section's investor questions ('Q:' lines) are to the question
@@ -142,18 +161,19 @@ def _asker_says(question: str) -> _AskerSays:
 
 def written_for_someone_else(text: str, profile: Profile, question: str = "") -> bool:
     """The sentence is about US citizens, UK residents or US residents, and the investor said they are not."""
-    if profile.citizenship == "US" and FOR_NON_US_CITIZENS.search(text) and not US_CITIZEN_ABROAD.search(text):
+    us_person = profile.citizenship == "US" or profile.green_card  # taxed by the US wherever they live
+    if us_person and FOR_NON_US_CITIZENS.search(text) and not US_CITIZEN_ABROAD.search(text):
         return True
     says = _asker_says(question)
-    if profile.citizenship is None and says.not_american and FOR_US_CITIZENS.search(text):
+    if profile.citizenship is None and not profile.green_card and says.not_american and FOR_US_CITIZENS.search(text):
         return True
     if profile.residence is None and says.lives_elsewhere:
         return bool(FOR_UK_RESIDENTS.search(text) or FOR_US_RESIDENTS.search(text) or US_CITIZEN_ABROAD.search(text))
-    known = profile.residence is not None or profile.citizenship is not None
+    known = profile.residence is not None or profile.citizenship is not None or profile.green_card
     if not known:
         return False
-    us_citizen = profile.citizenship == "US" or profile.residence == "US"
-    if US_CITIZEN_ABROAD.search(text) and (profile.citizenship != "US" or profile.residence == "US"):
+    us_citizen = us_person or profile.residence == "US"
+    if US_CITIZEN_ABROAD.search(text) and (not us_person or profile.residence == "US"):
         # "a US citizen living in the UK" is one person who is both: not a UK resident who never said they
         # are American, and not someone who lives in the US
         return True
@@ -193,6 +213,8 @@ class _Asked:
 
     numeric: bool  # a how-much or when question
     yes_no: bool
+    definition: bool  # "what is X?"
+    progress: bool  # asks about a bill's progress
     persona_unstated: bool  # neither residence nor citizenship said
     residence_unknown: bool
     leaving: bool  # the investor is moving or has moved away
@@ -203,7 +225,9 @@ class _Asked:
         return cls(
             numeric=numeric,
             yes_no=bool(YES_NO_QUESTION.search(question)) and not numeric,
-            persona_unstated=profile.citizenship is None and profile.residence is None,
+            definition=bool(DEFINITION_QUESTION.search(question)) and not numeric,
+            progress=bool(ASKS_PROGRESS.search(question)),
+            persona_unstated=profile.citizenship is None and profile.residence is None and not profile.green_card,
             residence_unknown=profile.residence is None,
             leaving=_asker_says(question).leaving,
         )
@@ -215,9 +239,13 @@ class _Asked:
             adjustment -= PERSONA_PENALTY
         if self.residence_unknown and not self.leaving and FOR_NON_UK_RESIDENTS.search(text):
             adjustment -= PERSONA_PENALTY  # the rule for people who left the UK, to someone who did not say so
-        if HISTORY.search(text):
+        if HISTORY.search(text) or (not self.progress and VOTES.search(text)):
             adjustment -= HISTORY_PENALTY
-        type_match = bool((self.numeric and HAS_NUMBER.search(text)) or (self.yes_no and POLAR.search(text)))
+        type_match = bool(
+            (self.numeric and HAS_NUMBER.search(text))
+            or (self.yes_no and POLAR.search(text))
+            or (self.definition and DEFINES.search(text))
+        )
         if type_match:
             adjustment += TYPE_BONUS
         return adjustment, type_match

@@ -74,7 +74,7 @@ def tax_of_another_side(candidate: _Candidate, profile: Profile, question: str) 
     """A tax sentence from a side that is neither where the investor lives nor their citizenship, when
     the question does not ask about that side's tax: a US platform does not make a UK resident a US
     taxpayer ("tax follows the person"), even when another part of the question reaches the US."""
-    person = {profile.residence, profile.citizenship} - {None}
+    person = profile.person_sides()
     side = candidate.evidence.group
     if "tax" not in profile.topics or not person or side not in ("UK", "US") or side in person:
         return False

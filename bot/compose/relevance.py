@@ -101,7 +101,7 @@ def row(
     asked = set(profile.topics)
     topic_match = len(about & asked) / len(asked) if asked else 0.5
     foreign = bool(asked and about and not about & asked)
-    person = {profile.residence, profile.citizenship} - {None}
+    person = profile.person_sides()
     lowered_question = question.lower()
     if group == "UK":
         named = bool(
