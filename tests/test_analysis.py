@@ -137,6 +137,15 @@ def test_residence_and_citizenship_read_literally(question: str, residence: str,
     assert profile.citizenship == citizenship
 
 
+def test_a_tax_question_naming_a_bare_country_is_about_that_country() -> None:
+    """'in the US', '(UK)': that side's tax; a platform's country ('a US exchange') does not say whose tax it is."""
+    assert analyse(
+        "how long must I hold crypto before it counts as long term capital gains in the US"
+    ).jurisdictions == ["US"]
+    assert analyse("I sold at a loss and bought back a week later (UK), does the loss count?").jurisdictions == ["UK"]
+    assert analyse("I use a US exchange, how is my crypto taxed?").jurisdictions == ["UK", "US"]
+
+
 @pytest.mark.parametrize(
     ("question", "green_card", "jurisdictions"),
     [
@@ -231,6 +240,16 @@ def test_an_unrelated_question_after_a_crypto_one_is_out_of_scope() -> None:
         ),
         # what a rule requires, or when it applies, is a question for the sources unless the call is confident
         ("when does the crypto regime actually start applying?", ("price_prediction", 0.73), "information"),
+        ("When does the UK's new crypto regime start?", ("price_prediction", 0.52), "information"),
+        ("Can I hold a bitcoin ETN in my stocks and shares ISA now?", ("personal_advice", 0.56), "information"),
+        # another country's regulator, with the FCA only as a comparison, and nothing tying the investor to us
+        (
+            "Does MAS in Singapore license crypto exchanges like the FCA does, and would I be protected there?",
+            ("other_country", 0.95),
+            "other_country",
+        ),
+        ("I live in Singapore and use a UK exchange: does the FCA protect me?", ("other_country", 0.95), "information"),
+        ("I'm in Sydney - does the ATO treat staking rewards as income?", ("information", 0.6), "other_country"),
         (
             "do I have to use FIFO for crypto or can I pick which coins I sold?",
             ("personal_advice", 0.56),

@@ -381,3 +381,19 @@ def test_a_definition_question_is_not_answered_with_a_vote_count() -> None:
     assert not is_it_law.definition
     assert is_it_law.adjust(votes)[0] >= 0
     assert not _Asked.of("What is the CGT allowance for 2026/27?", Profile()).definition  # a figure, not a definition
+
+
+def test_a_uk_only_question_naming_no_platform_gets_no_sentence_for_users_of_a_us_platform() -> None:
+    from bot.compose.candidates import written_for_someone_else
+    from bot.types import Profile
+
+    us_platform = "A US crypto platform's tax statement, such as a Form 1099-DA, does not apply UK pooling."
+    uk_only = Profile(jurisdictions=["UK"], topics=["tax"])
+    assert written_for_someone_else(us_platform, uk_only, "does swapping ETH for SOL count as selling for HMRC?")
+    assert not written_for_someone_else(us_platform, uk_only, "I use an American exchange; does HMRC tax my swaps?")
+    assert not written_for_someone_else(
+        us_platform, Profile(jurisdictions=["UK"], topics=["tax"], platform_location="US"), "swaps?"
+    )
+    assert not written_for_someone_else(us_platform, Profile(jurisdictions=["UK", "US"], topics=["tax"]), "swaps?")
+    advert = "A UK resident who sees a crypto advert from an overseas platform with no risk warning is misled."
+    assert not written_for_someone_else(advert, Profile(jurisdictions=["UK"], topics=["promotions"]), "is it legal?")

@@ -104,6 +104,21 @@ def test_sentences_stand_alone(documents: list[Document]) -> None:
     assert len(offenders) <= len(documents) // 10, "\n".join(offenders[:40])
 
 
+def test_sentences_do_not_name_the_corpus_or_its_ids(documents: list[Document]) -> None:
+    """Investors read the sentences: none may point at 'the corpus' or at a digest's file id."""
+    ids = {document.id for document in documents}
+    offenders = []
+    for document in documents:
+        for section in document.sections:
+            for sentence in split_sentences(section.text):
+                named = re.search(r"\bcorpus\b", sentence, re.I) or ids & set(
+                    re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)+", sentence)
+                )
+                if named:
+                    offenders.append(f"{document.path}:{section.line}: {sentence[:90]}")
+    assert not offenders, "\n".join(offenders)
+
+
 def test_proposals_say_so(documents: list[Document]) -> None:
     """A consultation or proposal names itself as such in its text."""
     for document in documents:

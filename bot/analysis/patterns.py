@@ -7,6 +7,7 @@ import re
 
 from bot.analysis.vocabulary import (
     OTHER_COUNTRIES,
+    OTHER_PLACES,
     UK_BODIES,
     UK_PLACES,
     UK_PLATFORMS,
@@ -120,7 +121,7 @@ def _place_pattern(places: tuple[str, ...]) -> str:
 
 _UK_PLACE = _place_pattern(UK_PLACES)
 _US_PLACE = _place_pattern(US_PLACES)
-_OTHER_PLACE = re.compile(_place_pattern(OTHER_COUNTRIES), re.I)
+_OTHER_PLACE = re.compile(_place_pattern(OTHER_COUNTRIES + tuple(OTHER_PLACES)), re.I)
 _RESIDENCE = re.compile(
     r"\b(?:live|living|lives|based|resident|reside|residing|moved|moving|relocated|emigrated|settled|i'm|i am|im)\s+(?:here\s+)?(?:in|to)\s+(?:the\s+)?([a-z .']{2,30})"
     r"|\b(?:i'm|i am|im|as) (?:a |an )?([a-z.]+) (?:tax )?resident",

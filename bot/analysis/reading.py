@@ -41,6 +41,7 @@ from bot.analysis.patterns import (
 )
 from bot.analysis.vocabulary import (
     ASSETS,
+    OTHER_PLACES,
     TOPICS,
     UK_CUES,
     UK_ISSUED,
@@ -69,7 +70,13 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
     jurisdictions, issuer_only, tax_person_unknown = _sides_asked(
         profile, text, lowered, without_coin_names, moved, jurisdictions
     )
-    profile.other_countries = sorted({m.group(0).strip().lower() for m in _OTHER_PLACE.finditer(lowered)})
+    profile.other_countries = sorted(
+        {
+            OTHER_PLACES.get(place, place)
+            for m in _OTHER_PLACE.finditer(lowered)
+            if (place := m.group(0).strip().lower())
+        }
+    )
 
     profile.injection_suspected = bool(INJECTION.search(text))
     if PRICE.search(text):
@@ -182,6 +189,26 @@ def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | N
     return moved
 
 
+# A platform's or coin's country says where the firm is, not whose tax it is: "a US exchange", "UK-based app".
+_FIRM_COUNTRY = re.compile(
+    r"\b(?:UK|US|U\.S\.|USA|British|American)[- ](?:based |regulated |registered |listed |dollar )?"
+    r"(?:crypto )?(?:exchanges?|platforms?|brokers?|brokerages?|apps?|firms?|compan(?:y|ies)|wallets?|banks?|"
+    r"custodians?|providers?|accounts?|stable ?coins?|issuers?|ETFs?|ETPs?)\b",
+    re.I,
+)
+
+
+def _countries_named(text: str) -> set[str]:
+    """The sides a question names as bare countries ("in the US", "(UK)"), not as a firm's or coin's country."""
+    bare = _FIRM_COUNTRY.sub(" ", text)
+    named = set()
+    if re.search(r"\b(?:UK|Britain|England|Scotland|Wales|United Kingdom)\b", bare, re.I):
+        named.add("UK")
+    if re.search(r"\bUS\b|\bU\.S\.(?!\w)|\bUSA\b|\bUnited States\b|\bAmerica\b", bare):
+        named.add("US")
+    return named
+
+
 def _read_holding(profile: Profile, text: str, lowered: str) -> None:
     """Where the platform and the coin's issuer are, the kinds of asset and the topics asked about."""
     nouns = r"exchanges?|platforms?|brokers?|brokerages?|apps?|firms?|compan(?:y|ies)|wallets?|banks?|custodians?|providers?"
@@ -280,6 +307,8 @@ def _sides_asked(
                 cued.add(side)  # "do I still pay UK tax?", "how is crypto taxed in the US?"
         if re.search(r"\buk[- /](?:us|u\.s\.)\b|\b(?:us|u\.s\.)[- /]uk\b", lowered):
             cued |= {"UK", "US"}  # "the UK-US tax treaty"
+        if not person:
+            cued |= _countries_named(text)  # "long term capital gains in the US", "a week later (UK)"
         origin = _where(moved.group("origin")) if moved else None
         if origin in ("UK", "US"):
             cued.add(origin)
@@ -321,7 +350,13 @@ ASKS_WHAT_A_RULE_SAYS = re.compile(
     r"\b(?:do|does|did|will) (?:i|we|you|they|it|my \w+) (?:still )?(?:have|need) to\b|\b(?:am|are|is) (?:i|we) (?:required|obliged|allowed)\b"
     r"|\bwhen (?:does|do|will) (?:it|this|that|they|the \w+(?: \w+)?) (?:actually )?(?:start|begin|apply|applies|take effect|come into)"
     r"|\b(?:start|starts|begin|begins) (?:to )?apply(?:ing)?\b|\bcome into force\b"
-    r"|\bwhat happens\b[^.?!]{0,40}?\b(?:if|when|once)\b",
+    r"|\bwhat happens\b[^.?!]{0,40}?\b(?:if|when|once)\b"
+    # "when does the UK's new crypto regime start?": when a rule starts, not when a price moves
+    r"|\bwhen (?:does|do|will|is) [^?.!]{0,50}?\b(?:regime|rules?|law|act|ban|regulations?|requirements?|framework|"
+    r"reporting|regs)\b[^?.!]{0,25}?\b(?:start|begin|apply|take effect|come into|kick in|go live|in force)"
+    # "can I hold a bitcoin ETN in my ISA?": what an account or wrapper allows
+    r"|\b(?:can|could|may) (?:i|we|you) (?:legally )?(?:hold|put|keep|have|own)\b[^?.!]{0,60}?\b(?:in|inside) "
+    r"(?:my|a|an|our) (?:stocks and shares |cash |lifetime )?(?:isa|sipp|pension|ira|roth|401\(?k\)?)",
     re.I,
 )
 
@@ -337,6 +372,8 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
     if label in ("personal_advice", "price_prediction", "information"):
         if label == "information" and profile.intent in ("out_of_scope", "other_country") and not CRYPTO.search(text):
             return profile.intent
+        if label == "information" and profile.intent == "other_country" and not ours:
+            return profile.intent  # another country's rules, with nothing of the UK's or the US's asked
         unsure = confidence < SCAM_ADVICE_CONFIDENCE and profile.intent == "information"
         if label != "information" and unsure and ASKS_WHAT_A_RULE_SAYS.search(text):
             return "information"
@@ -363,9 +400,22 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
         return "firm_service"
     if label == "other_country" and not ours:
         return "other_country"
+    if label == "other_country" and confidence >= FOREIGN_CONFIDENCE and _about_elsewhere_only(profile, text):
+        return "other_country"  # "does MAS in Singapore license exchanges like the FCA does?": the FCA is a comparison
     if label == "off_topic" and not CRYPTO.search(text) and not profile.topics and not profile.bodies:
         return "out_of_scope"
     return profile.intent
+
+
+FOREIGN_CONFIDENCE = 0.9
+
+
+def _about_elsewhere_only(profile: Profile, text: str) -> bool:
+    """The question names another country and nothing ties the investor to the UK or the US: not where they live,
+    their citizenship, their platform, the coin's issuer, nor a move."""
+    tied = profile.residence or profile.citizenship or profile.green_card or profile.platform_location
+    moving = re.search(r"\b(?:mov|relocat|emigrat|leav|left)\w*", text, re.I)
+    return bool(profile.other_countries) and not tied and not profile.issuer_location and not moving
 
 
 # A request to make something (code, a poem, a logo), which no official guidance answers even when it names crypto.

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from bot.analysis.patterns import _place_pattern
-from bot.analysis.vocabulary import OTHER_COUNTRIES
+from bot.analysis.vocabulary import OTHER_COUNTRIES, OTHER_PLACES
 from bot.index import Index
 from bot.text import terms
 from bot.types import Evidence, Profile
@@ -139,7 +139,7 @@ _DEMONYMS = (
 )
 LIVES_ELSEWHERE = re.compile(
     r"\b(?:live|living|lives|based|resident|reside|residing)\s+in\s+(?:the\s+)?"
-    + _place_pattern(OTHER_COUNTRIES)
+    + _place_pattern(OTHER_COUNTRIES + tuple(OTHER_PLACES))
     + rf"|\b(?:{_DEMONYMS}) (?:tax )?resident\b",
     re.I,
 )
@@ -159,8 +159,26 @@ def _asker_says(question: str) -> _AskerSays:
     )
 
 
+# Sentences for people who use a platform abroad ("a US crypto platform's Form 1099-DA ..."): someone else's
+# answer when a tax question is about the UK alone and names no platform, nor anything abroad.
+FOR_FOREIGN_PLATFORM_USERS = re.compile(
+    r"\b(?:a|an|the) (?:US|U\.S\.|American|foreign|overseas|non-UK|offshore)(?:[- ]based)? (?:crypto )?"
+    r"(?:platform|exchange|broker|brokerage|app)s?\b",
+    re.I,
+)
+ABROAD = re.compile(r"\b(?:abroad|overseas|foreign|offshore|american|usa?|u\.s\.|united states|non-uk)\b", re.I)
+
+
 def written_for_someone_else(text: str, profile: Profile, question: str = "") -> bool:
     """The sentence is about US citizens, UK residents or US residents, and the investor said they are not."""
+    if (
+        profile.platform_location is None
+        and profile.jurisdictions == ["UK"]
+        and "tax" in profile.topics
+        and FOR_FOREIGN_PLATFORM_USERS.search(text)
+        and not ABROAD.search(question)
+    ):
+        return True
     us_person = profile.citizenship == "US" or profile.green_card  # taxed by the US wherever they live
     if us_person and FOR_NON_US_CITIZENS.search(text) and not US_CITIZEN_ABROAD.search(text):
         return True
