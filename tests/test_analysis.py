@@ -242,6 +242,12 @@ def test_an_unrelated_question_after_a_crypto_one_is_out_of_scope() -> None:
         ("when does the crypto regime actually start applying?", ("price_prediction", 0.73), "information"),
         ("When does the UK's new crypto regime start?", ("price_prediction", 0.52), "information"),
         ("Can I hold a bitcoin ETN in my stocks and shares ISA now?", ("personal_advice", 0.56), "information"),
+        ("can i hold solana in my SIPP and should I?", ("personal_advice", 0.73), "personal_advice"),
+        (
+            "when do the new rules kick in and will bitcoin pump when they do?",
+            ("information", 0.51),
+            "price_prediction",
+        ),
         # another country's regulator, with the FCA only as a comparison, and nothing tying the investor to us
         (
             "Does MAS in Singapore license crypto exchanges like the FCA does, and would I be protected there?",

@@ -23,7 +23,8 @@ PRICE = re.compile(
     r"|(price|value) (go|goes|going) (up|down)|\bwhere is (bitcoin|btc|eth|crypto|the market) (heading|going)"
     r"|\b(prices?|values?|bitcoin|btc|eth|crypto|coins?|tokens?|markets?)\s+(will|gonna|going to|are going to|is going to)\s+(crash|rise|go up|go down|drop|fall|moon|recover|rally|tank)"
     r"|\bwill\b[^?.]{0,30}\b(lose (its|their|the) peg|de-?peg|go to zero|collapse)"
-    r"|\bwill\b[^?.]{0,40}\b\d+x\b",
+    r"|\bwill\b[^?.]{0,40}\b\d+x\b"
+    rf"|\b(will|would|gonna|going to)\s+{_COIN}\s+(pump|dump|moon|mooning|explode)\b",
     re.I,
 )
 # A question about one firm's own commercial terms or service (its fees, limits, app, support), which

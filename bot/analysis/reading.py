@@ -361,6 +361,16 @@ ASKS_WHAT_A_RULE_SAYS = re.compile(
 )
 
 
+# A rules question with a request for advice or a price call on its tail ("can I hold SOL in my SIPP and
+# should I?"): the request is still refused.
+ASKS_TOO = re.compile(
+    r"\bshould (?:i|we)\b|\bwould (?:you|u)\b|\bworth it\b|\bgood idea\b|\bsmart\b|\bwise\b|\bpump|\bmoon"
+    r"|\bgo(?:es)? up\b|\bcrash",
+    re.I,
+)
+_REQUESTS = ("personal_advice", "price_prediction")
+
+
 def _learned_intent(profile: Profile, text: str, label: str, confidence: float, jurisdictions: set[str]) -> str:
     """The intent, where the classifier may overrule the patterns. It decides requests for advice or a
     price call (which patterns miss when naturally phrased); it may only narrow the scope (firm service,
@@ -375,8 +385,10 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
         if label == "information" and profile.intent == "other_country" and not ours:
             return profile.intent  # another country's rules, with nothing of the UK's or the US's asked
         unsure = confidence < SCAM_ADVICE_CONFIDENCE and profile.intent == "information"
-        if label != "information" and unsure and ASKS_WHAT_A_RULE_SAYS.search(text):
+        if label != "information" and unsure and ASKS_WHAT_A_RULE_SAYS.search(text) and not ASKS_TOO.search(text):
             return "information"
+        if label == "information" and confidence < SCAM_ADVICE_CONFIDENCE and profile.intent in _REQUESTS:
+            return profile.intent  # "when do the rules kick in and will bitcoin pump?": the price call stands
         if label == "personal_advice" and "scams" in profile.topics and confidence < SCAM_ADVICE_CONFIDENCE:
             # "I was cold-called about 20% a month, what should I do?" asks what to do about a likely scam
             # (check, report), which the sources answer; only a confident call makes it a request for advice.
