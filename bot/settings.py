@@ -253,6 +253,12 @@ class ServerSettings(_Group):
     queue_timeout_seconds: float = Field(
         10, gt=0, description="Longest wait for a free answer slot before a 503 with Retry-After."
     )
+    header_timeout_seconds: float = Field(
+        10,
+        gt=0,
+        description="A connection that has not sent a whole request head this long after connecting (or after "
+        "its last response) is closed, so that slow or never-finished headers cannot hold connections open.",
+    )
     answer_timeout_seconds: float = Field(
         60,
         gt=0,

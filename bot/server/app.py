@@ -181,6 +181,8 @@ def serve(
     """Run the app with uvicorn (the `bot serve` command); `holder` may already be loading the bot."""
     import uvicorn
 
+    from bot.server.protocol import with_header_timeout
+
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdLogFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
@@ -203,6 +205,7 @@ def serve(
         proxy_headers=bool(proxies),
         forwarded_allow_ips=",".join(proxies) if proxies else "",
         timeout_keep_alive=5,  # idle keep-alive connections close after 5 s
+        http=with_header_timeout(settings.server.header_timeout_seconds),  # and half-sent request heads too
         # Connections past this get a 503 from uvicorn instead of piling up (slow or half-sent headers).
         limit_concurrency=settings.server.max_in_flight + settings.server.max_queue + 64,
     )
