@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.analysis import generic_firms, merge_history
+from bot.analysis import generic_firms, has_own_subject, merge_history
 from bot.analysis.patterns import question_parts
 from bot.compose.citations import finish
 from bot.compose.extractive import decide_kind, select
@@ -344,6 +344,12 @@ class Bot:
         part_vectors: list[np.ndarray] = []
         if profile.intent == "information" and evidence:
             part_vectors = self._search_parts(index, search_question, profile, evidence, jurisdictions, as_of)
+            if query_text != search_question and has_own_subject(search_question):
+                # "what about once I sell it and the pounds sit in my UK bank, how much is covered?": a
+                # follow-up with a subject of its own is searched on its own too, so that the earlier
+                # question's words do not crowd its sources out.
+                self._add_evidence(index, question_vector, search_question, profile, evidence, jurisdictions, as_of)
+                part_vectors.append(question_vector)
         timings["retrieve"] = round((time.perf_counter() - mark) * 1000, 2)
         return _Gathered(profile, search_question, query_vector, evidence, part_vectors)
 
@@ -359,15 +365,28 @@ class Bot:
         """Each part of a several-part question searched on its own too, so that one part's words do not
         crowd the other's sources out; its evidence is added to `evidence`. Returns the parts' vectors."""
         vectors: list[np.ndarray] = []
-        wanted = list(jurisdictions) if jurisdictions else None
-        known = {e.chunk.id for e in evidence}
         for part in question_parts(question):
             vectors.append(self.embedder.encode_query(part))
-            for item in retrieve(index, vectors[-1], part, profile, self.settings.retrieval, as_of, wanted, {}):
-                if item.chunk.id not in known:
-                    known.add(item.chunk.id)
-                    evidence.append(item)
+            self._add_evidence(index, vectors[-1], part, profile, evidence, jurisdictions, as_of)
         return vectors
+
+    def _add_evidence(
+        self,
+        index: Index,
+        vector: np.ndarray,
+        text: str,
+        profile: Profile,
+        evidence: list[Evidence],
+        jurisdictions: Sequence[str] | None,
+        as_of: dt.date,
+    ) -> None:
+        """Search `text` on its own and add the chunks not yet in `evidence`."""
+        wanted = list(jurisdictions) if jurisdictions else None
+        known = {e.chunk.id for e in evidence}
+        for item in retrieve(index, vector, text, profile, self.settings.retrieval, as_of, wanted, {}):
+            if item.chunk.id not in known:
+                known.add(item.chunk.id)
+                evidence.append(item)
 
 
 def load(

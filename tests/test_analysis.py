@@ -333,3 +333,12 @@ def test_a_message_with_several_questions_is_split_into_them(question: str, part
 )
 def test_a_tax_question_that_names_a_country_is_about_that_country(question: str) -> None:
     assert analyse(question).jurisdictions == ["UK"]
+
+
+def test_a_follow_up_with_a_subject_of_its_own_is_told_apart_from_a_bare_one() -> None:
+    """A follow-up that names its own subject is also searched on its own (Bot._gather); 'and then?' is not."""
+    from bot.analysis import has_own_subject
+
+    assert has_own_subject("what about once I sell it and the pounds sit in my UK bank, how much is covered?")
+    assert has_own_subject("so does that mean it's FDIC insured?")
+    assert not has_own_subject("and when does that start?")

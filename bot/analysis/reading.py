@@ -441,6 +441,12 @@ def generic_firms(question: str) -> str:
     return _NAMED_FIRM.sub("the crypto exchange", question)
 
 
+def has_own_subject(question: str) -> bool:
+    """Whether a question names a subject of its own (a topic, an asset, a body or a platform), read alone."""
+    alone = analyse(question)
+    return bool(alone.topics or alone.asset_types or alone.bodies or alone.platform_location)
+
+
 def merge_history(
     history: list[str], question: str, predicted: tuple[str, float] | None = None
 ) -> tuple[Profile, list[Profile]]:
