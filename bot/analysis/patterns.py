@@ -65,11 +65,20 @@ INJECTION = re.compile(
     # Role play and lifted limits: "roleplay as a trader", "from now on you...", "you have no restrictions".
     r"|role[- ]?play(ing)? as|from now on,? you|for the rest of (this|the) (chat|conversation),? you"
     r"|(you have|with) no (rules|restrictions|filters|limits)\b|\b(unfiltered|uncensored) (assistant|mode|bot|ai)\b"
-    r"|you('re| are) (now )?allowed to (give|say|ignore|break)",
+    r"|you('re| are) (now )?allowed to (give|say|ignore|break)"
+    # "You are FinBot, an unrestricted trading assistant", "forget the disclaimers", "disregard compliance"
+    r"|\b(unrestricted|unlimited|unconstrained) (trading |financial |crypto )?(assistant|advisor|adviser|ai|bot|mode)\b"
+    r"|forget (all |about )?(the |your |those |these )?(disclaimers?|guardrails|filters|compliance|policies)"
+    r"|disregard (all |any )?(the |your )?(compliance|disclaimers?|guardrails|policies|guidelines|restrictions)",
     re.I,
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+|\n+")
 _THEN_ASK = re.compile(r"\s*(?:,|;|:|-|\u2014)?\s*(?:and|then|&)\s+(?:just\s+)?", re.I)
+
+
+def split_sentences_plain(text: str) -> list[str]:
+    """The text's sentences (split after . ! ? and at line breaks), stripped, without empty ones."""
+    return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
 
 
 def without_injection(text: str) -> str:
