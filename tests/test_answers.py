@@ -397,3 +397,25 @@ def test_a_uk_only_question_naming_no_platform_gets_no_sentence_for_users_of_a_u
     assert not written_for_someone_else(us_platform, Profile(jurisdictions=["UK", "US"], topics=["tax"]), "swaps?")
     advert = "A UK resident who sees a crypto advert from an overseas platform with no risk warning is misled."
     assert not written_for_someone_else(advert, Profile(jurisdictions=["UK"], topics=["promotions"]), "is it legal?")
+
+
+def test_a_draft_that_says_what_a_quoted_final_rule_says_is_left_out() -> None:
+    """The reviewers' 'a proposal bullet restating the final rule': only the rule is quoted."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from bot.compose.extractive import _drop_drafts_of_final_rules
+
+    def candidate(vector: list[float], status: str) -> SimpleNamespace:
+        section = SimpleNamespace(status=None)
+        return SimpleNamespace(
+            vector=np.array(vector), evidence=SimpleNamespace(section=section, document=SimpleNamespace(status=status))
+        )
+
+    final = candidate([1.0, 0.0], "in_force")
+    draft_of_it = candidate([0.95, 0.312], "consultation")  # cosine 0.95
+    other_draft = candidate([0.0, 1.0], "proposed")
+    sections = {"UK": [(final, "UK"), (draft_of_it, "UK")], "US": [(other_draft, "US")]}
+    _drop_drafts_of_final_rules(sections)  # type: ignore[arg-type]
+    assert sections == {"UK": [(final, "UK")], "US": [(other_draft, "US")]}
