@@ -262,8 +262,16 @@ class Bot:
             if answer is None and shown:
                 yield StreamEvent("reset", text=diagnostics.get("fallback", ""))
         if answer is None:
+            said = self._said_before(index, earlier, jurisdictions, as_of) if profile.follow_up and earlier else None
             kind, lead, entries = select(
-                search_question, profile, evidence, query_vector, index, self.settings.answer, found.part_vectors
+                search_question,
+                profile,
+                evidence,
+                query_vector,
+                index,
+                self.settings.answer,
+                found.part_vectors,
+                said or frozenset(),
             )
             answer = finish(question, profile, kind, lead, entries, evidence, index, as_of, timings)
             answer.diagnostics = Diagnostics.model_validate(diagnostics)
@@ -352,6 +360,24 @@ class Bot:
                 part_vectors.append(question_vector)
         timings["retrieve"] = round((time.perf_counter() - mark) * 1000, 2)
         return _Gathered(profile, search_question, query_vector, evidence, part_vectors)
+
+    def _said_before(
+        self, index: Index, earlier: list[str], jurisdictions: Sequence[str] | None, as_of: dt.date
+    ) -> frozenset[str]:
+        """The sentences the answer to the previous turn quoted, so that a follow-up does not repeat them.
+        The history holds only the investor's questions, so that answer is worked out again (extractive,
+        a few tens of milliseconds)."""
+        found = self._gather(index, earlier[-1], earlier[:-1], jurisdictions, as_of, {})
+        _, _, entries = select(
+            found.search_question,
+            found.profile,
+            found.evidence,
+            found.query_vector,
+            index,
+            self.settings.answer,
+            found.part_vectors,
+        )
+        return frozenset(text for section in entries.values() for text, _ in section)
 
     def _search_parts(
         self,

@@ -419,3 +419,13 @@ def test_a_draft_that_says_what_a_quoted_final_rule_says_is_left_out() -> None:
     sections = {"UK": [(final, "UK"), (draft_of_it, "UK")], "US": [(other_draft, "US")]}
     _drop_drafts_of_final_rules(sections)  # type: ignore[arg-type]
     assert sections == {"UK": [(final, "UK")], "US": [(other_draft, "US")]}
+
+
+def test_a_follow_up_knows_what_the_previous_answer_quoted(fixture_bot: Bot) -> None:
+    """A follow-up ranks the previous answer's sentences lower: the bot works that answer out again from
+    the history (which holds only questions) and gets exactly the sentences it quoted."""
+    first_question = "Is my crypto on a UK exchange protected by the FSCS?"
+    first = fixture_bot.ask(first_question, as_of=dt.date(2026, 11, 24))
+    said = fixture_bot._said_before(fixture_bot.index, [first_question], None, dt.date(2026, 11, 24))
+    assert said == {s.text for sentences in first.sections.values() for s in sentences}
+    assert said

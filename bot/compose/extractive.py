@@ -164,13 +164,18 @@ def select(
     index: Index,
     settings: AnswerSettings,
     part_vectors: Sequence[np.ndarray] = (),
+    said: frozenset[str] = frozenset(),
 ) -> tuple[str, str, dict[str, list[Entry]]]:
-    """The extractive choice: kind, lead, and the quoted sentences per section with their evidence."""
+    """The extractive choice: kind, lead, and the quoted sentences per section with their evidence. `said`:
+    the sentences the answer to the previous turn quoted, which a follow-up ranks lower."""
     kind, lead = decide_kind(profile, evidence, settings)
 
     sections: dict[str, list[tuple[_Candidate, str]]] = {"UK": [], "US": [], "cross_border": [], "next_steps": []}
     if kind == "answer" or (kind == "refusal" and profile.intent != "injection"):
         candidates = _eligible(index, evidence, query_vector, question, profile, part_vectors)
+        for c in candidates:
+            if c.text in said:
+                c.score -= REPEAT_PENALTY  # a follow-up is not answered with the previous answer again
         if kind == "refusal":  # a refusal's general guidance is the official warnings, not rules for firms
             candidates = [c for c in candidates if RISK_WARNING.search(c.text)]
         per_section = settings.sentences_per_section if kind == "answer" else 2
@@ -209,6 +214,8 @@ def select(
     return kind, lead, entries
 
 
+# Development set: 0.15 and 0.3 changed 2 follow-ups (facts unchanged), 1.0 lost facts.
+REPEAT_PENALTY = 0.3
 DRAFT_STATUSES = ("proposed", "consultation")
 DRAFT_OF_FINAL = 0.7  # development set: 0.7 / 0.8 / 0.9 removed 14 / 6 / 0 of 2,003 bullets, facts unchanged
 
