@@ -247,6 +247,13 @@ def _forget_downloads(builds: Path, keep: str) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def uploaded_builds(settings: Settings) -> list[str]:
+    """The builds whose file list is in the Chroma server (any host's), by id."""
+    collection = _open(settings)
+    found = _guard(settings, lambda: collection.get(where={"kind": "files"}, include=["metadatas"]))
+    return sorted({str(meta["build_id"]) for meta in found.get("metadatas") or [] if meta and meta.get("build_id")})
+
+
 def delete_build(settings: Settings, build_id: str) -> None:
     """Delete a build's files from the Chroma server (best effort: stale records only cost space)."""
     if not settings.index.chroma_url:

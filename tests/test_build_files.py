@@ -172,3 +172,28 @@ def test_only_downloaded_builds_no_longer_read_and_stale_partial_downloads_are_r
     os.utime(builds / "x.1-a.partial", (old, old))
     _forget_downloads(builds, keep="downloaded-new")
     assert sorted(p.name for p in builds.iterdir()) == ["built-here", "downloaded-new", "x.2-b.partial"]
+
+
+def test_builds_left_by_a_lost_indexer_host_are_pruned(chroma_url: str, corpus: Path, tmp_path: Path) -> None:
+    """Host A builds and is lost; host B (its own index.path) builds twice: A's collection and uploaded files
+    go once they are older than B's current build and the grace period, and nobody leases them."""
+    prefix = f"l{time.time_ns()}"
+    lost = host(corpus, tmp_path / "a", chroma_url, prefix, prune_grace_seconds=0, lease_seconds=1)
+    other = host(corpus, tmp_path / "b", chroma_url, prefix, keep_builds=1, prune_grace_seconds=0, lease_seconds=1)
+    client = chroma_client(other, None)
+    names = lambda: {getattr(c, "name", c) for c in client.list_collections()}  # noqa: E731
+    stored = lambda build: files_of(other).get(where={"build_id": build}, include=[])["ids"]  # noqa: E731
+
+    left = build_index(lost, shared_embedder()).build_id
+    assert stored(left) and f"{prefix}-{left}" in names()
+    shutil.rmtree(tmp_path / "a")  # the host is gone
+
+    edit(corpus, "one")
+    first = build_index(other, shared_embedder()).build_id  # A's build was current until now: kept
+    assert stored(left)
+    time.sleep(2.1)  # seen retired for longer than the margin
+    edit(corpus, "two")
+    second = build_index(other, shared_embedder()).build_id
+    assert stored(left) == [] and f"{prefix}-{left}" not in names()
+    assert problem(other, second) is None and stored(second)
+    assert first != second

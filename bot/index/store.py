@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import shutil
 import sqlite3
@@ -17,7 +18,7 @@ from bot import artifacts
 from bot.chroma import chroma_client, release_embedded
 from bot.embeddings import ChromaEmbeddingFunction
 from bot.errors import BotError, StoreUnavailableError
-from bot.pointer import prunable
+from bot.pointer import current_build, leased_builds, prunable
 from bot.settings import Settings
 from bot.types import Chunk, Document
 
@@ -128,6 +129,55 @@ def _store_problem(settings: Settings, build_id: str, manifest: dict[str, Any], 
     return None if count == chunks else f"collection {manifest['collection']} holds {count} of {chunks} chunks"
 
 
+def build_time(build_id: str) -> float | None:
+    """When a build was made, from its id ("20261207023959295241-dc1eac4d"); None for another shape."""
+    try:
+        stamp = dt.datetime.strptime(build_id.split("-", 1)[0], "%Y%m%d%H%M%S%f").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+    return stamp.timestamp()
+
+
+def _prune_other_hosts(settings: Settings, local: set[str]) -> None:
+    """Delete the collections and uploaded files of builds that another indexer host made and left (it was
+    lost, or replaced): builds this host does not hold, older than the current build, that no unexpired
+    lease names, once this host has seen them so for the grace period (and two lease periods). When each
+    was first seen so is kept in index.path/other-hosts.json."""
+    try:
+        client = chroma_client(settings, None)
+        prefix = f"{settings.index.collection_prefix}-"
+        names = [getattr(c, "name", c) for c in client.list_collections()]
+        ids = {n[len(prefix) :] for n in names if isinstance(n, str) and n.startswith(prefix)}
+        ids |= set(artifacts.uploaded_builds(settings))
+        current, leased = current_build(settings), leased_builds(settings)
+    except Exception as exc:  # a stale build only costs space
+        log.warning("builds of other indexer hosts are kept this time: %s", exc)
+        return
+    current_time = build_time(current) if current else None
+    record = settings.index.path / "other-hosts.json"
+    try:
+        seen: dict[str, float] = json.loads(record.read_text()) if record.is_file() else {}
+    except (OSError, ValueError):
+        seen = {}
+    margin = max(settings.index.prune_grace_seconds, 2 * settings.index.lease_seconds)
+    now = time.time()
+    left: dict[str, float] = {}
+    for build_id in sorted(ids - local - {current} - set(leased)):
+        made = build_time(build_id)
+        if made is None or current_time is None or made >= current_time:
+            continue  # not a build id, or newer than the current build (another host may be switching to it)
+        first_seen = seen.get(build_id, now)
+        if now - first_seen < margin:
+            left[build_id] = first_seen
+            continue
+        log.info("pruning index build %s, left by another indexer host", build_id)
+        with contextlib.suppress(Exception):  # only its uploaded files were left
+            client.delete_collection(collection_name(settings, build_id))
+        artifacts.delete_build(settings, build_id)
+    with contextlib.suppress(OSError):
+        record.write_text(json.dumps(left))
+
+
 def _prune(settings: Settings, keep: int) -> None:
     """Delete old builds (and their Chroma collections), keeping the newest `keep`, the current one, any
     retired less than index.prune_grace_seconds ago and any that a serving replica's lease names."""
@@ -146,6 +196,8 @@ def _prune(settings: Settings, keep: int) -> None:
                 log.warning("could not delete Chroma collection for build %s: %s", old.name, exc)
             artifacts.delete_build(settings, old.name)
         shutil.rmtree(old, ignore_errors=True)
+    if settings.index.chroma_url:
+        _prune_other_hosts(settings, {p.name for p in finished})
     for stale in builds.glob("*.partial"):
         if time.time() - stale.stat().st_mtime > 3600:
             shutil.rmtree(stale, ignore_errors=True)
