@@ -174,6 +174,7 @@ def test_only_downloaded_builds_no_longer_read_and_stale_partial_downloads_are_r
     assert sorted(p.name for p in builds.iterdir()) == ["built-here", "downloaded-new", "x.2-b.partial"]
 
 
+@pytest.mark.slow
 def test_builds_left_by_a_lost_indexer_host_are_pruned(chroma_url: str, corpus: Path, tmp_path: Path) -> None:
     """Host A builds and is lost; host B (its own index.path) builds twice: A's collection and uploaded files
     go once they are older than B's current build and the grace period, and nobody leases them."""
