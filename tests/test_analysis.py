@@ -129,6 +129,10 @@ def test_the_coin_issuer_alone_does_not_pick_the_investors_jurisdiction(
         ("I live in Bristol and I don't have a US passport. Do I file an FBAR?", "UK", None),
         ("I'm not a US citizen, I live in Manchester. Do I report crypto to the IRS?", "UK", None),
         ("As a US citizen living in London, what do I report?", "UK", "US"),
+        ("Green card holder in New York here. Do I have to file Form 8938?", "US", None),
+        ("UK national on an H-1B in Seattle. How much of my crypto losses can I deduct?", "US", "UK"),
+        ("American who moved to London in 2025. When is my US tax return due?", "UK", "US"),
+        ("I became UK resident in 2025 after 12 years living in the US. Does the FIG regime cover me?", "UK", None),
     ],
 )
 def test_residence_and_citizenship_read_literally(question: str, residence: str, citizenship: str | None) -> None:
@@ -256,6 +260,22 @@ def test_an_unrelated_question_after_a_crypto_one_is_out_of_scope() -> None:
         ),
         ("I live in Singapore and use a UK exchange: does the FCA protect me?", ("other_country", 0.95), "information"),
         ("I'm in Sydney - does the ATO treat staking rewards as income?", ("information", 0.6), "other_country"),
+        # another country's tax office or tax, asked about by name, even when the investor is tied to one side
+        (
+            "I'm a Canadian citizen living in the US. How does the CRA treat my crypto?",
+            ("other_country", 0.94),
+            "other_country",
+        ),
+        (
+            "I'm moving from London to Dubai next year. How does the UAE tax crypto gains?",
+            ("other_country", 0.91),
+            "other_country",
+        ),
+        (
+            "I'm moving from London to Dubai next year. Do I still owe UK tax on my crypto?",
+            ("other_country", 0.95),
+            "information",
+        ),
         (
             "do I have to use FIFO for crypto or can I pick which coins I sold?",
             ("personal_advice", 0.56),

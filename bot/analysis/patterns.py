@@ -23,7 +23,7 @@ PRICE = re.compile(
     r"|(price|value) (go|goes|going) (up|down)|\bwhere is (bitcoin|btc|eth|crypto|the market) (heading|going)"
     r"|\b(prices?|values?|bitcoin|btc|eth|crypto|coins?|tokens?|markets?)\s+(will|gonna|going to|are going to|is going to)\s+(crash|rise|go up|go down|drop|fall|moon|recover|rally|tank)"
     r"|\bwill\b[^?.]{0,30}\b(lose (its|their|the) peg|de-?peg|go to zero|collapse)"
-    r"|\bwill\b[^?.]{0,40}\b\d+x\b"
+    r"|\bwill\b[^?.]{0,40}\b\d+x\b|\bfor an? \d+x\b"
     rf"|\b(will|would|gonna|going to)\s+{_COIN}\s+(pump|dump|moon|mooning|explode)\b",
     re.I,
 )
@@ -48,7 +48,7 @@ ADVICE = re.compile(
     r"\bshould (i|we)\b[^?.]{0,40}\b(buy|sell|invest|hold|hodl|put|move|swap|convert|cash out|dump|ape|allocate|get into|go all in|switch|stake|lend|deposit|bet)\b"
     r"|\b(is|would) it (be )?(a )?(good|wise|smart|safe) (idea|time|investment|move)?\s*(for me )?to (buy|invest|sell|put)"
     r"|\b(is|are) .{1,40} (a )?good (investment|buy)"
-    r"|\bwhich (coin|crypto|token|stablecoin|exchange|platform|etn|etf|wallet)s? (to buy|to use|to pick|should|would you|do you recommend)"
+    r"|\bwhich (coin|crypto|token|altcoin|memecoin|meme coin|stablecoin|exchange|platform|etn|etf|wallet)s? (to buy|to use|to pick|should|would you|do you recommend)"
     r"|\bwhat would (you|u) do\b|\bgood idea (for me )?to (buy|sell|invest|put|move|swap|convert|hold)"
     r"|\b(best|top) (coin|crypto|token|stablecoin|investment|altcoin)s? (to|for)\b"
     r"|\b(best|top|safest|cheapest) (hardware |crypto |cold )?(wallet|exchange|platform|broker|app|etn|etf)s?\b(?! rules)"
@@ -58,6 +58,7 @@ ADVICE = re.compile(
 )
 INJECTION = re.compile(
     r"ignore (all |any )?(of )?(your |(the )?(previous|prior|above|earlier) |(all|any) (the |your )?)(instructions|rules|prompts?|restrictions|guidelines)"
+    r"|ignore (all |any )?(of )?your (previous |prior |earlier |above )(instructions|rules|prompts?|restrictions|guidelines|polic(y|ies))"
     r"|disregard (your|the) (rules|instructions)|forget (that )?you('re| are) an? "
     r"|forget (all |about )?(your|the|these|those) (rules|instructions|restrictions)"
     r"|you are now|system prompt|developer mode|jailbreak|pretend (to be|you are|you're|you\u2019re)|act as (a|an|my) (?!investor)"
@@ -134,11 +135,20 @@ _US_PLACE = _place_pattern(US_PLACES)
 _OTHER_PLACE = re.compile(_place_pattern(OTHER_COUNTRIES + tuple(OTHER_PLACES)), re.I)
 _RESIDENCE = re.compile(
     r"\b(?:live|living|lives|based|resident|reside|residing|moved|moving|relocated|emigrated|settled|i'm|i am|im)\s+(?:here\s+)?(?:in|to)\s+(?:the\s+)?([a-z .']{2,30})"
-    r"|\b(?:i'm|i am|im|as) (?:a |an )?([a-z.]+) (?:tax )?resident",
+    r"|\b(?:i'm|i am|im|as) (?:a |an )?([a-z.]+) (?:tax )?resident"
+    # "Green card holder in New York here", "UK national on an H-1B in Seattle", "in Leeds here"
+    r"|\b(?:holder|national|expat|worker|student|retiree|h-?1b|l-?1|o-?1|e-?2|f-?1|visa)\s+in\s+(?:the\s+)?([a-z .']{2,30})"
+    r"|\bin\s+(?:the\s+)?([a-z .']{2,30}?)\s+here\b",
     re.I,
 )
+# "I became UK resident in 2025": where the investor lives now, over any earlier place in the question.
+_BECAME_RESIDENT = re.compile(
+    r"\b(?:became|become|becoming|now)\s+(?:a\s+)?(uk|british|us|u\.s\.|american)\s+(?:tax\s+)?resident\b", re.I
+)
 _CITIZEN = re.compile(
-    r"\b(us|u\.s\.|american|uk|british|united states)\s+(citizen|national|passport|person|expat)|\b(american|british) (living|based|expat)",
+    r"\b(us|u\.s\.|american|uk|british|united states)\s+(citizen|national|passport|person|expat)|\b(american|british) (living|based|expat)"
+    # "American who moved to London", "I'm American", "as a Brit"
+    r"|\b(american|british) (?:who|here|in)\b|\b(?:i'm|i am|im|as) (?:an? )?(american|british|brit)\b",
     re.I,
 )
 

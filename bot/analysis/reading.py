@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from bot.analysis.patterns import (
     _ABOUT_THE_FIRM,
+    _BECAME_RESIDENT,
     _BODY_PATTERNS,
     _CITIZEN,
     _FORMER,
@@ -163,6 +164,8 @@ def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | N
     moved = _MOVED.search(plain)
     if moved:  # "moved from Leeds to Texas": where the investor lives now
         profile.residence = _where(moved.group("dest"))
+    if became := _BECAME_RESIDENT.search(plain):  # "I became UK resident in 2025 after 12 years in the US"
+        profile.residence = "UK" if became.group(1).lower() in ("uk", "british") else "US"
     position = 0
     while profile.residence is None and (m := _RESIDENCE.search(plain, position)):
         position = m.start() + 3  # the next match may start inside this one's greedy place words
@@ -170,7 +173,7 @@ def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | N
             plain[max(0, m.start() - 12) : m.start() + 8]
         ):
             continue  # "I don't live in the UK any more", "I used to live in London"
-        profile.residence = _where(m.group(1) or m.group(2))
+        profile.residence = _where(next((g for g in m.groups() if g), ""))
     if profile.residence is None and re.search(r"\b(uk|british) (tax )?resident\b", lowered):
         profile.residence = "UK"
     elif profile.residence is None and re.search(r"\b(us|u\.s\.) (tax )?resident\b", lowered):
@@ -178,8 +181,8 @@ def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | N
     for m in _CITIZEN.finditer(text):
         if _NEGATED.search(text[max(0, m.start() - 25) : m.start()]):
             continue  # "I don't have a US passport", "not a US citizen"
-        word = (m.group(1) or m.group(3) or "").lower()
-        profile.citizenship = "UK" if word in ("uk", "british") else "US"
+        word = next((g for g in m.groups()[:1] + m.groups()[2:] if g), "").lower()
+        profile.citizenship = "UK" if word in ("uk", "british", "brit") else "US"
         break
     for m in _GREEN_CARD.finditer(plain):
         before = plain[max(0, m.start() - 25) : m.start()]
@@ -414,6 +417,8 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
         return "other_country"
     if label == "other_country" and confidence >= FOREIGN_CONFIDENCE and _about_elsewhere_only(profile, text):
         return "other_country"  # "does MAS in Singapore license exchanges like the FCA does?": the FCA is a comparison
+    if label == "other_country" and confidence >= FOREIGN_CONFIDENCE and _asks_another_countrys_rules(profile, text):
+        return "other_country"  # "I live in the US: how does the CRA treat my crypto?"
     if label == "off_topic" and not CRYPTO.search(text) and not profile.topics and not profile.bodies:
         return "out_of_scope"
     return profile.intent
@@ -428,6 +433,22 @@ def _about_elsewhere_only(profile: Profile, text: str) -> bool:
     tied = profile.residence or profile.citizenship or profile.green_card or profile.platform_location
     moving = re.search(r"\b(?:mov|relocat|emigrat|leav|left)\w*", text, re.I)
     return bool(profile.other_countries) and not tied and not profile.issuer_location and not moving
+
+
+def _asks_another_countrys_rules(profile: Profile, text: str) -> bool:
+    """Another country (or its tax office or regulator) is what the question asks about: "how does the UAE
+    tax crypto gains?", "how does the CRA treat my crypto?", "is staking taxed in Germany?"; and no UK or
+    US body is named."""
+    if not profile.other_countries or profile.bodies:
+        return False
+    places = [p for p, country in OTHER_PLACES.items() if country in profile.other_countries]
+    names = "|".join(re.escape(p) for p in sorted({*profile.other_countries, *places}, key=len, reverse=True))
+    subject = (
+        rf"\bhow (?:does|do|will|would|is|are) (?:the )?(?:{names})\b"
+        rf"|\b(?:taxed|tax(?:es)?|regulated|legal|allowed|banned|treated) (?:in|by) (?:the )?(?:{names})\b"
+        rf"|\b(?:{names})(?:'s)? (?:tax|taxes|taxation|rules|regulator|law|laws)\b"
+    )
+    return bool(re.search(subject, text, re.I))
 
 
 # A request to make something (code, a poem, a logo), which no official guidance answers even when it names crypto.
