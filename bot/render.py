@@ -88,7 +88,7 @@ def render(
     if lead:
         lines.append(lead)
         lines.append("")
-    for name in ("UK", "US", "cross_border", "next_steps"):
+    for name in sections:  # in the composer's order: the side that answers the question best first
         if not sections[name]:
             continue
         heading = HEADINGS[name] + (_reason(profile, name) if name in ("UK", "US") else "")

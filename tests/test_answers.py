@@ -429,3 +429,19 @@ def test_a_follow_up_knows_what_the_previous_answer_quoted(fixture_bot: Bot) -> 
     said = fixture_bot._said_before(fixture_bot.index, [first_question], None, dt.date(2026, 11, 24))
     assert said == {s.text for sentences in first.sections.values() for s in sentences}
     assert said
+
+
+def test_the_side_that_answers_best_comes_first(fixture_bot: Bot) -> None:
+    """A question about the US rules opens with the US heading even when UK rules reach the investor too;
+    a UK question keeps the UK first."""
+    us = fixture_bot.ask(
+        "I live in London and use a US broker. Does SIPC cover my bitcoin, and what is the SIPC limit?",
+        as_of=dt.date(2026, 11, 24),
+    )
+    uk = fixture_bot.ask(
+        "I live in London and use a US broker. Is my bitcoin covered by the FSCS?", as_of=dt.date(2026, 11, 24)
+    )
+    for answer, first in ((us, "**US rules"), (uk, "**UK rules")):
+        headings = [line for line in answer.answer.splitlines() if line.startswith(("**UK rules", "**US rules"))]
+        assert headings and headings[0].startswith(first), answer.answer
+    assert list(us.sections)[:2] == ["US", "UK"] and list(uk.sections)[:2] == ["UK", "US"]

@@ -55,7 +55,9 @@ def finish(
     citations: dict[int, Citation] = {}
     keys: dict[tuple[str, str], int] = dict(numbering or {})
     out_sections: dict[str, list[Sentence]] = {}
-    for name in ("UK", "US", "cross_border", "next_steps"):
+    names = ("UK", "US", "cross_border", "next_steps")
+    # In the order the composer gave (the side that answers best first), then any heading it left out.
+    for name in [n for n in entries if n in names] + [n for n in names if n not in entries]:
         out_sections[name] = []
         for text, supports in entries.get(name, []):
             numbers: list[int] = []

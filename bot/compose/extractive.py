@@ -210,10 +210,17 @@ def select(
             kind, lead = "no_guidance", NO_GUIDANCE
             sections = {name: [] for name in sections}
 
+    if kind == "answer" and sections["UK"] and sections["US"]:
+        best = {name: max(c.score for c, _ in sections[name]) for name in ("UK", "US")}
+        if best["US"] > best["UK"] + LEADING_SIDE_MARGIN:  # the side that answers best comes first
+            sections = {"US": sections["US"], "UK": sections["UK"]} | sections
     entries = {name: [(c.text, [(c.evidence, c.text)]) for c, _ in picked] for name, picked in sections.items()}
     return kind, lead, entries
 
 
+# Development set: a margin of 0.05 / 0.15 / 0.25 put the US first in 54 / 44 / 37 answers; below 0.25 some
+# UK questions (an SI, a UK tax return) led with US sentences.
+LEADING_SIDE_MARGIN = 0.25
 # Development set: 0.15 and 0.3 changed 2 follow-ups (facts unchanged), 1.0 lost facts.
 REPEAT_PENALTY = 0.3
 DRAFT_STATUSES = ("proposed", "consultation")
