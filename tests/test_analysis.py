@@ -248,6 +248,12 @@ def test_an_unrelated_question_after_a_crypto_one_is_out_of_scope() -> None:
         ("Can I hold a bitcoin ETN in my stocks and shares ISA now?", ("personal_advice", 0.56), "information"),
         ("can i hold solana in my SIPP and should I?", ("personal_advice", 0.73), "personal_advice"),
         (
+            "Which exchange would suit me best: Kraken, Bitstamp or Gemini? I'm in New York.",
+            ("information", 0.5),
+            "personal_advice",
+        ),
+        ("As a UK expat in Dubai, should I be loading up on crypto now?", ("information", 0.55), "personal_advice"),
+        (
             "when do the new rules kick in and will bitcoin pump when they do?",
             ("information", 0.51),
             "price_prediction",
