@@ -20,12 +20,21 @@ except ImportError:  # pragma: no cover - httptools is not installed
 
 
 class _HeaderDeadline:
-    """The deadline's bookkeeping, shared by the h11 and httptools protocols."""
+    """The deadline's bookkeeping, shared by the h11 and httptools protocols: armed when a connection is
+    made, dropped when it is lost (a mixin placed before the uvicorn protocol class)."""
 
     header_timeout: float = 10.0
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
     _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]  # the uvicorn protocol after this mixin
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
 
     def _arm(self) -> None:
         self._disarm()
@@ -43,14 +52,6 @@ class _HeaderDeadline:
 
 
 class H11HeaderDeadline(_HeaderDeadline, H11Protocol):
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
     def handle_events(self) -> None:
         before = self.cycle
         super().handle_events()
@@ -66,14 +67,6 @@ class H11HeaderDeadline(_HeaderDeadline, H11Protocol):
 if HttpToolsProtocol is not None:
 
     class HttpToolsHeaderDeadline(_HeaderDeadline, HttpToolsProtocol):
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
-
         def on_headers_complete(self) -> None:
             self._disarm()
             super().on_headers_complete()
