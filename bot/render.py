@@ -10,7 +10,7 @@ from bot.analysis import describe
 from bot.index import Index
 from bot.prompts import ADVICE_POINTER, NOTICE
 from bot.text import MONTH_NAMES
-from bot.types import Citation, Profile, Sentence
+from bot.types import PROPOSAL_STATUSES, Citation, Profile, Sentence
 
 STATUS_LABELS = {
     "in_force": "in force",
@@ -44,7 +44,7 @@ _DAY = re.compile(rf"\b\d{{1,2}} (?:{'|'.join(month.capitalize() for month in MO
 
 
 def _label(citation: Citation, text: str = "") -> str:
-    if citation.status in ("proposed", "consultation"):
+    if citation.status in PROPOSAL_STATUSES:
         return " _(proposal, not law)_"
     if citation.status == "not_yet_in_force":
         if _BEFORE_START.search(text):

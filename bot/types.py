@@ -15,6 +15,7 @@ Intent = Literal[
     "information", "personal_advice", "price_prediction", "out_of_scope", "other_country", "firm_service", "injection"
 ]
 Status = Literal["in_force", "not_yet_in_force", "proposed", "consultation", "superseded", "withdrawn"]
+PROPOSAL_STATUSES: tuple[Status, ...] = ("proposed", "consultation")  # drafts, not law
 DocType = Literal[
     "legislation",
     "rule",
@@ -144,6 +145,11 @@ class Evidence:
     dense_similarity: float  # cosine similarity to the question
     group: str  # UK | US | INTL: the quota it was retrieved under
     question_similarity: float = 0.0  # closeness of the section's best investor question ('Q:' line) to the query
+
+    @property
+    def status(self) -> Status:
+        """The chunk's own status: its section's when the section differs (a draft inside a final policy)."""
+        return self.section.status or self.document.status
 
 
 class AnswerProfile(BaseModel):

@@ -408,10 +408,7 @@ def test_a_draft_that_says_what_a_quoted_final_rule_says_is_left_out() -> None:
     from bot.compose.extractive import _drop_drafts_of_final_rules
 
     def candidate(vector: list[float], status: str) -> SimpleNamespace:
-        section = SimpleNamespace(status=None)
-        return SimpleNamespace(
-            vector=np.array(vector), evidence=SimpleNamespace(section=section, document=SimpleNamespace(status=status))
-        )
+        return SimpleNamespace(vector=np.array(vector), evidence=SimpleNamespace(status=status))
 
     final = candidate([1.0, 0.0], "in_force")
     draft_of_it = candidate([0.95, 0.312], "consultation")  # cosine 0.95

@@ -28,7 +28,7 @@ def citation_for(item: Evidence, number: int, quote: str) -> Citation:
         locator=item.section.locator,
         anchor=item.section.anchor,
         url=document.url,
-        status=item.section.status or document.status,  # a section may be a draft inside a final document
+        status=item.status,  # a section may be a draft inside a final document
         published=document.published,
         effective=document.effective,
         until=document.until,

@@ -18,7 +18,7 @@ from bot.prompts import FIRM_SERVICE, INJECTION_REFUSAL, NO_GUIDANCE, OTHER_COUN
 from bot.retrieval import expansion_terms, synonym_terms
 from bot.settings import AnswerSettings
 from bot.text import terms
-from bot.types import Evidence, Profile
+from bot.types import PROPOSAL_STATUSES, Evidence, Profile
 
 
 def _mmr(
@@ -223,25 +223,22 @@ def select(
 LEADING_SIDE_MARGIN = 0.25
 # Development set: 0.15 and 0.3 changed 2 follow-ups (facts unchanged), 1.0 lost facts.
 REPEAT_PENALTY = 0.3
-DRAFT_STATUSES = ("proposed", "consultation")
 DRAFT_OF_FINAL = 0.7  # development set: 0.7 / 0.8 / 0.9 removed 14 / 6 / 0 of 2,003 bullets, facts unchanged
-
-
-def _status(c: _Candidate) -> str:
-    return c.evidence.section.status or c.evidence.document.status
 
 
 def _drop_drafts_of_final_rules(sections: dict[str, list[tuple[_Candidate, str]]]) -> None:
     """A sentence from a proposal or consultation that says what a quoted final rule says (cosine above
     DRAFT_OF_FINAL) is the draft of that rule: only the rule is quoted."""
-    final = [c.vector for entries in sections.values() for c, _ in entries if _status(c) not in DRAFT_STATUSES]
+    final = [
+        c.vector for entries in sections.values() for c, _ in entries if c.evidence.status not in PROPOSAL_STATUSES
+    ]
     if not final:
         return
     for name, entries in sections.items():
         sections[name] = [
             (c, where)
             for c, where in entries
-            if _status(c) not in DRAFT_STATUSES or max(float(c.vector @ v) for v in final) <= DRAFT_OF_FINAL
+            if c.evidence.status not in PROPOSAL_STATUSES or max(float(c.vector @ v) for v in final) <= DRAFT_OF_FINAL
         ]
 
 

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 
 from bot.eval.matching import contains, supports
 from bot.eval.questions import Question
-from bot.types import Answer, Citation, EvidenceRef, answer_body
+from bot.types import PROPOSAL_STATUSES, Answer, Citation, EvidenceRef, answer_body
 
 DEFAULT_K = 5
-PROPOSAL_STATUSES = ("proposed", "consultation")
 
 # Metric name -> (label, higher is better, format). Order is the report's order.
 METRICS: dict[str, tuple[str, bool, str]] = {

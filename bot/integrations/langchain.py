@@ -30,7 +30,7 @@ from bot.types import Answer, Evidence
 
 def to_document(evidence: Evidence) -> Document:
     section = evidence.section
-    status = section.status or evidence.document.status
+    status = evidence.status
     return Document(
         page_content=evidence.chunk.text,
         metadata={
