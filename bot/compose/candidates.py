@@ -145,20 +145,6 @@ LIVES_ELSEWHERE = re.compile(
 )
 
 
-class _AskerSays(NamedTuple):
-    not_american: bool  # "I'm not American", "no US passport"
-    lives_elsewhere: bool  # "As an Australian resident", "I live in Canada"
-    leaving: bool  # moving or moved away
-
-
-@lru_cache(maxsize=256)
-def _asker_says(question: str) -> _AskerSays:
-    """What the question says about the investor, read once per question (not once per candidate sentence)."""
-    return _AskerSays(
-        bool(NOT_AMERICAN.search(question)), bool(LIVES_ELSEWHERE.search(question)), bool(LEAVING.search(question))
-    )
-
-
 # Sentences for people who use a platform abroad ("a US crypto platform's Form 1099-DA ..."): someone else's
 # answer when a tax question is about the UK alone and names no platform, nor anything abroad.
 FOR_FOREIGN_PLATFORM_USERS = re.compile(
@@ -169,26 +155,44 @@ FOR_FOREIGN_PLATFORM_USERS = re.compile(
 ABROAD = re.compile(r"\b(?:abroad|overseas|foreign|offshore|american|usa?|u\.s\.|united states|non-uk)\b", re.I)
 
 
+class _AskerSays(NamedTuple):
+    not_american: bool  # "I'm not American", "no US passport"
+    lives_elsewhere: bool  # "As an Australian resident", "I live in Canada"
+    leaving: bool  # moving or moved away
+    abroad: bool  # names something abroad: "a foreign exchange", "American", "the US"
+
+
+@lru_cache(maxsize=256)
+def _asker_says(question: str) -> _AskerSays:
+    """What the question says about the investor, read once per question (not once per candidate sentence)."""
+    return _AskerSays(
+        bool(NOT_AMERICAN.search(question)),
+        bool(LIVES_ELSEWHERE.search(question)),
+        bool(LEAVING.search(question)),
+        bool(ABROAD.search(question)),
+    )
+
+
 def written_for_someone_else(text: str, profile: Profile, question: str = "") -> bool:
-    """The sentence is about US citizens, UK residents or US residents, and the investor said they are not."""
+    """The sentence is about US citizens, UK residents or US residents, and the investor said they are not;
+    or about users of a platform abroad, in a UK-only tax question that names no platform nor anything abroad."""
+    says = _asker_says(question)
     if (
         profile.platform_location is None
         and profile.jurisdictions == ["UK"]
         and "tax" in profile.topics
+        and not says.abroad
         and FOR_FOREIGN_PLATFORM_USERS.search(text)
-        and not ABROAD.search(question)
     ):
         return True
     us_person = profile.citizenship == "US" or profile.green_card  # taxed by the US wherever they live
     if us_person and FOR_NON_US_CITIZENS.search(text) and not US_CITIZEN_ABROAD.search(text):
         return True
-    says = _asker_says(question)
     if profile.citizenship is None and not profile.green_card and says.not_american and FOR_US_CITIZENS.search(text):
         return True
     if profile.residence is None and says.lives_elsewhere:
         return bool(FOR_UK_RESIDENTS.search(text) or FOR_US_RESIDENTS.search(text) or US_CITIZEN_ABROAD.search(text))
-    known = profile.residence is not None or profile.citizenship is not None or profile.green_card
-    if not known:
+    if not profile.person_sides():  # nothing said about where they live, their citizenship or a green card
         return False
     us_citizen = us_person or profile.residence == "US"
     if US_CITIZEN_ABROAD.search(text) and (not us_person or profile.residence == "US"):
@@ -245,7 +249,7 @@ class _Asked:
             yes_no=bool(YES_NO_QUESTION.search(question)) and not numeric,
             definition=bool(DEFINITION_QUESTION.search(question)) and not numeric,
             progress=bool(ASKS_PROGRESS.search(question)),
-            persona_unstated=profile.citizenship is None and profile.residence is None and not profile.green_card,
+            persona_unstated=not profile.person_sides(),
             residence_unknown=profile.residence is None,
             leaving=_asker_says(question).leaving,
         )
