@@ -14,6 +14,7 @@ import numpy as np
 
 from bot.analysis import generic_firms, has_own_subject, merge_history
 from bot.analysis.patterns import question_parts
+from bot.compose import relevance
 from bot.compose.citations import finish
 from bot.compose.extractive import decide_kind, select
 from bot.compose.llm_answer import LlmParts, StreamEvent, llm_answer
@@ -368,15 +369,19 @@ class Bot:
         The history holds only the investor's questions, so that answer is worked out again (extractive,
         a few tens of milliseconds)."""
         found = self._gather(index, earlier[-1], earlier[:-1], jurisdictions, as_of, {})
-        _, _, entries = select(
-            found.search_question,
-            found.profile,
-            found.evidence,
-            found.query_vector,
-            index,
-            self.settings.answer,
-            found.part_vectors,
-        )
+        quiet = relevance.RECORD.set(None)  # the earlier answer's bullets are not this answer's to grade
+        try:
+            _, _, entries = select(
+                found.search_question,
+                found.profile,
+                found.evidence,
+                found.query_vector,
+                index,
+                self.settings.answer,
+                found.part_vectors,
+            )
+        finally:
+            relevance.RECORD.reset(quiet)
         return frozenset(text for section in entries.values() for text, _ in section)
 
     def _search_parts(

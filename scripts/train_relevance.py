@@ -54,7 +54,10 @@ def join(folder: Path, graded: Path | None = None) -> None:
     rows = []
     for line in (folder / "bullets.jsonl").read_text(encoding="utf-8").splitlines():
         bullet = json.loads(line)
-        if bullet["text"] in off.get(bullet["id"], set()):
+        earlier = bullet.pop("known_on_topic", None)  # graded in an earlier round (relevance_pack --known)
+        if earlier is not None:
+            bullet["on_topic"] = bool(earlier)
+        elif bullet["text"] in off.get(bullet["id"], set()):
             bullet["on_topic"] = False
         elif bullet["text"] in on.get(bullet["id"], set()):
             bullet["on_topic"] = True
