@@ -133,6 +133,11 @@ def test_the_coin_issuer_alone_does_not_pick_the_investors_jurisdiction(
         ("UK national on an H-1B in Seattle. How much of my crypto losses can I deduct?", "US", "UK"),
         ("American who moved to London in 2025. When is my US tax return due?", "UK", "US"),
         ("I became UK resident in 2025 after 12 years living in the US. Does the FIG regime cover me?", "UK", None),
+        # a dual UK and US citizen is a US citizen for US tax (the UK taxes by residence)
+        ("I'm a dual US/UK citizen living in Leeds. Do I have to file an FBAR?", "UK", "US"),
+        ("British-American dual national here, living in Texas. What do I report?", "US", "US"),
+        ("I have both UK and US passports and live in London. Is my ISA taxed?", "UK", "US"),
+        ("I'm not a dual US/UK citizen, I just live in Leeds. Do I file an FBAR?", "UK", None),
     ],
 )
 def test_residence_and_citizenship_read_literally(question: str, residence: str, citizenship: str | None) -> None:
@@ -282,6 +287,20 @@ def test_an_unrelated_question_after_a_crypto_one_is_out_of_scope() -> None:
             ("other_country", 0.95),
             "information",
         ),
+        # the investor lives in another country and asks about its law; a platform that also serves the UK is no tie
+        (
+            "Living in Berlin, does MiCA protect my holdings on Bitpanda, and is crypto tax free in Germany?",
+            ("other_country", 0.99),
+            "other_country",
+        ),
+        ("Living in Berlin, does the FCA protect my holdings on Bitpanda?", ("other_country", 0.9), "information"),
+        # whether a rule, limit or tax will exist is a question, not a price call
+        (
+            "so is there still going to be that £20k cap on how much one person can hold?",
+            ("price_prediction", 0.68),
+            "information",
+        ),
+        ("is there going to be a big crash in bitcoin next month?", ("price_prediction", 0.68), "price_prediction"),
         (
             "do I have to use FIFO for crypto or can I pick which coins I sold?",
             ("personal_advice", 0.56),

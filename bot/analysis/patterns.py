@@ -162,6 +162,21 @@ _CITIZEN = re.compile(
 )
 
 
+# A dual UK and US citizen: for tax the US citizenship is the one that reaches further (the UK taxes by
+# residence), so it is the citizenship the profile keeps. "dual US/UK citizen", "British-American dual
+# national", "dual citizen of the UK and the US", "I have both US and UK passports".
+_US = r"(?:us|u\.s\.|usa|american|united states)"
+_UK = r"(?:uk|british|united kingdom|brit)"
+_DUAL_CITIZEN = re.compile(
+    rf"\bdual\s+(?:{_US}|{_UK})\s*(?:/|-|and|&)\s*(?:the\s+)?(?:{_US}|{_UK})\s+(?:citizen|national|passport)"
+    rf"|\b(?:{_US}|{_UK})\s*(?:/|-|and|&)\s*(?:{_US}|{_UK})\s+dual\s+(?:citizen|national)"
+    rf"|\bdual\s+(?:citizen|national|citizenship|nationality)\s+(?:of|with|in)\s+(?:the\s+)?(?:{_US}|{_UK})"
+    rf"\s+(?:and|&)\s+(?:the\s+)?(?:{_US}|{_UK})"
+    rf"|\bboth\s+(?:{_US}|{_UK})\s+and\s+(?:{_US}|{_UK})\s+(?:passports|citizenship|nationality)",
+    re.I,
+)
+
+
 _MOVED = re.compile(
     r"\b(?:moved|moving|relocated|relocating|emigrated|emigrating)\s+(?:back\s+)?(?:from\s+(?:the\s+)?"
     r"(?P<origin>[a-z .']{2,30}?)\s+)to\s+(?:the\s+)?(?P<dest>[a-z .']{2,30})",

@@ -11,6 +11,7 @@ from bot.analysis.patterns import (
     _BECAME_RESIDENT,
     _BODY_PATTERNS,
     _CITIZEN,
+    _DUAL_CITIZEN,
     _FORMER,
     _GAVE_UP,
     _GREEN_CARD,
@@ -178,7 +179,10 @@ def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | N
         profile.residence = "UK"
     elif profile.residence is None and re.search(r"\b(us|u\.s\.) (tax )?resident\b", lowered):
         profile.residence = "US"
-    for m in _CITIZEN.finditer(text):
+    dual = _DUAL_CITIZEN.search(text)
+    if dual and not _NEGATED.search(text[max(0, dual.start() - 25) : dual.start()]):
+        profile.citizenship = "US"  # a dual citizen is a US citizen for US tax; the UK taxes by residence
+    for m in () if profile.citizenship else _CITIZEN.finditer(text):
         if _NEGATED.search(text[max(0, m.start() - 25) : m.start()]):
             continue  # "I don't have a US passport", "not a US citizen"
         word = next((g for g in m.groups()[:1] + m.groups()[2:] if g), "").lower()
@@ -359,7 +363,10 @@ ASKS_WHAT_A_RULE_SAYS = re.compile(
     r"reporting|regs)\b[^?.!]{0,25}?\b(?:start|begin|apply|take effect|come into|kick in|go live|in force)"
     # "can I hold a bitcoin ETN in my ISA?": what an account or wrapper allows
     r"|\b(?:can|could|may) (?:i|we|you) (?:legally )?(?:hold|put|keep|have|own)\b[^?.!]{0,60}?\b(?:in|inside) "
-    r"(?:my|a|an|our) (?:stocks and shares |cash |lifetime )?(?:isa|sipp|pension|ira|roth|401\(?k\)?)",
+    r"(?:my|a|an|our) (?:stocks and shares |cash |lifetime )?(?:isa|sipp|pension|ira|roth|401\(?k\)?)"
+    # "is there still going to be that £20k cap on holdings?": whether a rule, a limit or a tax will exist
+    r"|\b(?:is|are|will) there (?:still )?(?:going to be|gonna be|be) [^?.!]{0,40}?\b(?:cap|limit|ban|rules?|tax|"
+    r"threshold|allowance|requirements?|guardrail|cooling[- ]off)s?\b",
     re.I,
 )
 
@@ -417,8 +424,10 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
         return "other_country"
     if label == "other_country" and confidence >= FOREIGN_CONFIDENCE and _about_elsewhere_only(profile, text):
         return "other_country"  # "does MAS in Singapore license exchanges like the FCA does?": the FCA is a comparison
-    if label == "other_country" and confidence >= FOREIGN_CONFIDENCE and _asks_another_countrys_rules(profile, text):
-        return "other_country"  # "I live in the US: how does the CRA treat my crypto?"
+    if label == "other_country" and _asks_another_countrys_rules(profile, text):
+        # "I live in the US: how does the CRA treat my crypto?": the pattern asks for the other country as the
+        # question's subject, so the classifier's narrowing confidence is enough.
+        return "other_country"
     if label == "off_topic" and not CRYPTO.search(text) and not profile.topics and not profile.bodies:
         return "out_of_scope"
     return profile.intent
@@ -445,10 +454,15 @@ def _asks_another_countrys_rules(profile: Profile, text: str) -> bool:
     names = "|".join(re.escape(p) for p in sorted({*profile.other_countries, *places}, key=len, reverse=True))
     subject = (
         rf"\bhow (?:does|do|will|would|is|are) (?:the )?(?:{names})\b"
-        rf"|\b(?:taxed|tax(?:es)?|regulated|legal|allowed|banned|treated) (?:in|by) (?:the )?(?:{names})\b"
+        rf"|\b(?:taxed|tax(?:es)?|tax[- ]free|untaxed|regulated|legal|allowed|banned|treated) (?:in|by) (?:the )?(?:{names})\b"
         rf"|\b(?:{names})(?:'s)? (?:tax|taxes|taxation|rules|regulator|law|laws)\b"
+        rf"|\b(?:does|do|will|would|can) (?:the )?(?:{names}) (?:protect|cover|apply|regulate|tax)\b"
     )
-    return bool(re.search(subject, text, re.I))
+    # "Living in Berlin, does MiCA protect my holdings?": the investor lives there and names no UK or US tie
+    # of their own (a platform that also serves the UK does not make them a UK investor).
+    lives_there = re.search(rf"\b(?:living|live|based|resident|residing) in (?:the )?(?:{names})\b", text, re.I)
+    own_tie = profile.residence or profile.citizenship or profile.green_card
+    return bool(re.search(subject, text, re.I) or (lives_there and not own_tie))
 
 
 # A request to make something (code, a poem, a logo), which no official guidance answers even when it names crypto.

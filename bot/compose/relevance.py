@@ -2,12 +2,14 @@
 
 The extractive composer ranks sentences with hand-set weights and then keeps the best few per
 jurisdiction. Ranking is not the same as relevance: the third-best UK sentence can still be about
-another product or another kind of investor. A reviewer graded every bullet of the answers to the
-development set's *tune* split with the blind-review rubric (docs/review-rubric.md) as on or off
-topic (bot/data/relevance_labels.jsonl); `scripts/train_relevance.py` fits this model on those labels
-over the score's own parts and where the sentence sits in the answer, and writes
-bot/data/relevance_model.npz. Bullets the model finds unlikely to be on topic are left out; a section
-left with nothing is left out. Nothing from the validation split or the blind set is used.
+another product or another kind of investor. Reviewers graded every bullet of the answers to the
+development set's *tune* split and to the probes of eval/probes (questions written from official pages
+by helpers who read neither the corpus nor the development set, and tuned on) with the blind-review
+rubric (docs/review-rubric.md) as on or off topic (bot/data/relevance_labels.jsonl);
+`scripts/train_relevance.py` fits this model on those labels over the score's own parts and where the
+sentence sits in the answer, and writes bot/data/relevance_model.npz. Bullets the model finds unlikely
+to be on topic are left out; a section left with nothing is left out. Nothing from the validation
+split or the blind set is used.
 """
 
 from __future__ import annotations
