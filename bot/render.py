@@ -60,7 +60,7 @@ def _reason(profile: Profile, jurisdiction: str) -> str:
     reasons = []
     if profile.residence == jurisdiction:
         reasons.append("where you live")
-    if profile.citizenship == jurisdiction and profile.residence != jurisdiction:
+    if profile.citizenship == jurisdiction == "US" and profile.residence != jurisdiction:
         reasons.append("your citizenship")
     if jurisdiction == "US" and profile.green_card and profile.citizenship != "US" and profile.residence != "US":
         reasons.append("your green card")

@@ -129,9 +129,11 @@ class Profile:
     follow_up: bool = False
 
     def person_sides(self) -> set[str]:
-        """The sides that reach the investor as a person (their tax, their reporting): where they live, their
-        citizenship, and the US for a green-card holder."""
-        return {side for side in (self.residence, self.citizenship, "US" if self.green_card else None) if side}
+        """The sides that reach the investor as a person (their tax, their reporting): where they live, and the
+        US for a US citizen or a green-card holder, whom the US taxes wherever they live. UK citizenship alone
+        brings no UK rules: the UK taxes and protects by residence."""
+        us_person = self.citizenship == "US" or self.green_card
+        return {side for side in (self.residence, "US" if us_person else None) if side}
 
 
 @dataclass

@@ -18,9 +18,10 @@ from bot.analysis.patterns import question_parts, without_injection
             "US",
             "information",
         ),
+        # a tax question to one side's tax body is about that side's tax, though the UK taxes this investor too
         (
             "I'm a US citizen living in London with a UK platform account. What must I report to the IRS?",
-            ["UK", "US"],
+            ["INTL", "US"],
             "UK",
             "UK",
             "information",

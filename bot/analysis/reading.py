@@ -99,7 +99,7 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
         for attribute in ("residence", "citizenship"):  # facts about the investor hold for the conversation
             if getattr(profile, attribute) is None and getattr(previous, attribute):
                 setattr(profile, attribute, getattr(previous, attribute))
-                if is_follow_up or own_subject:
+                if (is_follow_up or own_subject) and getattr(previous, attribute) in previous.person_sides():
                     jurisdictions.add(getattr(previous, attribute))
         if previous.green_card and not profile.green_card:
             profile.green_card = True
@@ -304,14 +304,16 @@ def _sides_asked(
         cued = {side for side, cues in (("UK", UK_CUES), ("US", US_TAX_CUES)) if re.search(cues, without_coin_names)}
         # A country the question names outright ("do I still pay UK tax?"), and the one the investor moved
         # from (a recent leaver can still owe its tax), are asked about too.
+        explicit = set()
         for side, country in (("UK", _TAX_UK), ("US", _TAX_US)):
             if re.search(
-                rf"\b{country}[- ](?:tax|taxes|cgt|capital gains|income tax|tax return|tax year|taxpayer)"
+                rf"\b{country}[- ](?:tax|taxes|cgt|capital gains|income|tax return|return|tax year|taxpayer)"
                 rf"|\b(?:tax(?:es|ed|ation|able)?|pay|owe)\b[^.?!,;]{{0,40}}?\s(?:in|by|to|for)\s+(?:the\s+)?{country}\b",
                 text,
                 re.I,
             ):
-                cued.add(side)  # "do I still pay UK tax?", "how is crypto taxed in the US?"
+                explicit.add(side)  # "do I still pay UK tax?", "how is crypto taxed in the US?"
+        cued |= explicit
         if re.search(r"\buk[- /](?:us|u\.s\.)\b|\b(?:us|u\.s\.)[- /]uk\b", lowered):
             cued |= {"UK", "US"}  # "the UK-US tax treaty"
         if not person:
@@ -319,12 +321,27 @@ def _sides_asked(
         origin = _where(moved.group("origin")) if moved else None
         if origin in ("UK", "US"):
             cued.add(origin)
-        jurisdictions = person | named | cued | (jurisdictions & {"INTL"})
+        tax_body = {side for body, side in (("HMRC", "UK"), ("IRS", "US")) if body in profile.bodies}
+        asked = tax_body | explicit
+        if tax_body and not asked >= person and not _BOTH_TAXES.search(text):
+            # "I'm a US citizen in London: how does the IRS treat staking?" asks one tax body about its own tax;
+            # the other side that taxes the investor is not what was asked (the cross-border notes still come).
+            jurisdictions = asked | {"INTL"}
+        else:
+            jurisdictions = person | named | cued | (jurisdictions & {"INTL"})
         issuer_only = not jurisdictions - {"INTL"}  # whose tax it is is unknown: both sides, not cross-border
         if issuer_only and not _OTHER_PLACE.search(lowered):
             jurisdictions |= {"UK", "US"}
             tax_person_unknown = True
     return jurisdictions, issuer_only, tax_person_unknown
+
+
+# A tax question about both sides' taxes or the overlap between them, whatever tax body it names.
+_BOTH_TAXES = re.compile(
+    r"\b(?:both|each|either) (?:countr|side|tax|return|system)|double tax|\btreaty\b|foreign tax credit|"
+    r"\btax(?:ed)? twice\b|\bin both\b|\bcredit\b[^.?!]{0,30}\b(?:against|for)\b",
+    re.I,
+)
 
 
 # Topics that make a question about more than tax (where the platform is matters for these).

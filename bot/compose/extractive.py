@@ -46,16 +46,29 @@ def _answer_each_part(
     candidates: list[_Candidate],
     sections: dict[str, list[tuple[_Candidate, str]]],
     chosen: list[_Candidate],
+    part_vectors: Sequence[np.ndarray] = (),
 ) -> None:
-    """Make sure each part of a several-part question has its best sentence in the answer."""
+    """Make sure each part of a several-part question has its best sentence in the answer. A part is
+    measured by its own closeness to the sentence (its vector), not by the whole question's score, and a
+    sentence that best answers one part does not count for another: "When is my US return due, and do I
+    still answer the digital asset question?" needs the due date as well as the digital asset question."""
     used = {c.text for picked in sections.values() for c, _ in picked}
-    for part in question_parts(question):
+    parts = question_parts(question)
+    own = len(parts) > 1 and len(part_vectors) >= len(parts)
+    claimed: set[str] = set()
+    for number, part in enumerate(parts):
         wanted = set(terms(part))
-        scored = [(c.score + 0.5 * len(wanted & set(terms(c.text))) / max(1, len(wanted)), c) for c in candidates]
-        scored = [(value, c) for value, c in scored if wanted & set(terms(c.text))]
+        scored = []
+        for c in candidates:
+            shared = len(wanted & set(terms(c.text)))
+            if not shared or c.text in claimed:
+                continue
+            base = float(c.vector @ part_vectors[number]) if own else c.score
+            scored.append((base + (0.25 if own else 0.5) * shared / max(1, len(wanted)), c))
         if not scored:
             continue
         _, best = max(scored, key=lambda pair: pair[0])
+        claimed.add(best.text)
         if best.text in used:
             continue
         group = best.evidence.group
@@ -190,7 +203,7 @@ def select(
             limits[name] = limit
             for picked in _mmr(routed[name], limit, chosen, settings.mmr_lambda, _floor(routed[name], settings)):
                 sections[name].append((picked, name))
-        _answer_each_part(question, candidates, sections, chosen)
+        _answer_each_part(question, candidates, sections, chosen, part_vectors)
         used = {c.text for entries in sections.values() for c, _ in entries}
         actions = [c for c in candidates if c.is_action and c.text not in used]
         for picked in _mmr(actions, settings.next_steps, chosen, settings.mmr_lambda, _floor(candidates, settings)):
