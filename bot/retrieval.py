@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -166,10 +167,10 @@ def retrieve(
         if len(rows) == 0:
             continue
         search = _Search(index, query_vector, similarities, asked, settings, timings)
-        ranked = search.ranked(
+        ranked, leaders = search.ranked(
             rows, _where(group, as_of, settings.statuses), base_terms + expansion_terms(profile, group), profile
         )
-        for row, score in select(index, ranked, quota, settings):
+        for row, score in select(index, ranked, quota, settings, leaders):
             chunk = index.chunks[row]
             evidence.append(
                 Evidence(
@@ -227,8 +228,8 @@ class _Search:
 
     def ranked(
         self, rows: np.ndarray, where: dict[str, Any], query_terms: list[str], profile: Profile
-    ) -> list[tuple[int, float]]:
-        """Rows with their fused scores, best first; each retriever's best `keep_top_per_retriever` lead."""
+    ) -> tuple[list[tuple[int, float]], list[int]]:
+        """Rows with their fused scores, best first, and each retriever's best `keep_top_per_retriever` rows."""
         settings, index = self.settings, self.index
         started = time.perf_counter()
         dense = index.dense(self.query_vector, min(settings.dense_k, len(rows)), rows, where, self.similarities)
@@ -246,7 +247,7 @@ class _Search:
         # The best hits of each retriever are kept even when the other retriever missed them
         # (reciprocal rank fusion alone would rank them below chunks both found moderately).
         leaders = list(dict.fromkeys(row for ranking in rankings for row in ranking[: settings.keep_top_per_retriever]))
-        return [(row, fused[row]) for row in leaders] + [item for item in ranked if item[0] not in leaders]
+        return ranked, leaders
 
 
 def boost_topics(index: Index, fused: dict[int, float], topics: list[str], rrf_k: int) -> None:
@@ -261,9 +262,18 @@ def boost_topics(index: Index, fused: dict[int, float], topics: list[str], rrf_k
 
 
 def select(
-    index: Index, ranked: list[tuple[int, float]], quota: int, settings: RetrievalSettings
+    index: Index,
+    ranked: list[tuple[int, float]],
+    quota: int,
+    settings: RetrievalSettings,
+    leaders: Sequence[int] = (),
 ) -> list[tuple[int, float]]:
-    """The first `quota` of the ranked rows, at most `max_chunks_per_document` from one document."""
+    """The first `quota` of the ranked rows, at most `max_chunks_per_document` from one document, with each
+    retriever's best row (`leaders`) kept even when reciprocal rank fusion ranks it lower (it would rank
+    a chunk only one retriever found below chunks both found moderately). The leaders come first but do not
+    take a document's places from its best fused chunks: a question's closest section by fused rank (the
+    "Backing assets" section for "what was decided on backing assets?") is never pushed out by another
+    section of the same document that one retriever alone put first."""
     per_doc: dict[str, int] = {}
     kept: list[tuple[int, float]] = []
     for row, score in ranked:
@@ -274,6 +284,14 @@ def select(
         kept.append((row, score))
         if len(kept) >= quota:
             break
+    scores = dict(ranked)
+    missing = [row for row in leaders if row in scores and row not in {r for r, _ in kept}]
+    if missing:
+        room = max(0, quota - len(missing))
+        kept = [(row, scores[row]) for row in missing] + kept[:room]
+    else:
+        order = {row: position for position, row in enumerate(leaders)}
+        kept.sort(key=lambda item: order.get(item[0], len(order)))
     return kept
 
 

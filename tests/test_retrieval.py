@@ -30,3 +30,24 @@ def test_power_zero_leaves_the_scores_alone() -> None:
     items = [evidence("UK", 0.05, 0.40), evidence("INTL", 0.05, 0.90)]
     assert calibrate_groups(items, 0.0) == items
     assert calibrate_groups([], 1.0) == []
+
+
+def test_a_retrievers_leader_does_not_take_a_documents_best_fused_section() -> None:
+    # Rows 0-4 are chunks of one document; the dense and BM25 leaders (rows 3, 4) rank low by fusion. Before,
+    # the leaders took two of the document's three places and its best fused chunk (row 0) could be lost.
+    from types import SimpleNamespace
+
+    from bot.retrieval import select
+    from bot.settings import RetrievalSettings
+
+    chunks = [SimpleNamespace(doc_id="boe") for _ in range(5)] + [SimpleNamespace(doc_id="other")]
+    index: Any = SimpleNamespace(chunks=chunks)
+    ranked = [(0, 0.9), (1, 0.8), (5, 0.7), (2, 0.6), (3, 0.5), (4, 0.4)]
+    kept = select(index, ranked, 4, RetrievalSettings(max_chunks_per_document=3), leaders=[3, 4])
+    rows = [row for row, _ in kept]
+    assert rows[:2] == [3, 4]  # the leaders are kept and come first
+    assert 0 in rows  # the best fused chunk keeps its place
+    assert len(rows) == 4
+    # With no leader missing, the fused order stands, leaders first.
+    kept = select(index, ranked, 3, RetrievalSettings(max_chunks_per_document=3), leaders=[1])
+    assert [row for row, _ in kept] == [1, 0, 5]
