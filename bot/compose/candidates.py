@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextvars
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -273,6 +273,27 @@ class _Asked:
         return adjustment, type_match
 
 
+def _section_sentences(
+    index: Index, item: Evidence, query_vector: np.ndarray, part_vectors: Sequence[np.ndarray]
+) -> Iterator[tuple[int, int, str, np.ndarray, float]]:
+    """The sentences of the retrieved chunk, then of the other chunks of the same section (a long section is
+    cut into several chunks, and the one retrieved need not hold the sentence that answers: "Where do I
+    report crypto sales?" finds the first chunk of "When a US taxpayer has a gain or loss", and the Form
+    8949 sentence is in the second). Each as (chunk row, position, text, vector, similarity to the question,
+    or to its closest part for a several-part question)."""
+    own = index.chunk_position[item.chunk.id]
+    rows = [own] + [r for r in index.section_rows.get((item.chunk.doc_id, item.chunk.section_anchor), []) if r != own]
+    for row in rows:
+        chunk = index.chunks[row]
+        start = int(index.sentence_start[row])
+        vectors = index.sentence_vectors[start : start + len(chunk.sentences)]
+        similarities = vectors @ query_vector
+        for part_vector in part_vectors:
+            similarities = np.maximum(similarities, vectors @ part_vector)
+        for position, text in enumerate(chunk.sentences):
+            yield row, position, text, vectors[position], float(similarities[position])
+
+
 def _candidates(
     index: Index,
     evidence: list[Evidence],
@@ -292,15 +313,9 @@ def _candidates(
             continue  # background kept for the record (an earlier draft), never quoted as a rule
         chunk_prior = item.score / top[item.group]
         section_match = item.question_similarity
-        row = index.chunk_position[item.chunk.id]
-        start = int(index.sentence_start[row])
-        vectors = index.sentence_vectors[start : start + len(item.chunk.sentences)]
-        similarities = vectors @ query_vector
-        for part_vector in part_vectors:  # a several-part question: a sentence is as close as to its closest part
-            similarities = np.maximum(similarities, vectors @ part_vector)
         # Topic expansion words (e.g. "FSCS" for a UK protection question) count half.
         extra = expansions.get(item.group, set()) - query_terms
-        for position, text in enumerate(item.chunk.sentences):
+        for row, position, text, vector, similarity_at in _section_sentences(index, item, query_vector, part_vectors):
             if text in seen or len(text) < 25:
                 continue
             seen.add(text)
@@ -308,7 +323,7 @@ def _candidates(
             shared = len(query_terms & sentence_terms) + 0.5 * len(extra & sentence_terms)
             specific = (query_terms | extra) & sentence_terms - GENERIC_TERMS
             overlap = shared / max(1, len(query_terms))
-            similarity = float(similarities[position])
+            similarity = similarity_at
             score = similarity + OVERLAP_WEIGHT * overlap + 0.1 * item.dense_similarity
             score += CHUNK_PRIOR * chunk_prior + QUESTION_PRIOR * max(0.0, section_match - 0.3)
             adjustment, type_match = asked.adjust(text)
@@ -322,7 +337,7 @@ def _candidates(
                 _Candidate(
                     item,
                     text,
-                    vectors[position],
+                    vector,
                     score,
                     bool(ACTION.search(text)) and not NOT_ACTION.search(text),
                     on_topic,
