@@ -7,6 +7,11 @@ from collections.abc import Callable
 from bot.text import split_sentences
 from bot.types import Chunk, Document, Section
 
+# Raised whenever sentence splitting or chunking changes what a build holds: an index built with another
+# version is rebuilt, not reused (the corpus files alone would say it is up to date).
+# 2: an all-capitals acronym ("... to the SEC. A US investor ...") ends a sentence; "Sec." still does not.
+CHUNKING_VERSION = 2
+
 
 def chunk_prefix(document: Document, section: Section) -> str:
     """The context line embedded with every chunk of a section."""

@@ -103,7 +103,8 @@ def split_sentences(text: str) -> list[str]:
         start = 0
         for match in _BOUNDARY.finditer(block):
             word = _word_before_stop(block, start, match.start())
-            if word is not None and word.lower().rstrip(".") in _ABBREVIATIONS:
+            acronym = word is not None and len(word) > 1 and word.isupper() and "." not in word  # "the SEC."
+            if word is not None and not acronym and word.lower().rstrip(".") in _ABBREVIATIONS:
                 continue
             candidate = block[start : match.start()].strip()
             if candidate:

@@ -70,3 +70,18 @@ def test_a_sentence_longer_than_the_window_is_split_not_truncated(embedder: Embe
     # Without chunking the model would silently drop most of the sentence.
     assert embedder.count_tokens(long_sentence) > embedder.max_seq_length
     assert dataclasses.asdict(chunks[0])["doc_id"] == "long"
+
+
+def test_an_acronym_ends_a_sentence_but_an_abbreviation_does_not() -> None:
+    from bot.text import split_sentences
+
+    text = (
+        "A US investor can still complain to the SEC. A US investor whose platform fails may have to wait. "
+        "See Sec. 1256 of the Code. Under 26 U.S.C. 6045 brokers report."
+    )
+    assert split_sentences(text) == [
+        "A US investor can still complain to the SEC.",
+        "A US investor whose platform fails may have to wait.",
+        "See Sec. 1256 of the Code.",
+        "Under 26 U.S.C. 6045 brokers report.",
+    ]

@@ -233,6 +233,15 @@ def test_up_to_date_is_decided_from_the_manifest_and_file_hashes(workspace: Sett
     assert build_index(workspace, shared_embedder()).unchanged  # ... records the hashes
     assert up_to_date(workspace) is not None
 
+    # A build made with an older sentence splitter or chunker is rebuilt, not reused, though no file changed.
+    current = workspace.index.path / "builds" / str(read_current(workspace.index.path))
+    older = json.loads((current / "manifest.json").read_text())
+    (current / "manifest.json").write_text(json.dumps({**older, "chunking_version": 1}))
+    assert up_to_date(workspace) is None
+    rebuilt = build_index(workspace, shared_embedder())
+    assert not rebuilt.unchanged and up_to_date(workspace) is not None
+    second = rebuilt
+
     store = workspace.index.path / "builds" / second.build_id / "chroma" / "chroma.sqlite3"
     release_embedded(store.parent.parent)  # as in a fresh `bot index` process: chromadb caches open stores
     store.write_bytes(store.read_bytes()[:100] + b"\xff" * 3996 + store.read_bytes()[4096:])

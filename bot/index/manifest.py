@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import artifacts
+from bot.chunking import CHUNKING_VERSION
 from bot.corpus import corpus_files
 from bot.embeddings import Encoder, model_fingerprint, onnx_file
 from bot.errors import IndexMissingError, ModelLoadError, StoreUnavailableError
@@ -98,6 +99,7 @@ def up_to_date(settings: Settings, progress: Callable[[str], None] | None = None
     if (
         manifest.get("model_fingerprint") != fingerprint
         or manifest.get("max_chunk_tokens") != settings.embedding.max_chunk_tokens
+        or manifest.get("chunking_version", 1) != CHUNKING_VERSION
         or manifest.get("chroma_url") != settings.index.chroma_url
         or manifest["files"] != corpus_hashes(settings.corpus.path)
         or (settings.embedding.backend == "onnx" and not onnx_file(settings).exists())
@@ -125,6 +127,7 @@ def _compatible(manifest: dict[str, Any], embedder: Encoder, settings: Settings)
     return (
         manifest.get("model_fingerprint") == embedder.fingerprint
         and manifest.get("max_chunk_tokens") == settings.embedding.max_chunk_tokens
+        and manifest.get("chunking_version", 1) == CHUNKING_VERSION
         and manifest.get("chroma_url") == settings.index.chroma_url
     )
 
@@ -138,6 +141,7 @@ def write_manifest(build: NewBuild, files: dict[str, str] | None, chunks: int) -
         "model": build.embedder.name,
         "model_fingerprint": build.embedder.fingerprint,
         "max_chunk_tokens": settings.embedding.max_chunk_tokens,
+        "chunking_version": CHUNKING_VERSION,
         "corpus_version": build.version,
         "documents": {d.id: d.content_hash for d in build.documents},
         "files": files,
