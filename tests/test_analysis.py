@@ -134,6 +134,8 @@ def test_the_coin_issuer_alone_does_not_pick_the_investors_jurisdiction(
         ("UK national on an H-1B in Seattle. How much of my crypto losses can I deduct?", "US", "UK"),
         ("American who moved to London in 2025. When is my US tax return due?", "UK", "US"),
         ("I became UK resident in 2025 after 12 years living in the US. Does the FIG regime cover me?", "UK", None),
+        ("I'm single, American, living in Edinburgh. When do I file Form 8938?", "UK", "US"),
+        ("I'm 34, British, and live in Austin. Do I owe UK tax?", "US", "UK"),
         # a dual UK and US citizen is a US citizen for US tax (the UK taxes by residence)
         ("I'm a dual US/UK citizen living in Leeds. Do I have to file an FBAR?", "UK", "US"),
         ("British-American dual national here, living in Texas. What do I report?", "US", "US"),

@@ -157,7 +157,9 @@ _BECAME_RESIDENT = re.compile(
 _CITIZEN = re.compile(
     r"\b(us|u\.s\.|american|uk|british|united states)\s+(citizen|national|passport|person|expat)|\b(american|british) (living|based|expat)"
     # "American who moved to London", "I'm American", "as a Brit"
-    r"|\b(american|british) (?:who|here|in)\b|\b(?:i'm|i am|im|as) (?:an? )?(american|british|brit)\b",
+    r"|\b(american|british) (?:who|here|in)\b|\b(?:i'm|i am|im|as) (?:an? )?(american|british|brit)\b"
+    # "I'm single, American, living in Edinburgh": the nationality in a list describing the investor
+    r"|\b(?:i'm|i am|im)\b[^.?!]{0,25}?,\s*(?:an? )?(american|british|brit)\b(?=\s*(?:,|\.|;|and\b|living|based|here|$))",
     re.I,
 )
 
