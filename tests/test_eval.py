@@ -518,6 +518,13 @@ def test_resume_after_interruption(fixture_bot: Bot, tmp_path: Path) -> None:
     assert run.computed == 2 and len(metrics["run"]["questions_missing"]) == 3
     metrics, _, run = run_eval(counting_ask, [TINY], out2, as_of=AS_OF, progress=False)
     assert run.computed == 3 and run.reused == 2 and len(asked) == 5 and "questions_missing" not in metrics["run"]
+    # answers from another index build (the corpus changed since) are asked again, not mixed in
+    build = next(iter(read_answers(out2 / "answers.jsonl").values()))["answer"]["index_build"]
+    asked.clear()
+    _, _, run = run_eval(counting_ask, [TINY], out2, as_of=AS_OF, progress=False, build=build)
+    assert run.reused == 5 and not asked
+    _, _, run = run_eval(counting_ask, [TINY], out2, as_of=AS_OF, progress=False, build="another-build")
+    assert run.reused == 0 and run.computed == 5
 
 
 def test_cli_gate_exit_status(fixture_settings: Settings, tmp_path: Path) -> None:

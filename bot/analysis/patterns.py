@@ -266,7 +266,8 @@ _ABOUT_THE_FIRM = re.compile(
 
 # "who do I contact and can I get it back?": a second question joined by "and" to the first.
 _AND_ASKS = re.compile(
-    r",?\s+(?:and|also|plus)\s+(?=(?:can|could|do|does|did|is|are|will|would|should|what|how|who|where|when|which|am)\b)",
+    r",?\s+(?:and|also|plus)\s+(?=(?:can|could|do|does|did|is|are|will|would|should|what|how|who|where|when|which|am|"
+    r"what['’]?s|whats|how['’]?s|hows|where['’]?s|wheres|when['’]?s|whens|who['’]?s|whos)\b)",
     re.I,
 )
 

@@ -20,8 +20,9 @@ from bot.eval.runner import LazyBot, read_answers, run_eval
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Run folder: answers.jsonl, metrics.json, report.html. An existing folder resumes. Required with "
-    "QUESTIONS; with --holdings, where holdings.json is written.",
+    help="Run folder: answers.jsonl, metrics.json, report.html. An existing folder resumes (answers from "
+    "another index build are asked again). Required with QUESTIONS; with --holdings, where holdings.json is "
+    "written.",
 )
 @click.option(
     "--holdings",
@@ -163,6 +164,7 @@ def eval_command(
             split=split,
             known_sources=indexed_source_ids(settings.index.path),
             warn=lambda message: click.echo(message, err=True),
+            build=_current_build(settings),
         )
     except KeyboardInterrupt:
         saved = len(read_answers(out / "answers.jsonl"))
@@ -173,6 +175,17 @@ def eval_command(
         )
         ctx.exit(130)
     _print_outcome(ctx, metrics, problems, out, thresholds)
+
+
+def _current_build(settings: Any) -> str | None:
+    """The index build the bot will answer from, so that a resumed folder reuses only its answers; None
+    (reuse by question text alone) when it cannot be read before the bot loads."""
+    from bot.pointer import current_build
+
+    try:
+        return current_build(settings)
+    except Exception:  # the bot reports an unreadable index when it loads
+        return None
 
 
 def _print_outcome(

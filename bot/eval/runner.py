@@ -58,15 +58,22 @@ class RunResult:
     entries: dict[str, Entry] = field(default_factory=dict)
 
 
-def _to_ask(questions: Sequence[Question], done: dict[str, Entry]) -> tuple[list[Question], int]:
-    """The questions left to ask, and how many have an answer already (same id, same text)."""
+def _to_ask(
+    questions: Sequence[Question], done: dict[str, Entry], build: str | None = None
+) -> tuple[list[Question], int]:
+    """The questions left to ask, and how many have an answer already: same id, same text and earlier turns,
+    and (when `build` is given) answered from that index build. A folder resumes an interrupted run; an
+    answer from another build (the corpus or the index changed since) is asked again, not mixed in."""
     todo, reused = [], 0
     for question in questions:
         entry = done.get(question.id)
+        record = entry.get("record", {}) if entry is not None else {}
+        answer = entry.get("answer") if entry is not None else None
         if (
-            entry is not None
-            and entry.get("answer") is not None
-            and entry.get("record", {}).get("question") == question.question
+            isinstance(answer, dict)
+            and record.get("question") == question.question
+            and record.get("history", []) == question.model_dump(mode="json")["history"]
+            and (build is None or answer.get("index_build") == build)
         ):
             reused += 1
         else:
@@ -123,10 +130,12 @@ def run_questions(
     limit: int | None = None,
     as_of: dt.date | None = None,
     progress: bool = True,
+    build: str | None = None,
 ) -> RunResult:
-    """Ask every question not already answered in answers_path; append each answer as it comes."""
+    """Ask every question not already answered in answers_path (from index build `build`, when given);
+    append each answer as it comes."""
     run = RunResult()
-    todo, run.reused = _to_ask(questions, read_answers(answers_path))
+    todo, run.reused = _to_ask(questions, read_answers(answers_path), build)
     if limit is not None:
         todo = todo[:limit]
     answers_path.parent.mkdir(parents=True, exist_ok=True)
@@ -266,6 +275,7 @@ def run_eval(
     split: str = "all",
     known_sources: set[str] | None = None,
     warn: Callable[[str], None] | None = None,
+    build: str | None = None,
 ) -> tuple[dict[str, Any], list[Problem], RunResult]:
     """Load, run (resuming), score and report; returns (metrics, problems, run).
 
@@ -283,7 +293,7 @@ def run_eval(
     if ask is None:  # score an existing run only
         run = RunResult(entries=read_answers(answers_path))
     else:
-        run = run_questions(ask, questions, answers_path, concurrency, limit, as_of, progress)
+        run = run_questions(ask, questions, answers_path, concurrency, limit, as_of, progress, build)
     metrics, results = evaluate(questions, run.entries, k=k, wall_seconds=run.seconds, computed=run.computed)
     metrics["run"] = _run_record(inputs, questions, results, run, concurrency, split, k, as_of, problems, unknown)
     metrics["run"].update(info or {})
