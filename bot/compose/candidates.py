@@ -60,7 +60,7 @@ HISTORY_PENALTY = 0.25
 VOTES = re.compile(r"\b(?:passed|approved|voted)\b[^.]*\bby (?:\d+ (?:votes )?to \d+|a vote of)\b", re.I)
 ASKS_PROGRESS = re.compile(
     r"\b(?:law yet|become law|became law|passed|pass|vote[sd]?|signed|enact\w*|status|pending|progress|congress|senate|"
-    r"house|parliament|when)\b",
+    r"house|parliament)\b",
     re.I,
 )
 # "What is the GENIUS Act?": a definition question is answered by the sentence that says what the thing is.
