@@ -135,6 +135,10 @@ def test_the_coin_issuer_alone_does_not_pick_the_investors_jurisdiction(
         ("American who moved to London in 2025. When is my US tax return due?", "UK", "US"),
         ("I became UK resident in 2025 after 12 years living in the US. Does the FIG regime cover me?", "UK", None),
         ("I'm single, American, living in Edinburgh. When do I file Form 8938?", "UK", "US"),
+        # someone else's residence or citizenship is not the investor's
+        ("My brother lives in Ohio and got tokens from an airdrop. Is that taxable for him?", None, None),
+        ("I live in Leeds and my wife is a US citizen. Do I file an FBAR?", "UK", None),
+        ("My parents live in Florida but I'm based in London. Is my USDC protected?", "UK", None),
         ("I'm 34, British, and live in Austin. Do I owe UK tax?", "US", "UK"),
         # a dual UK and US citizen is a US citizen for US tax (the UK taxes by residence)
         ("I'm a dual US/UK citizen living in Leeds. Do I have to file an FBAR?", "UK", "US"),
@@ -143,7 +147,9 @@ def test_the_coin_issuer_alone_does_not_pick_the_investors_jurisdiction(
         ("I'm not a dual US/UK citizen, I just live in Leeds. Do I file an FBAR?", "UK", None),
     ],
 )
-def test_residence_and_citizenship_read_literally(question: str, residence: str, citizenship: str | None) -> None:
+def test_residence_and_citizenship_read_literally(
+    question: str, residence: str | None, citizenship: str | None
+) -> None:
     profile = analyse(question)
     assert profile.residence == residence
     assert profile.citizenship == citizenship

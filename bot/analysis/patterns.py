@@ -194,6 +194,15 @@ _NEGATED = re.compile(
     re.I,
 )
 _FORMER = re.compile(r"\b(?:used to|previously|formerly|until)\b", re.I)
+# Someone else's residence or citizenship, in the same clause: "my brother lives in Ohio", "my wife is a US
+# citizen". The investor is the one asking; facts about their family or friends are not theirs.
+_SOMEONE_ELSE = re.compile(
+    r"\b(?:my|our|his|her|their)\s+(?:\w+\s+)?(?:brother|sister|mum|mom|mother|dad|father|parents?|friend|cousin|"
+    r"son|daughter|kids?|children|wife|husband|partner|spouse|uncle|aunt|grand\w+|family|client|colleague|boss|"
+    r"nephew|niece|in-laws?|relatives?|neighbou?r|girlfriend|boyfriend|fianc\w*)s?\b(?:(?!\b(?:and i|but i|i)\b)[^.?!,;])*$"
+    r"|\b(?:he|she|they)\s+(?:\w+\s+){0,2}$",
+    re.I,
+)
 # A US lawful permanent resident (green-card holder) is a US person for US tax wherever they live.
 _GREEN_CARD = re.compile(r"\bgreen[- ]?card\b|\b(?:US |U\.S\. )?lawful permanent resident\b", re.I)
 _GAVE_UP = re.compile(

@@ -20,6 +20,7 @@ from bot.analysis.patterns import (
     _NEGATED,
     _OTHER_PLACE,
     _RESIDENCE,
+    _SOMEONE_ELSE,
     _TAX_UK,
     _TAX_US,
     ADVICE,
@@ -170,10 +171,12 @@ def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | N
     position = 0
     while profile.residence is None and (m := _RESIDENCE.search(plain, position)):
         position = m.start() + 3  # the next match may start inside this one's greedy place words
-        if _NEGATED.search(plain[max(0, m.start() - 25) : m.start()]) or _FORMER.search(
-            plain[max(0, m.start() - 12) : m.start() + 8]
+        if (
+            _NEGATED.search(plain[max(0, m.start() - 25) : m.start()])
+            or _FORMER.search(plain[max(0, m.start() - 12) : m.start() + 8])
+            or _SOMEONE_ELSE.search(plain[max(0, m.start() - 40) : m.start()])
         ):
-            continue  # "I don't live in the UK any more", "I used to live in London"
+            continue  # "I don't live in the UK any more", "I used to live in London", "my brother lives in Ohio"
         profile.residence = _where(next((g for g in m.groups() if g), ""))
     if profile.residence is None and re.search(r"\b(uk|british) (tax )?resident\b", lowered):
         profile.residence = "UK"
@@ -183,14 +186,18 @@ def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | N
     if dual and not _NEGATED.search(text[max(0, dual.start() - 25) : dual.start()]):
         profile.citizenship = "US"  # a dual citizen is a US citizen for US tax; the UK taxes by residence
     for m in () if profile.citizenship else _CITIZEN.finditer(text):
-        if _NEGATED.search(text[max(0, m.start() - 25) : m.start()]):
-            continue  # "I don't have a US passport", "not a US citizen"
+        if _NEGATED.search(text[max(0, m.start() - 25) : m.start()]) or _SOMEONE_ELSE.search(
+            text[max(0, m.start() - 40) : m.start()]
+        ):
+            continue  # "I don't have a US passport", "not a US citizen", "my wife is a US citizen"
         word = next((g for g in m.groups()[:1] + m.groups()[2:] if g), "").lower()
         profile.citizenship = "UK" if word in ("uk", "british", "brit") else "US"
         break
     for m in _GREEN_CARD.finditer(plain):
         before = plain[max(0, m.start() - 25) : m.start()]
-        if not (_NEGATED.search(before) or _FORMER.search(before) or _GAVE_UP.search(before)):
+        if not (_NEGATED.search(before) or _FORMER.search(before) or _GAVE_UP.search(before)) and not (
+            _SOMEONE_ELSE.search(plain[max(0, m.start() - 40) : m.start()])
+        ):
             profile.green_card = True  # "I have a green card", not "I gave up my green card"
             break
     return moved
