@@ -220,6 +220,10 @@ def test_text_matching_normalises_case_space_quotes_and_money() -> None:
     assert not contains("it is not protected", "is protected")
     assert contains("it is NOT protected", "not protected")
     assert not contains("price of 2.5", "2")  # whole numbers only, not digits inside numbers
+    # a period in words or digits: "eight weeks" == "8 weeks", "a 6-month limit" == "six months"
+    assert contains("a firm has 8 weeks to reply", "eight weeks")
+    assert contains("within six months of the final response", "6 months")
+    assert not contains("eighty weeks", "8 weeks")
     assert supports("Crypto is not protected.", "Bitcoin may fall. Crypto is not protected. Be careful.")
     assert supports(
         "Cryptoassets held on exchanges are not protected by the FSCS",

@@ -374,6 +374,12 @@ def _tax_only(topics: list[str]) -> bool:
 
 
 SCAM_ADVICE_CONFIDENCE = 0.8
+# A follow-up that asks whether the rule just given applies to something else too.
+SAME_AGAIN = re.compile(
+    r"\bsame (?:deal|thing|rules?|for|again|story|applies|answer)\b|\b(?:what|how) about\b|\b(?:too|as well|also)\s*\??\s*$"
+    r"|\bdoes (?:that|this|it|the same) (?:also )?apply\b|\b(?:is|are) (?:that|those|it|they) (?:also )?covered\b",
+    re.I,
+)
 # A question about what a rule requires or when it applies ("do I have to use FIFO?", "when does it start
 # applying?") is answered from the sources; only a confident call (or a hand-written pattern) makes it a
 # request for advice or a price call.
@@ -423,6 +429,14 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
             return "information"
         if label == "information" and confidence < SCAM_ADVICE_CONFIDENCE and profile.intent in _REQUESTS:
             return profile.intent  # "when do the rules kick in and will bitcoin pump?": the price call stands
+        if (
+            label in ("personal_advice", "price_prediction")
+            and profile.follow_up
+            and profile.intent == "information"
+            and confidence < SCAM_ADVICE_CONFIDENCE
+            and SAME_AGAIN.search(text)
+        ):
+            return "information"  # "ok and the crypto I leave on the exchange, same deal?" asks the rule again
         if label == "personal_advice" and "scams" in profile.topics and confidence < SCAM_ADVICE_CONFIDENCE:
             # "I was cold-called about 20% a month, what should I do?" asks what to do about a likely scam
             # (check, report), which the sources answer; only a confident call makes it a request for advice.

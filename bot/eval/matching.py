@@ -27,6 +27,20 @@ _QUOTES = str.maketrans(
 )
 
 
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14, "fifteen": 15, "twenty": 20, "thirty": 30,
+    "sixty": 60, "ninety": 90,
+}  # fmt: skip
+_COUNTED = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})[- ](days?|weeks?|months?|years?)\b")
+
+
+def periods_in_digits(text: str) -> str:
+    """A period in words as digits, on normalised text: "eight weeks" -> "8 weeks", "6-month" -> "6 month"."""
+    text = _COUNTED.sub(lambda m: f"{_NUMBER_WORDS[m[1]]} {m[2]}", text)
+    return re.sub(r"\b(\d+)-(days?|weeks?|months?|years?)\b", r"\1 \2", text)
+
+
 def normalise(text: str) -> str:
     """Lower case; plain quotes and dashes; no thousands commas; hyphens as spaces; one space."""
     text = text.translate(_QUOTES).lower()
@@ -57,17 +71,22 @@ def canonical_dates(text: str) -> str:
 
 
 def contains(haystack: str, needle: str) -> bool:
-    """Case/space/quote-insensitive phrase match on word boundaries; dates match in any style, and
-    'A | B' matches either alternative."""
+    """Case/space/quote-insensitive phrase match on word boundaries; dates match in any style, a period in
+    words or digits ("eight weeks" == "8 weeks"), and 'A | B' matches either alternative."""
     alternatives = [part for part in needle.split(" | ") if part.strip()]
     if len(alternatives) > 1:
         return any(contains(haystack, part) for part in alternatives)
     wanted = canonical_dates(normalise(needle))
     if not wanted:
         return False
+    text = canonical_dates(normalise(haystack))
+    return _found(wanted, text) or _found(periods_in_digits(wanted), periods_in_digits(text))
+
+
+def _found(wanted: str, text: str) -> bool:
     pattern = (r"(?<![a-z0-9])(?<!\d[.,])" if wanted[0].isalnum() else "") + re.escape(wanted)
     pattern += r"(?![a-z0-9]|[.,]\d)" if wanted[-1].isalnum() else ""
-    return re.search(pattern, canonical_dates(normalise(haystack))) is not None
+    return re.search(pattern, text) is not None
 
 
 def supports(sentence: str, quote: str) -> bool:
