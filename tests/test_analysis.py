@@ -396,3 +396,25 @@ def test_a_follow_up_with_a_subject_of_its_own_is_told_apart_from_a_bare_one() -
     assert has_own_subject("what about once I sell it and the pounds sit in my UK bank, how much is covered?")
     assert has_own_subject("so does that mean it's FDIC insured?")
     assert not has_own_subject("and when does that start?")
+
+
+@pytest.mark.parametrize(
+    ("question", "platform"),
+    [
+        ("sold some btc on coinbase uk this year", "UK"),
+        ("I use Kraken (UK) for my ether", "UK"),
+        ("I keep USDC on Coinbase", "US"),
+    ],
+)
+def test_a_platforms_uk_arm_is_a_uk_platform(question: str, platform: str) -> None:
+    assert analyse(question).platform_location == platform
+
+
+def test_a_follow_up_that_names_its_side_asks_about_that_side_only() -> None:
+    from bot.analysis import merge_history
+
+    earlier = "Green card holder living in London. How much gain can I make before UK CGT kicks in?"
+    profile, _ = merge_history([earlier], "and on the us side where does that sale go on my return?")
+    assert profile.follow_up and profile.jurisdictions == ["US"]
+    profile, _ = merge_history([earlier], "and when do I have to pay it?")
+    assert set(profile.jurisdictions) >= {"UK", "US"}

@@ -96,15 +96,18 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
         bool(CONNECTIVE.search(text)) or (not own_subject and not elsewhere and not profile.other_countries)
     )
     stated = set(jurisdictions)
+    # "and on the US side?": a follow-up that names its side asks about that side only.
+    narrowed = is_follow_up and bool(stated - {"INTL"})
     if previous is not None:
         for attribute in ("residence", "citizenship"):  # facts about the investor hold for the conversation
             if getattr(profile, attribute) is None and getattr(previous, attribute):
                 setattr(profile, attribute, getattr(previous, attribute))
-                if (is_follow_up or own_subject) and getattr(previous, attribute) in previous.person_sides():
+                carried = getattr(previous, attribute) in previous.person_sides()
+                if (is_follow_up or own_subject) and carried and not narrowed:
                     jurisdictions.add(getattr(previous, attribute))
         if previous.green_card and not profile.green_card:
             profile.green_card = True
-            if is_follow_up or own_subject:
+            if (is_follow_up or own_subject) and not narrowed:
                 jurisdictions.add("US")
     person = profile.person_sides()
     if tax_person_unknown and person:
@@ -228,7 +231,10 @@ def _read_holding(profile: Profile, text: str, lowered: str) -> None:
     nouns = r"exchanges?|platforms?|brokers?|brokerages?|apps?|firms?|compan(?:y|ies)|wallets?|banks?|custodians?|providers?"
     profile.platform_location = _location_before(text, nouns)
     if profile.platform_location is None:
-        if any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in US_PLATFORMS):
+        names = "|".join(re.escape(p) for p in (*US_PLATFORMS, *UK_PLATFORMS))
+        if re.search(rf"\b(?:{names})[ -]?\(?(?:uk|u\.k\.|united kingdom|gb)\b", lowered):
+            profile.platform_location = "UK"  # "Coinbase UK", "Kraken (UK)": the firm's UK arm
+        elif any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in US_PLATFORMS):
             profile.platform_location = "US"
         elif any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in UK_PLATFORMS):
             profile.platform_location = "UK"
@@ -263,6 +269,9 @@ def _named_sides(profile: Profile, text: str, lowered: str) -> tuple[set[str], s
         jurisdictions.add("INTL")
     if re.search(UK_CUES, lowered):
         jurisdictions.add("UK")
+    # "and on the us side?", "for my uk return": a side named in lower case ('us' is not the pronoun here)
+    for side in re.findall(r"\b(us|uk|u\.s\.|u\.k\.) (?:side|return|tax return|rules|version|end|taxes)\b", lowered):
+        jurisdictions.add("UK" if side.startswith("u.k") or side == "uk" else "US")
     # "a dollar stablecoin" names the coin, not where the investor or the platform is.
     without_coin_names = re.sub(
         r"\b(us )?dollar[- ](backed |denominated )?stable ?coins?|\busd[- ]?stable ?coins?", " ", lowered
@@ -515,9 +524,11 @@ def generic_firms(question: str) -> str:
 
 
 def has_own_subject(question: str) -> bool:
-    """Whether a question names a subject of its own (a topic, an asset, a body or a platform), read alone."""
+    """Whether a question names a subject of its own (a topic, an asset, a body, a platform, or the UK or
+    US side: "and on the US side, where does that sale go on my return?"), read alone."""
     alone = analyse(question)
-    return bool(alone.topics or alone.asset_types or alone.bodies or alone.platform_location)
+    sides = set(alone.jurisdictions) - {"INTL"}
+    return bool(alone.topics or alone.asset_types or alone.bodies or alone.platform_location or len(sides) == 1)
 
 
 def merge_history(
