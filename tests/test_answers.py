@@ -442,3 +442,14 @@ def test_the_side_that_answers_best_comes_first(fixture_bot: Bot) -> None:
         headings = [line for line in answer.answer.splitlines() if line.startswith(("**UK rules", "**US rules"))]
         assert headings and headings[0].startswith(first), answer.answer
     assert list(us.sections)[:2] == ["US", "UK"] and list(uk.sections)[:2] == ["UK", "US"]
+
+
+def test_a_which_form_question_ranks_sentences_that_name_a_form() -> None:
+    from bot.compose.candidates import _Asked
+    from bot.types import Profile
+
+    asked = _Asked.of("which IRS forms do the gains actually go on?", Profile())
+    bonus, matched = asked.adjust("US taxpayers report capital gains on Form 8949 and Schedule D.")
+    assert matched and bonus > 0
+    assert not asked.adjust("Selling crypto for dollars can produce a capital gain.")[1]
+    assert not _Asked.of("What is that form and does it show my cost basis?", Profile()).form

@@ -77,6 +77,13 @@ DEFINES = re.compile(
 OVERLAP_WEIGHT = 0.25  # weight of the share of question words a sentence holds
 CHUNK_PRIOR = 0.3  # weight of the chunk's fused rank (hybrid agreement) in a sentence's score
 QUESTION_PRIOR = 2.0  # weight of how close the section's investor questions ('Q:' lines) are to the question
+# "Which IRS forms do the gains go on?", "where does that sale go on my return?": a sentence that names a form.
+FORM_QUESTION = re.compile(
+    r"\b(?:which|what)\s+(?!is\b|are\b|was\b|does\b)(?:\w+\s+){0,2}(?:forms?|schedules?|boxe?s?|pages?)\b"
+    r"|\bwhere\s+(?:do|does|should|would)\b[^?.!]{0,50}\b(?:go|put|report|enter|declare)\b",
+    re.I,
+)
+NAMES_A_FORM = re.compile(r"\bForms? [0-9A-Z]|\bSchedule [A-Z0-9]\b|\bSA\d{3}\b|\bcapital gains (?:pages|summary)\b")
 TYPE_BONUS = 0.06  # a sentence of the kind the question asks for: a figure or date, or a yes or no
 # A sentence is on the question's subject when it shares a word with it (or its official wording),
 # when it is close in meaning, or when its section answers an investor question close to this one.
@@ -236,6 +243,7 @@ class _Asked:
     numeric: bool  # a how-much or when question
     yes_no: bool
     definition: bool  # "what is X?"
+    form: bool  # "which form?", "where does it go on my return?"
     progress: bool  # asks about a bill's progress
     persona_unstated: bool  # neither residence nor citizenship said
     residence_unknown: bool
@@ -248,6 +256,7 @@ class _Asked:
             numeric=numeric,
             yes_no=bool(YES_NO_QUESTION.search(question)) and not numeric,
             definition=bool(DEFINITION_QUESTION.search(question)) and not numeric,
+            form=bool(FORM_QUESTION.search(question)),
             progress=bool(ASKS_PROGRESS.search(question)),
             persona_unstated=not profile.person_sides(),
             residence_unknown=profile.residence is None,
@@ -267,6 +276,7 @@ class _Asked:
             (self.numeric and HAS_NUMBER.search(text))
             or (self.yes_no and POLAR.search(text))
             or (self.definition and DEFINES.search(text))
+            or (self.form and NAMES_A_FORM.search(text))
         )
         if type_match:
             adjustment += TYPE_BONUS
