@@ -449,7 +449,8 @@ def test_a_which_form_question_ranks_sentences_that_name_a_form() -> None:
     from bot.types import Profile
 
     asked = _Asked.of("which IRS forms do the gains actually go on?", Profile())
-    bonus, matched = asked.adjust("US taxpayers report capital gains on Form 8949 and Schedule D.")
-    assert matched and bonus > 0
+    sentence = "US taxpayers report capital gains on Form 8949 and Schedule D."
+    bonus, matched = asked.adjust(sentence)
+    assert matched and bonus > _Asked.of("how are the gains taxed?", Profile()).adjust(sentence)[0]
     assert not asked.adjust("Selling crypto for dollars can produce a capital gain.")[1]
     assert not _Asked.of("What is that form and does it show my cost basis?", Profile()).form
