@@ -404,9 +404,11 @@ def test_a_follow_up_with_a_subject_of_its_own_is_told_apart_from_a_bare_one() -
         ("sold some btc on coinbase uk this year", "UK"),
         ("I use Kraken (UK) for my ether", "UK"),
         ("I keep USDC on Coinbase", "US"),
+        ("I'm British, live in Manchester and trade on a US crypto exchange", "US"),
+        ("it helps us crypto exchanges", None),
     ],
 )
-def test_a_platforms_uk_arm_is_a_uk_platform(question: str, platform: str) -> None:
+def test_a_platforms_uk_arm_is_a_uk_platform(question: str, platform: str | None) -> None:
     assert analyse(question).platform_location == platform
 
 

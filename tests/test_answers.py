@@ -454,3 +454,14 @@ def test_a_which_form_question_ranks_sentences_that_name_a_form() -> None:
     assert matched and bonus > _Asked.of("how are the gains taxed?", Profile()).adjust(sentence)[0]
     assert not asked.adjust("Selling crypto for dollars can produce a capital gain.")[1]
     assert not _Asked.of("What is that form and does it show my cost basis?", Profile()).form
+
+
+def test_the_exit_tax_is_only_for_those_who_ask_about_giving_up_citizenship() -> None:
+    from bot.compose.candidates import written_for_someone_else
+    from bot.types import Profile
+
+    exit_tax = 'Under section 877A, a "covered expatriate" is treated as selling all worldwide property.'
+    briton = Profile(residence="UK", citizenship="UK", jurisdictions=["UK", "US"], topics=["tax"])
+    assert written_for_someone_else(exit_tax, briton, "Do I owe US tax on gains on a US exchange?")
+    holder = Profile(residence="UK", green_card=True, jurisdictions=["UK", "US"], topics=["tax"])
+    assert not written_for_someone_else(exit_tax, holder, "What if I give it up, is there an exit tax on my crypto?")

@@ -240,7 +240,8 @@ def _us_match(text: str) -> re.Match[str] | None:
 def _location_before(text: str, nouns: str) -> str | None:
     """'a US exchange', 'UK platform', 'an American broker'."""
     m = re.search(
-        rf"\b(uk|u\.k\.|british|english|london|us|u\.s\.|usa|american|new york|california)[- ](based |registered |regulated |listed )?({nouns})\b",
+        rf"\b(uk|u\.k\.|british|english|london|us|u\.s\.|usa|american|new york|california)[- ](based |registered |regulated |listed )?"
+        rf"(?:crypto |cryptocurrency |bitcoin |digital asset |crypto asset )?({nouns})\b",
         text,
         re.I,
     )

@@ -180,10 +180,21 @@ def _asker_says(question: str) -> _AskerSays:
     )
 
 
+# Giving up US citizenship or a green card (the section 877A exit tax): a rule only for those who ask about it.
+EXPATRIATION = re.compile(r"\b877A\b|covered expatriate|\bexpatriat(?:e|es|ed|ing|ion)\b|Form 8854|renounc", re.I)
+ASKS_EXPATRIATION = re.compile(
+    r"\bexpatriat|renounc|exit tax|\b877A\b|8854|\bgiv(?:e|ing) up\b|\bgave up\b|\bsurrender|\babandon"
+    r"|\bgive (?:it|them) up\b|\bno longer (?:a )?(?:us )?citizen|\bcitizenship\b",
+    re.I,
+)
+
+
 def written_for_someone_else(text: str, profile: Profile, question: str = "") -> bool:
     """The sentence is about US citizens, UK residents or US residents, and the investor said they are not;
     or about users of a platform abroad, in a UK-only tax question that names no platform nor anything abroad."""
     says = _asker_says(question)
+    if EXPATRIATION.search(text) and not ASKS_EXPATRIATION.search(question):
+        return True  # the exit tax is for US citizens and long-term green-card holders who give them up
     if (
         profile.platform_location is None
         and profile.jurisdictions == ["UK"]
