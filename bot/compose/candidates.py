@@ -84,6 +84,9 @@ FORM_QUESTION = re.compile(
     re.I,
 )
 NAMES_A_FORM = re.compile(r"\bForms? [0-9A-Z]|\bSchedule [A-Z0-9]\b|\bSA\d{3}\b|\bcapital gains (?:pages|summary)\b")
+# A "Cross-border" section's sentence, for a question about one side that names nothing abroad: those sections
+# are written for holdings that cross the border and match many questions on their general words.
+CROSS_BORDER_PENALTY = 0.2
 TYPE_BONUS = 0.06  # a sentence of the kind the question asks for: a figure or date, or a yes or no
 # A sentence is on the question's subject when it shares a word with it (or its official wording),
 # when it is close in meaning, or when its section answers an investor question close to this one.
@@ -328,6 +331,7 @@ def _candidates(
     found: list[_Candidate] = []
     seen: set[str] = set()
     asked = _Asked.of(question, profile)
+    domestic = not profile.cross_border and not _asker_says(question).abroad
     top = {g: max(e.score for e in evidence if e.group == g) for g in {e.group for e in evidence}}
     for item in sorted(evidence, key=lambda e: -e.score):
         if item.section.status in ("superseded", "withdrawn"):
@@ -349,6 +353,8 @@ def _candidates(
             score += CHUNK_PRIOR * chunk_prior + QUESTION_PRIOR * max(0.0, section_match - 0.3)
             adjustment, type_match = asked.adjust(text)
             score += adjustment
+            if item.section.is_cross_border and domestic:
+                score -= CROSS_BORDER_PENALTY  # written for holdings abroad; this question names nothing abroad
             on_topic = bool(specific) or similarity >= MIN_ON_TOPIC_SIMILARITY or section_match >= MIN_ON_TOPIC_QUESTION
             if (record := RECORD.get()) is not None:
                 persona = asked.persona_unstated and bool(FOR_US_CITIZENS.search(text))
