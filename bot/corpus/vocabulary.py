@@ -95,6 +95,7 @@ PUBLISHERS: dict[str, str] = {
             "FTC",
             "California DFPI",
             "White House",
+            "US Courts",
         )
     },
     **{p: "INTL" for p in ("OECD", "IOSCO", "FSB", "FATF", "BIS", "HM Treasury and US Treasury")},
@@ -117,6 +118,7 @@ OFFICIAL_DOMAINS = (
     "congress.gov",
     "treasury.gov",
     "fincen.gov",
+    "uscourts.gov",
     "irs.gov",
     "fdic.gov",
     "occ.gov",
