@@ -41,19 +41,28 @@ def test_the_wheel_installs_and_answers_outside_the_repository(tmp_path: Path) -
         text=True,
     ).stdout.strip()
     Path(site, "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], check=True)
+    # --ignore-installed: the test environment's editable `bot` is visible through deps.pth, and pip may
+    # otherwise take it as "already satisfied" and install nothing here (seen once in CI).
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "install", "--no-deps", "--ignore-installed", str(wheel)],
+        capture_output=True,
+        text=True,
+    )
+    assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
+    assert Path(site, "bot", "__init__.py").exists(), installed.stdout[-2000:]
 
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}
-    where = subprocess.run(
+    imported = subprocess.run(
         [str(python), "-c", "import bot, bot.compose.llm as l; print(bot.__file__); print(l.PROMPTS)"],
-        check=True,
         capture_output=True,
         text=True,
         cwd=outside,
         env=env,
-    ).stdout
+    )
+    assert imported.returncode == 0, imported.stderr[-3000:]
+    where = imported.stdout
     assert str(ROOT) not in where and "site-packages" in where, where
     done = subprocess.run(
         [str(venv / "bin" / "bot"), "--corpus.path", str(FIXTURE_CORPUS), "--index.path", str(tmp_path / "index")]
