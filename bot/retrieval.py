@@ -285,7 +285,8 @@ def select(
         if len(kept) >= quota:
             break
     scores = dict(ranked)
-    missing = [row for row in leaders if row in scores and row not in {r for r, _ in kept}]
+    taken = {row for row, _ in kept}
+    missing = [row for row in leaders if row in scores and row not in taken]
     if missing:
         room = max(0, quota - len(missing))
         kept = [(row, scores[row]) for row in missing] + kept[:room]

@@ -163,6 +163,12 @@ def _each_part(profile: Profile, text: str) -> set[str]:
     return sides
 
 
+def _of_someone_else(text: str, start: int) -> bool:
+    """The residence, citizenship or green card at `start` is said of someone else in the same clause: "my
+    brother lives in Ohio", "my wife is a US citizen"."""
+    return bool(_SOMEONE_ELSE.search(text[max(0, start - 40) : start]))
+
+
 def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | None:
     """Where the investor lives and what citizenship they hold; the "moved from X to Y" match, if any."""
     plain = text.replace("’", "'")
@@ -177,7 +183,7 @@ def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | N
         if (
             _NEGATED.search(plain[max(0, m.start() - 25) : m.start()])
             or _FORMER.search(plain[max(0, m.start() - 12) : m.start() + 8])
-            or _SOMEONE_ELSE.search(plain[max(0, m.start() - 40) : m.start()])
+            or _of_someone_else(plain, m.start())
         ):
             continue  # "I don't live in the UK any more", "I used to live in London", "my brother lives in Ohio"
         profile.residence = _where(next((g for g in m.groups() if g), ""))
@@ -189,9 +195,7 @@ def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | N
     if dual and not _NEGATED.search(text[max(0, dual.start() - 25) : dual.start()]):
         profile.citizenship = "US"  # a dual citizen is a US citizen for US tax; the UK taxes by residence
     for m in () if profile.citizenship else _CITIZEN.finditer(text):
-        if _NEGATED.search(text[max(0, m.start() - 25) : m.start()]) or _SOMEONE_ELSE.search(
-            text[max(0, m.start() - 40) : m.start()]
-        ):
+        if _NEGATED.search(text[max(0, m.start() - 25) : m.start()]) or _of_someone_else(text, m.start()):
             continue  # "I don't have a US passport", "not a US citizen", "my wife is a US citizen"
         word = next((g for g in m.groups()[:1] + m.groups()[2:] if g), "").lower()
         profile.citizenship = "UK" if word in ("uk", "british", "brit") else "US"
@@ -199,7 +203,7 @@ def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | N
     for m in _GREEN_CARD.finditer(plain):
         before = plain[max(0, m.start() - 25) : m.start()]
         if not (_NEGATED.search(before) or _FORMER.search(before) or _GAVE_UP.search(before)) and not (
-            _SOMEONE_ELSE.search(plain[max(0, m.start() - 40) : m.start()])
+            _of_someone_else(plain, m.start())
         ):
             profile.green_card = True  # "I have a green card", not "I gave up my green card"
             break
@@ -226,13 +230,18 @@ def _countries_named(text: str) -> set[str]:
     return named
 
 
+# "Coinbase UK", "Kraken (UK)": a named platform's UK arm.
+_UK_ARM = re.compile(
+    rf"\b(?:{'|'.join(re.escape(p) for p in (*US_PLATFORMS, *UK_PLATFORMS))})[ -]?\(?(?:uk|u\.k\.|united kingdom|gb)\b"
+)
+
+
 def _read_holding(profile: Profile, text: str, lowered: str) -> None:
     """Where the platform and the coin's issuer are, the kinds of asset and the topics asked about."""
     nouns = r"exchanges?|platforms?|brokers?|brokerages?|apps?|firms?|compan(?:y|ies)|wallets?|banks?|custodians?|providers?"
     profile.platform_location = _location_before(text, nouns)
     if profile.platform_location is None:
-        names = "|".join(re.escape(p) for p in (*US_PLATFORMS, *UK_PLATFORMS))
-        if re.search(rf"\b(?:{names})[ -]?\(?(?:uk|u\.k\.|united kingdom|gb)\b", lowered):
+        if _UK_ARM.search(lowered):
             profile.platform_location = "UK"  # "Coinbase UK", "Kraken (UK)": the firm's UK arm
         elif any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in US_PLATFORMS):
             profile.platform_location = "US"

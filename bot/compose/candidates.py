@@ -298,16 +298,20 @@ class _Asked:
 
 
 def _section_sentences(
-    index: Index, item: Evidence, query_vector: np.ndarray, part_vectors: Sequence[np.ndarray]
+    index: Index, item: Evidence, query_vector: np.ndarray, part_vectors: Sequence[np.ndarray], visited: set[int]
 ) -> Iterator[tuple[int, int, str, np.ndarray, float]]:
     """The sentences of the retrieved chunk, then of the other chunks of the same section (a long section is
     cut into several chunks, and the one retrieved need not hold the sentence that answers: "Where do I
     report crypto sales?" finds the first chunk of "When a US taxpayer has a gain or loss", and the Form
     8949 sentence is in the second). Each as (chunk row, position, text, vector, similarity to the question,
-    or to its closest part for a several-part question)."""
+    or to its closest part for a several-part question). Chunks in `visited` (read for an earlier chunk of
+    the same section) are skipped, and the ones read here are added to it."""
     own = index.chunk_position[item.chunk.id]
     rows = [own] + [r for r in index.section_rows.get((item.chunk.doc_id, item.chunk.section_anchor), []) if r != own]
     for row in rows:
+        if row in visited:
+            continue
+        visited.add(row)
         chunk = index.chunks[row]
         start = int(index.sentence_start[row])
         vectors = index.sentence_vectors[start : start + len(chunk.sentences)]
@@ -330,6 +334,7 @@ def _candidates(
 ) -> list[_Candidate]:
     found: list[_Candidate] = []
     seen: set[str] = set()
+    visited: set[int] = set()
     asked = _Asked.of(question, profile)
     domestic = not profile.cross_border and not _asker_says(question).abroad
     top = {g: max(e.score for e in evidence if e.group == g) for g in {e.group for e in evidence}}
@@ -340,7 +345,9 @@ def _candidates(
         section_match = item.question_similarity
         # Topic expansion words (e.g. "FSCS" for a UK protection question) count half.
         extra = expansions.get(item.group, set()) - query_terms
-        for row, position, text, vector, similarity_at in _section_sentences(index, item, query_vector, part_vectors):
+        for row, position, text, vector, similarity_at in _section_sentences(
+            index, item, query_vector, part_vectors, visited
+        ):
             if text in seen or len(text) < 25:
                 continue
             seen.add(text)
