@@ -19,7 +19,7 @@ from bot.compose.citations import finish
 from bot.compose.extractive import decide_kind, select
 from bot.compose.llm_answer import LlmParts, StreamEvent, llm_answer
 from bot.corpus import corpus_version, load_corpus
-from bot.embeddings import Embedder, Encoder, query_encoder, shared_embedder
+from bot.embeddings import Embedder, Encoder, query_encoder, quiet_blas, shared_embedder
 from bot.errors import BotError, CorpusError, IndexMismatchError, IndexMissingError, QuestionError
 from bot.index import BuildReport, Index, build_index, corpus_hashes
 from bot.intent import bundled_classifier
@@ -95,6 +95,7 @@ class Bot:
         Seams: pass an `embedder` (a query encoder), an `llm` (any langchain chat model, used instead of
         the one settings.llm.model names: tests pass a recording fake) or an already open `index` to share."""
         say = progress or log.info
+        quiet_blas()
         self.settings = settings
         self.prompts: Any = None
         self.llm: Any = llm
@@ -312,8 +313,16 @@ class Bot:
     ) -> _Gathered:
         """Analyse the question (with the conversation so far) and retrieve its evidence; `timings` gets
         the embed, analyse and retrieve stages."""
+        # Official guidance is about kinds of firm, not one firm: "Coinbase" would pull in the SEC's Coinbase
+        # case for a question about what happens if an exchange fails.
+        search_question = generic_firms(question)
         mark = time.perf_counter()
-        question_vector = self.embedder.encode_query(question)
+        # Every text this question may be searched by, embedded in one call: the question, its search wording,
+        # its parts, and in a conversation the follow-up reading (earlier question + this one).
+        wanted = [question, search_question, *question_parts(search_question)]
+        if earlier:
+            wanted.append(f"{earlier[-1]} {search_question}")
+        question_vector = self.embedder.encode_queries(wanted)[0]
         timings["embed"] = round((time.perf_counter() - mark) * 1000, 2)
 
         mark = time.perf_counter()
@@ -324,9 +333,6 @@ class Bot:
         profile, _ = merge_history(earlier, question, (predicted.label, predicted.confidence) if predicted else None)
         timings["analyse"] = round((time.perf_counter() - mark) * 1000, 2)
 
-        # Official guidance is about kinds of firm, not one firm: "Coinbase" would pull in the SEC's Coinbase
-        # case for a question about what happens if an exchange fails.
-        search_question = generic_firms(question)
         query_text = search_question if not profile.follow_up or not earlier else f"{earlier[-1]} {search_question}"
         if query_text != question:
             mark = time.perf_counter()

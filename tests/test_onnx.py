@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.core import Bot
-from bot.embeddings import MIN_COSINE, OnnxEncoder, cosines, ensure_onnx, onnx_file, shared_embedder
+from bot.embeddings import MIN_COSINE, OnnxEncoder, _QueryCache, cosines, ensure_onnx, onnx_file, shared_embedder
 from bot.errors import ModelLoadError
 from bot.settings import Settings
 
@@ -64,3 +65,59 @@ def test_an_unreadable_export_names_the_fix(tmp_path: Path) -> None:
     broken.write_bytes(b"not a model")
     with pytest.raises(ModelLoadError, match="bot index"):
         OnnxEncoder(make_settings(tmp_path, tmp_path).embedding.model, broken)
+
+
+def test_a_batch_of_queries_gives_each_query_its_own_vector(encoder: OnnxEncoder) -> None:
+    """The question, its search wording and its parts are embedded in one call (padded to the longest):
+    each vector is the one the query gets alone."""
+    texts = development_questions(40)[:4] + ["Is USDC covered?"]
+    encoder.forget_queries()
+    together = encoder.encode_queries(texts)
+    for text, vector in zip(texts, together, strict=True):
+        assert float(vector @ encoder.encode([text])[0]) > 0.99999
+
+
+class _Counting(_QueryCache):
+    """Encodes a text as [its length, 1] and records what it was sent."""
+
+    QUERIES_KEPT = 3
+
+    def __init__(self) -> None:
+        self.sent: list[list[str]] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.sent.append(list(texts))
+        return np.array([[len(t), 1.0] for t in texts], dtype=np.float32).reshape(len(texts), 2)
+
+
+def test_queries_not_remembered_are_embedded_in_one_call_and_remembered() -> None:
+    encoder = _Counting()
+    vectors = encoder.encode_queries(["ab", "c", "ab"])
+    assert encoder.sent == [["ab", "c"]]
+    assert [v.tolist() for v in vectors] == [[2, 1], [1, 1], [2, 1]]
+    assert encoder.encode_query("c").tolist() == [1, 1]
+    assert encoder.sent == [["ab", "c"]]  # remembered
+    encoder.encode_queries(["c", "def"])
+    assert encoder.sent[-1] == ["def"]
+    encoder.encode_queries(["ghij"])  # four remembered, three kept: "ab" (least recently used) goes
+    encoder.encode_query("ab")
+    assert encoder.sent[-1] == ["ab"]
+    encoder.forget_queries()
+    encoder.encode_query("c")
+    assert encoder.sent[-1] == ["c"]
+
+
+def test_an_answer_embeds_its_question_and_parts_in_one_call(fixture_bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[list[str]] = []
+    original = fixture_bot.embedder.encode
+
+    def recording(texts: list[str]) -> np.ndarray:
+        sent.append(list(texts))
+        return original(texts)
+
+    monkeypatch.setattr(fixture_bot.embedder, "encode", recording)
+    fixture_bot.embedder.forget_queries()
+    question = "Is my USDC on a US exchange protected if the exchange fails? And how is it taxed in the UK?"
+    fixture_bot.ask(question)
+    assert sent and question in sent[0] and len(sent[0]) >= 3  # the question and its two parts, at least
+    assert len(sent) == 1

@@ -56,6 +56,9 @@ class RecordingEncoder:
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
 
+    def encode_queries(self, texts: list[str]) -> list[np.ndarray]:
+        return list(self.encode(texts))
+
 
 def test_encode_groups_encodes_each_distinct_text_once_in_one_call() -> None:
     encoder = RecordingEncoder()
