@@ -688,6 +688,11 @@ def main() -> None:
                     started = time.perf_counter()
                     big = Bot(grown, embedder)
                     extra["scale_open_s"] = time.perf_counter() - started
+                if len(big.index.chunks) < args.scale:
+                    raise SystemExit(
+                        f"bench: the grown index was not used ({len(big.index.chunks)} chunks opened, not "
+                        f"{args.scale:,}): did corpus/ change during the run? Run the bench again."
+                    )
                 with stage("scale: answers", say):
                     big_stages, _, _ = timed_answers(big, embedder, records[: args.scale_questions], 1)
                 figures |= {
