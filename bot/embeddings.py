@@ -67,7 +67,7 @@ def quiet_blas() -> None:
     20.7 ms p50 against 17.9 ms with one BLAS thread (scripts/bench.py; docs/performance.md)."""
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(limits=1, user_api="blas")
+    threadpool_limits(limits=1, user_api="blas")  # every BLAS library loaded by now (numpy's, scipy's)
 
 
 class Encoder(Protocol):

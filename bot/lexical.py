@@ -63,9 +63,11 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self.lengths)
 
-    def scores(self, query: Sequence[str]) -> np.ndarray:
-        """BM25 score of every chunk for the query terms (a repeated term counts again)."""
-        scores = np.zeros(len(self.lengths))
+    def scores(self, query: Sequence[str], start: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of every chunk for the query terms (a repeated term counts again). With `start` (the
+        scores of earlier terms), the query's terms are added to a copy of it: scores(a + b) equals
+        scores(b, start=scores(a)) exactly, since terms are added one at a time in order."""
+        scores = np.zeros(len(self.lengths)) if start is None else start.copy()
         for term in query:
             term_id = self.vocabulary.get(term)
             if term_id is None:

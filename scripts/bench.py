@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -284,6 +285,10 @@ def grow_index(settings: Settings, target: int, folder: Path, seed: int = 14) ->
     pool = np.array([t for chunk_terms in real_terms for t in chunk_terms])
     filler = max(0, target - len(rows))
     per_document = 100
+    # Filler sections hold as many chunks as the real corpus's do (1 to 4, mostly 1): a retrieved chunk
+    # brings its section's other chunks as candidates, and one 100-chunk section per filler document
+    # (the first rounds) made the composer read 300 sentences for each filler chunk retrieved.
+    section_sizes = np.array(list(Counter((r["doc_id"], r["section_anchor"]) for r in rows).values()))
     template = _doc_to_json(real[0])
     topics = sorted({t for d in real for t in d.topics})
     filler_terms: list[list[str]] = []
@@ -308,31 +313,35 @@ def grow_index(settings: Settings, target: int, folder: Path, seed: int = 14) ->
                         "topics": [str(t) for t in rng.choice(topics, 2, replace=False)],
                         "sections": [
                             {
-                                "heading": "Filler",
+                                "heading": f"Filler {part}",
                                 "locator": "",
-                                "path": ["Filler"],
-                                "anchor": "filler",
+                                "path": [f"Filler {part}"],
+                                "anchor": f"filler-{part}",
                                 "text": "",
-                                "line": 1,
+                                "line": 1 + part,
                                 "questions": [],
                                 "status": None,
                             }
+                            for part in range(per_document)
                         ],
                         "path": f"filler/{doc_id}.md",
                         "content_hash": doc_id,
                     }
                 )
+                sizes = rng.choice(section_sizes, per_document)  # sections as long as the real corpus's
+                section_of = np.repeat(np.arange(per_document), sizes)[:per_document]
             words = pool[rng.integers(0, len(pool), 120)].tolist()
             filler_terms.append(words)
-            sentences = [" ".join(words[:60]) + ".", " ".join(words[60:]) + "."]
+            sentences = [" ".join(words[:40]) + ".", " ".join(words[40:80]) + ".", " ".join(words[80:]) + "."]
             text = " ".join(sentences)
+            part = int(section_of[number % per_document])
             chunk = {
                 "id": f"{doc_id}#{number % per_document}",
                 "doc_id": doc_id,
-                "section_anchor": "filler",
+                "section_anchor": f"filler-{part}",
                 "text": text,
                 "sentences": sentences,
-                "embed_text": f"Filler: {doc_id} > Filler\n{text}",
+                "embed_text": f"Filler: {doc_id} > Filler {part}\n{text}",
                 "n_tokens": 160,
             }
             out.write(json.dumps(chunk) + "\n")
@@ -340,7 +349,7 @@ def grow_index(settings: Settings, target: int, folder: Path, seed: int = 14) ->
     grown = chunk_vectors[rng.integers(0, len(chunk_vectors), filler)] + 0.05 * noise
     grown /= np.linalg.norm(grown, axis=1, keepdims=True)
     np.save(build / "chunk_vectors.npy", np.concatenate([chunk_vectors, grown]).astype(np.float32))
-    extra = np.repeat(grown, 2, axis=0) + 0.05 * rng.standard_normal((2 * filler, grown.shape[1]), dtype=np.float32)
+    extra = np.repeat(grown, 3, axis=0) + 0.05 * rng.standard_normal((3 * filler, grown.shape[1]), dtype=np.float32)
     extra /= np.linalg.norm(extra, axis=1, keepdims=True)
     np.save(build / "sentence_vectors.npy", np.concatenate([sentence_vectors, extra]).astype(np.float32))
     (build / "documents.json").write_text(json.dumps(documents))

@@ -81,3 +81,21 @@ def test_a_build_saves_its_postings_and_an_older_build_still_opens(tmp_path: Pat
         (build_dir / name).unlink()
     assert LexicalIndex.load(build_dir) is None
     assert np.array_equal(Index(settings, embedder).lexical.scores(query), saved)
+
+
+def test_scores_added_to_earlier_scores_equal_the_whole_query_bit_for_bit() -> None:
+    """Retrieval scores the question's terms once and adds each jurisdiction's expansion terms to a copy."""
+    index = LexicalIndex.build([terms(text) for text in TEXTS])
+    base, extra = terms("Is my crypto protected by the FSCS?"), terms("compensation exchange FSCS")
+    start = index.scores(base)
+    assert np.array_equal(index.scores(extra, start=start), index.scores(base + extra))
+    assert np.array_equal(start, index.scores(base))  # the earlier scores are not changed
+
+
+def test_the_best_rows_of_a_large_index_are_those_a_full_sort_gives() -> None:
+    from bot.retrieval import LARGE, _best
+
+    rng = np.random.default_rng(3)
+    for size in (50, LARGE + 500):
+        scores = rng.random(size)
+        assert np.array_equal(_best(scores, 24), np.argsort(-scores)[:24])

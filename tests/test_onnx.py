@@ -121,3 +121,13 @@ def test_an_answer_embeds_its_question_and_parts_in_one_call(fixture_bot: Bot, m
     fixture_bot.ask(question)
     assert sent and question in sent[0] and len(sent[0]) >= 3  # the question and its two parts, at least
     assert len(sent) == 1
+
+
+def test_numpy_blas_runs_on_one_thread_once_a_bot_is_open(fixture_bot: Bot) -> None:
+    from threadpoolctl import threadpool_info
+
+    # numpy's OpenBLAS (the answers' matrix products); scipy's, loaded later by sentence-transformers'
+    # imports, does no work when answering
+    fixture_bot.__class__(fixture_bot.settings, fixture_bot.embedder, index=fixture_bot.index)
+    numpy_blas = [info for info in threadpool_info() if info["user_api"] == "blas" and "numpy" in info["filepath"]]
+    assert numpy_blas and all(info["num_threads"] == 1 for info in numpy_blas)

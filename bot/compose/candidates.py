@@ -16,7 +16,7 @@ import numpy as np
 from bot.analysis.patterns import _place_pattern
 from bot.analysis.vocabulary import OTHER_COUNTRIES, OTHER_PLACES
 from bot.index import Index
-from bot.text import terms
+from bot.text import matches, terms
 from bot.types import Evidence, Profile
 
 # A "next step" sentence tells the reader something they can do: a modal + action verb, a
@@ -196,37 +196,39 @@ def written_for_someone_else(text: str, profile: Profile, question: str = "") ->
     """The sentence is about US citizens, UK residents or US residents, and the investor said they are not;
     or about users of a platform abroad, in a UK-only tax question that names no platform nor anything abroad."""
     says = _asker_says(question)
-    if EXPATRIATION.search(text) and not ASKS_EXPATRIATION.search(question):
+    if matches(EXPATRIATION, text) and not matches(ASKS_EXPATRIATION, question):
         return True  # the exit tax is for US citizens and long-term green-card holders who give them up
     if (
         profile.platform_location is None
         and profile.jurisdictions == ["UK"]
         and "tax" in profile.topics
         and not says.abroad
-        and FOR_FOREIGN_PLATFORM_USERS.search(text)
+        and matches(FOR_FOREIGN_PLATFORM_USERS, text)
     ):
         return True
     us_person = profile.citizenship == "US" or profile.green_card  # taxed by the US wherever they live
-    if us_person and FOR_NON_US_CITIZENS.search(text) and not US_CITIZEN_ABROAD.search(text):
+    if us_person and matches(FOR_NON_US_CITIZENS, text) and not matches(US_CITIZEN_ABROAD, text):
         return True
-    if profile.citizenship is None and not profile.green_card and says.not_american and FOR_US_CITIZENS.search(text):
+    if profile.citizenship is None and not profile.green_card and says.not_american and matches(FOR_US_CITIZENS, text):
         return True
     if profile.residence is None and says.lives_elsewhere:
-        return bool(FOR_UK_RESIDENTS.search(text) or FOR_US_RESIDENTS.search(text) or US_CITIZEN_ABROAD.search(text))
+        return bool(
+            matches(FOR_UK_RESIDENTS, text) or matches(FOR_US_RESIDENTS, text) or matches(US_CITIZEN_ABROAD, text)
+        )
     if not profile.person_sides():  # nothing said about where they live, their citizenship or a green card
         return False
     us_citizen = us_person or profile.residence == "US"
-    if US_CITIZEN_ABROAD.search(text) and (not us_person or profile.residence == "US"):
+    if matches(US_CITIZEN_ABROAD, text) and (not us_person or profile.residence == "US"):
         # "a US citizen living in the UK" is one person who is both: not a UK resident who never said they
         # are American, and not someone who lives in the US
         return True
-    if FOR_US_CITIZENS.search(text) and not us_citizen and not FOR_UK_RESIDENTS.search(text):
+    if matches(FOR_US_CITIZENS, text) and not us_citizen and not matches(FOR_UK_RESIDENTS, text):
         return True
-    if FOR_UK_RESIDENTS.search(text) and profile.residence not in (None, "UK") and not FOR_US_CITIZENS.search(text):
+    if matches(FOR_UK_RESIDENTS, text) and profile.residence not in (None, "UK") and not matches(FOR_US_CITIZENS, text):
         return True
-    if FOR_NON_UK_RESIDENTS.search(text) and profile.residence == "UK" and not says.leaving:
+    if matches(FOR_NON_UK_RESIDENTS, text) and profile.residence == "UK" and not says.leaving:
         return True
-    return bool(FOR_US_RESIDENTS.search(text) and profile.residence not in (None, "US"))
+    return bool(matches(FOR_US_RESIDENTS, text) and profile.residence not in (None, "US"))
 
 
 # When set (scripts/ranking_pack.py), every candidate sentence is recorded with the parts of its score.
@@ -280,17 +282,17 @@ class _Asked:
     def adjust(self, text: str) -> tuple[float, bool]:
         """The persona, history and answer-type adjustments of a sentence's score; whether its type matches."""
         adjustment = 0.0
-        if self.persona_unstated and FOR_US_CITIZENS.search(text):
+        if self.persona_unstated and matches(FOR_US_CITIZENS, text):
             adjustment -= PERSONA_PENALTY
-        if self.residence_unknown and not self.leaving and FOR_NON_UK_RESIDENTS.search(text):
+        if self.residence_unknown and not self.leaving and matches(FOR_NON_UK_RESIDENTS, text):
             adjustment -= PERSONA_PENALTY  # the rule for people who left the UK, to someone who did not say so
-        if HISTORY.search(text) or (not self.progress and VOTES.search(text)):
+        if matches(HISTORY, text) or (not self.progress and matches(VOTES, text)):
             adjustment -= HISTORY_PENALTY
         type_match = bool(
-            (self.numeric and HAS_NUMBER.search(text))
-            or (self.yes_no and POLAR.search(text))
-            or (self.definition and DEFINES.search(text))
-            or (self.form and NAMES_A_FORM.search(text))
+            (self.numeric and matches(HAS_NUMBER, text))
+            or (self.yes_no and matches(POLAR, text))
+            or (self.definition and matches(DEFINES, text))
+            or (self.form and matches(NAMES_A_FORM, text))
         )
         if type_match:
             adjustment += TYPE_BONUS
@@ -364,7 +366,7 @@ def _candidates(
                 score -= CROSS_BORDER_PENALTY  # written for holdings abroad; this question names nothing abroad
             on_topic = bool(specific) or similarity >= MIN_ON_TOPIC_SIMILARITY or section_match >= MIN_ON_TOPIC_QUESTION
             if (record := RECORD.get()) is not None:
-                persona = asked.persona_unstated and bool(FOR_US_CITIZENS.search(text))
+                persona = asked.persona_unstated and bool(matches(FOR_US_CITIZENS, text))
                 parts = [similarity, overlap, item.dense_similarity, chunk_prior, section_match, persona, type_match]
                 record.append(_recorded(text, item.group, on_topic, parts))
             found.append(
@@ -373,7 +375,7 @@ def _candidates(
                     text,
                     vector,
                     score,
-                    bool(ACTION.search(text)) and not NOT_ACTION.search(text),
+                    bool(matches(ACTION, text)) and not matches(NOT_ACTION, text),
                     on_topic,
                     similarity,
                     overlap,

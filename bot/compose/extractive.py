@@ -17,7 +17,7 @@ from bot.index import Index
 from bot.prompts import FIRM_SERVICE, INJECTION_REFUSAL, NO_GUIDANCE, OTHER_COUNTRY, OUT_OF_SCOPE, REFUSAL
 from bot.retrieval import expansion_terms, synonym_terms
 from bot.settings import AnswerSettings
-from bot.text import terms
+from bot.text import matches, terms
 from bot.types import PROPOSAL_STATUSES, Evidence, Profile
 
 
@@ -114,7 +114,7 @@ def another_product(text: str, profile: Profile) -> bool:
     asked = set(profile.asset_types) - {"token"}
     if not asked or asked & set(WRAPPERS):
         return False  # nothing named, or a question about a product itself (an ETF's rules may cite futures)
-    about = {name for name, pattern in _KINDS.items() if pattern.search(text)}
+    about = {name for name, pattern in _KINDS.items() if matches(pattern, text)}
     return bool(about & set(WRAPPERS) - asked) and not about & asked
 
 
