@@ -465,3 +465,28 @@ def test_the_exit_tax_is_only_for_those_who_ask_about_giving_up_citizenship() ->
     assert written_for_someone_else(exit_tax, briton, "Do I owe US tax on gains on a US exchange?")
     holder = Profile(residence="UK", green_card=True, jurisdictions=["UK", "US"], topics=["tax"])
     assert not written_for_someone_else(exit_tax, holder, "What if I give it up, is there an exit tax on my crypto?")
+
+
+@pytest.mark.parametrize(
+    ("question", "ranked_down"),
+    [
+        ("I live in Leeds and keep USDC on Coinbase. If Coinbase went bust would I get my money back?", True),
+        ("Is the crypto on my exchange FDIC insured if the exchange goes bankrupt?", True),
+        ("I was scammed by a fake exchange that then collapsed. Can I get my money back?", False),  # a scam
+        ("A company that says it can recover my lost crypto wants a fee upfront. legit?", False),  # no failure
+    ],
+)
+def test_scam_recovery_sentences_rank_lower_for_a_question_about_a_firm_failing(
+    question: str, ranked_down: bool
+) -> None:
+    """'Payments cannot be reversed' and 'submit a tip' answer a scam victim, not an investor whose
+    exchange went bust; a question that speaks of a scam keeps them."""
+    from bot.analysis import merge_history
+    from bot.compose.candidates import SCAM_PENALTY, _Asked
+
+    profile, _ = merge_history([], question, None)
+    asked = _Asked.of(question, profile)
+    scam = "The FTC warns that cryptocurrency payments usually cannot be reversed, so money rarely comes back."
+    plain = "Crypto held with a third-party custodian is not insured by the FDIC."
+    difference = asked.adjust(plain)[0] - asked.adjust(scam)[0]
+    assert difference == pytest.approx(SCAM_PENALTY if ranked_down else 0.0)

@@ -87,6 +87,19 @@ NAMES_A_FORM = re.compile(r"\bForms? [0-9A-Z]|\bSchedule [A-Z0-9]\b|\bSA\d{3}\b|
 # A "Cross-border" section's sentence, for a question about one side that names nothing abroad: those sections
 # are written for holdings that cross the border and match many questions on their general words.
 CROSS_BORDER_PENALTY = 0.2
+# A sentence about scams and getting money back from a scammer (payments cannot be reversed, submit a tip)
+# does not answer what happens to holdings when a firm fails: ranked down for a question about a firm
+# failing that says nothing of a scam ("If Coinbase went bust would I get my money back?").
+SCAM_RECOVERY = re.compile(
+    r"\bscam\w*|\bfraud\w*|\bscammer|\bcannot be reversed\b|\bsubmit a tip\b|\bIC3\b|\bReport Fraud\b", re.I
+)
+SCAM_WORDS = re.compile(r"\bscam\w*|\bfraud\w*|\bconn?ed\b|\btrick\w*|\bstole|\bstolen|\bhack\w*|\bfake\b", re.I)
+SCAM_PENALTY = 0.15
+FIRM_FAILURE = re.compile(
+    r"\b(?:go(?:es|ne)?|went|going) (?:bust|under)\b|\bcollaps\w*|\bbankrupt\w*|\binsolven\w*|\bfold(?:s|ed)?\b"
+    r"|\b(?:exchange|platform|firm|company|broker\w*|custodian|app|issuer|bank)\b[^.?!]{0,40}\bfail(?:s|ed|ure)?\b",
+    re.I,
+)
 TYPE_BONUS = 0.06  # a sentence of the kind the question asks for: a figure or date, or a yes or no
 # A sentence is on the question's subject when it shares a word with it (or its official wording),
 # when it is close in meaning, or when its section answers an investor question close to this one.
@@ -264,6 +277,7 @@ class _Asked:
     persona_unstated: bool  # neither residence nor citizenship said
     residence_unknown: bool
     leaving: bool  # the investor is moving or has moved away
+    failure_not_scam: bool  # asks what protects holdings if a firm fails, and says nothing of a scam
 
     @classmethod
     def of(cls, question: str, profile: Profile) -> _Asked:
@@ -277,6 +291,10 @@ class _Asked:
             persona_unstated=not profile.person_sides(),
             residence_unknown=profile.residence is None,
             leaving=_asker_says(question).leaving,
+            failure_not_scam="protection" in profile.topics
+            and "scams" not in profile.topics
+            and bool(FIRM_FAILURE.search(question))
+            and not SCAM_WORDS.search(question),
         )
 
     def adjust(self, text: str) -> tuple[float, bool]:
@@ -288,6 +306,8 @@ class _Asked:
             adjustment -= PERSONA_PENALTY  # the rule for people who left the UK, to someone who did not say so
         if matches(HISTORY, text) or (not self.progress and matches(VOTES, text)):
             adjustment -= HISTORY_PENALTY
+        if self.failure_not_scam and matches(SCAM_RECOVERY, text):
+            adjustment -= SCAM_PENALTY
         type_match = bool(
             (self.numeric and matches(HAS_NUMBER, text))
             or (self.yes_no and matches(POLAR, text))
