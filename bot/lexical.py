@@ -42,6 +42,11 @@ class LexicalIndex:
         average = int(lengths.sum()) / len(lengths) if len(lengths) else 0.0
         # rank_bm25's expression, term for term: k1 * (1 - b + b * doc_len / avgdl)
         self.length_norm = K1 * (1 - B + B * lengths / average) if average else np.zeros(len(lengths))
+        # Each posting's BM25 weight, worked out once (the same expression, so the same bits): scoring a
+        # term is then one scatter-add of its postings' weights (100,000 chunks: 3.9 -> ms a call).
+        frequency = counts.astype(np.float64)
+        term_of = np.repeat(np.arange(len(idf)), np.diff(starts))
+        self.weights = idf[term_of] * (frequency * (K1 + 1) / (frequency + self.length_norm[rows]))
 
     @classmethod
     def build(cls, documents: Sequence[Sequence[str]]) -> LexicalIndex:
@@ -73,9 +78,7 @@ class LexicalIndex:
             if term_id is None:
                 continue
             span = slice(self.starts[term_id], self.starts[term_id + 1])
-            rows = self.rows[span]
-            frequency = self.counts[span].astype(np.float64)
-            scores[rows] += self.idf[term_id] * (frequency * (K1 + 1) / (frequency + self.length_norm[rows]))
+            scores[self.rows[span]] += self.weights[span]
         return scores
 
     def save(self, folder: Path) -> None:

@@ -695,7 +695,7 @@ def main() -> None:
                     grown, term_lists = grow_index(settings, args.scale, Path(scale_folder))
                 with stage("scale: open", say):
                     started = time.perf_counter()
-                    big = Bot(grown, embedder)
+                    big = Bot(grown, query)  # the query encoder the warm answers used (embedding.backend)
                     extra["scale_open_s"] = time.perf_counter() - started
                 if len(big.index.chunks) < args.scale:
                     raise SystemExit(

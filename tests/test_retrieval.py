@@ -51,3 +51,17 @@ def test_a_retrievers_leader_does_not_take_a_documents_best_fused_section() -> N
     # With no leader missing, the fused order stands, leaders first.
     kept = select(index, ranked, 3, RetrievalSettings(max_chunks_per_document=3), leaders=[1])
     assert [row for row, _ in kept] == [1, 0, 5]
+
+
+def test_the_dense_product_over_a_large_index_is_split_between_threads_with_the_same_figures() -> None:
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from bot.retrieval import LARGE, dense_similarities
+
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((LARGE + 1_001, 16)).astype(np.float32)
+    query = rng.standard_normal(16).astype(np.float32)
+    index = SimpleNamespace(remote=False, chunk_vectors=vectors)
+    assert np.array_equal(dense_similarities(index, query), vectors @ query)  # type: ignore[arg-type]
