@@ -490,3 +490,25 @@ def test_scam_recovery_sentences_rank_lower_for_a_question_about_a_firm_failing(
     plain = "Crypto held with a third-party custodian is not insured by the FDIC."
     difference = asked.adjust(plain)[0] - asked.adjust(scam)[0]
     assert difference == pytest.approx(SCAM_PENALTY if ranked_down else 0.0)
+
+
+def test_a_yes_no_protection_question_is_told_first_whether_it_is_covered() -> None:
+    from types import SimpleNamespace
+
+    from bot.compose.extractive import _asks_yes_no, _verdict_first
+
+    assert _asks_yes_no("I live in Leeds and keep USDC on Coinbase. If Coinbase went bust would I get my money back?")
+    assert _asks_yes_no("Is my ether at a US brokerage covered if the firm collapses?")
+    assert not _asks_yes_no("What protection do I have if my exchange fails?")
+
+    def entry(text: str, score: float) -> tuple[object, str]:
+        return SimpleNamespace(text=text, score=score), "US"
+
+    etp = entry("SIPC protection for crypto ETP shares covers missing shares at a failed broker.", 0.80)
+    hedged = entry("FINRA warns that some crypto assets might not be covered by SIPA.", 0.78)
+    verdict = entry("Crypto held with a custodian is not insured by the FDIC and is not covered by SIPC.", 0.75)
+    weak = entry("Money at a foreign bank is not covered by the FSCS.", 0.60)
+    sections = {"UK": [], "US": [etp, hedged, verdict], "cross_border": [etp, weak]}
+    _verdict_first(sections)  # type: ignore[arg-type]
+    assert sections["US"] == [verdict, etp, hedged]  # the plain verdict, not the hedged one, comes first
+    assert sections["cross_border"] == [etp, weak]  # a verdict scoring far below the best stays where it is

@@ -11,7 +11,14 @@ import numpy as np
 from bot.analysis.patterns import _TAX_UK, _TAX_US, question_parts
 from bot.analysis.vocabulary import ASSETS, TOPICS
 from bot.compose import relevance
-from bot.compose.candidates import _Candidate, _candidates, repeats, written_for_someone_else
+from bot.compose.candidates import (
+    SCAM_WORDS,
+    YES_NO_QUESTION,
+    _Candidate,
+    _candidates,
+    repeats,
+    written_for_someone_else,
+)
 from bot.compose.citations import Entry
 from bot.index import Index
 from bot.prompts import FIRM_SERVICE, INJECTION_REFUSAL, NO_GUIDANCE, OTHER_COUNTRY, OUT_OF_SCOPE, REFUSAL
@@ -223,12 +230,67 @@ def select(
             kind, lead = "no_guidance", NO_GUIDANCE
             sections = {name: [] for name in sections}
 
+    if (
+        kind == "answer"
+        and "protection" in profile.topics
+        and _asks_yes_no(question)
+        and not SCAM_WORDS.search(question)
+    ):
+        _verdict_first(sections)
     if kind == "answer" and sections["UK"] and sections["US"]:
         best = {name: max(c.score for c, _ in sections[name]) for name in ("UK", "US")}
         if best["US"] > best["UK"] + LEADING_SIDE_MARGIN:  # the side that answers best comes first
             sections = {"US": sections["US"], "UK": sections["UK"]} | sections
     entries = {name: [(c.text, [(c.evidence, c.text)]) for c, _ in picked] for name, picked in sections.items()}
     return kind, lead, entries
+
+
+# A sentence that says plainly whether something is covered: "cannot claim compensation from the FSCS",
+# "is not insured by the FDIC", "no FSCS protection". Hedged ones ("might not be covered") are not verdicts.
+COVERAGE_VERDICT = re.compile(
+    r"(?<!might )(?<!may )(?<!could )\bnot (?:be )?(?:backed or )?"
+    r"(?:protected|covered|insured|guaranteed)\b|\bno (?:FSCS|SIPC|FDIC|deposit insurance|compensation)\b"
+    r"|\b(?:does|do) not protect\b|\bcannot claim compensation\b|\bnever (?:FDIC-)?insured\b"
+    r"|\bneither SIPC nor the FDIC\b",
+    re.I,
+)
+_IF_THEN_YES_NO = re.compile(
+    r"^\s*if\b[^?]*?,?\s*\b(?:would|will|is|are|am|do|does|can|could)\s+(?:i|we|my|it|they)\b", re.I
+)
+
+
+def _asks_yes_no(question: str) -> bool:
+    """One of the question's sentences asks yes or no: "Is my ether covered...?", "If Coinbase went bust
+    would I get my money back?"."""
+    return any(
+        YES_NO_QUESTION.search(part) or _IF_THEN_YES_NO.search(part)
+        for part in re.split(r"(?<=[.?!])\s+", question)
+        if part.rstrip().endswith("?")
+    )
+
+
+VERDICT_REACH = 3  # how far down a heading a verdict is looked for
+VERDICT_MARGIN = 0.1  # and how much below the heading's best score it may be
+
+
+def _verdict_first(sections: dict[str, list[tuple[_Candidate, str]]]) -> None:
+    """Answer first: for a yes/no question about protection, each heading opens with a sentence that says
+    plainly whether the holding is covered, when one of its first few scores close to its best."""
+    for name in ("UK", "US", "cross_border"):
+        entries = sections[name]
+        if not entries:
+            continue
+        best = max(c.score for c, _ in entries)
+        first = next(
+            (
+                i
+                for i, (c, _) in enumerate(entries[:VERDICT_REACH])
+                if COVERAGE_VERDICT.search(c.text) and c.score >= best - VERDICT_MARGIN
+            ),
+            0,
+        )
+        if first:
+            entries.insert(0, entries.pop(first))
 
 
 # Development set: a margin of 0.05 / 0.15 / 0.25 put the US first in 54 / 44 / 37 answers; below 0.25 some
