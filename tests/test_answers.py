@@ -512,3 +512,28 @@ def test_a_yes_no_protection_question_is_told_first_whether_it_is_covered() -> N
     _verdict_first(sections)  # type: ignore[arg-type]
     assert sections["US"] == [verdict, etp, hedged]  # the plain verdict, not the hedged one, comes first
     assert sections["cross_border"] == [etp, weak]  # a verdict scoring far below the best stays where it is
+
+
+def test_a_long_section_is_read_only_near_the_retrieved_chunk() -> None:
+    """A retrieved chunk brings its section's other chunks as candidates, but not hundreds of them."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from bot.compose.candidates import SECTION_REACH, _section_sentences
+
+    rows = list(range(20))
+    chunks = [SimpleNamespace(id=f"d#{r}", doc_id="d", section_anchor="s", sentences=(f"sentence {r}",)) for r in rows]
+    index = SimpleNamespace(
+        chunk_position={c.id: r for r, c in enumerate(chunks)},
+        section_rows={("d", "s"): rows},
+        chunks=chunks,
+        sentence_start=np.arange(20),
+        sentence_vectors=np.ones((20, 2), dtype=np.float32),
+    )
+    item = SimpleNamespace(chunk=chunks[10])
+    read = [row for row, *_ in _section_sentences(index, item, np.ones(2), [], set())]  # type: ignore[arg-type]
+    assert read[0] == 10 and sorted(read) == list(range(10 - SECTION_REACH, 10 + SECTION_REACH + 1))
+    short = SimpleNamespace(**{**vars(index), "section_rows": {("d", "s"): rows[:4]}})
+    read = [row for row, *_ in _section_sentences(short, SimpleNamespace(chunk=chunks[0]), np.ones(2), [], set())]  # type: ignore[arg-type]
+    assert read == [0, 1, 2, 3]  # the corpus's sections (1 to 4 chunks) are read whole, as before

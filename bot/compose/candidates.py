@@ -319,6 +319,9 @@ class _Asked:
         return adjustment, type_match
 
 
+SECTION_REACH = 3  # chunks read on each side of a retrieved chunk in its section
+
+
 def _section_sentences(
     index: Index, item: Evidence, query_vector: np.ndarray, part_vectors: Sequence[np.ndarray], visited: set[int]
 ) -> Iterator[tuple[int, int, str, np.ndarray, float]]:
@@ -329,7 +332,13 @@ def _section_sentences(
     or to its closest part for a several-part question). Chunks in `visited` (read for an earlier chunk of
     the same section) are skipped, and the ones read here are added to it."""
     own = index.chunk_position[item.chunk.id]
-    rows = [own] + [r for r in index.section_rows.get((item.chunk.doc_id, item.chunk.section_anchor), []) if r != own]
+    section = index.section_rows.get((item.chunk.doc_id, item.chunk.section_anchor), [])
+    if own in section and len(section) > 2 * SECTION_REACH + 1:
+        # A very long section (an operator's help page) is read only near the retrieved chunk, so that one
+        # retrieved chunk cannot bring hundreds of sentences (the corpus's sections have 1 to 4 chunks).
+        at = section.index(own)
+        section = section[max(0, at - SECTION_REACH) : at + SECTION_REACH + 1]
+    rows = [own] + [r for r in section if r != own]
     for row in rows:
         if row in visited:
             continue
