@@ -108,20 +108,17 @@ class _QueryCache:
         """Embed queries, the ones not remembered in one call; returns a vector per text, in order."""
         recent = self._recent
         with self._recent_lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in recent))
-        fresh = dict(zip(missing, self.encode(missing), strict=True)) if missing else {}
+            known = {t: recent[t] for t in texts if t in recent}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:  # encoded outside the lock, so that other questions' cache hits do not wait for it
+            known.update(zip(missing, self.encode(missing), strict=True))
         with self._recent_lock:
-            vectors = []
             for text in texts:
-                vector = fresh[text] if text in fresh else recent.get(text)
-                if vector is None:  # forgotten by another thread meanwhile
-                    vector = self.encode([text])[0]
-                recent[text] = vector
+                recent[text] = known[text]
                 recent.move_to_end(text)
-                vectors.append(vector)
             while len(recent) > self.QUERIES_KEPT:
                 recent.popitem(last=False)
-        return vectors
+        return [known[text] for text in texts]
 
     def encode_query(self, text: str) -> np.ndarray:
         """Embed one query, remembering recent ones."""

