@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -60,15 +61,35 @@ def pattern_features(text: str) -> np.ndarray:
     return np.array([1.0 if flag else 0.0 for flag in flags], dtype=np.float32) * PATTERN_WEIGHT
 
 
+# The question's own words and word pairs, hashed into a fixed number of slots: the embedding alone read "buy
+# more ETH with margin on Kraken Pro y/n" as a question for Kraken's support and "price of ETH after ETF
+# staking gets approved?" as one too. With them, 5-fold cross-validated kind accuracy rose from 0.954 to 0.967
+# and false refusals fell from 41 to 29 of 2,956 (docs/evaluation.md, seventh round).
+WORD_SLOTS = 4096
+_WORD = re.compile(r"[a-z0-9$£']+")
+
+
+def word_features(text: str) -> np.ndarray:
+    """Unigrams and bigrams of the lower-cased text, hashed (CRC-32) into WORD_SLOTS, scaled to unit length."""
+    words = _WORD.findall(text.lower())
+    slots = np.zeros(WORD_SLOTS, dtype=np.float32)
+    for gram in [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]:
+        slots[zlib.crc32(gram.encode()) % WORD_SLOTS] = 1.0
+    norm = float(np.linalg.norm(slots))
+    return slots / norm if norm else slots
+
+
 def features(text: str, vector: np.ndarray) -> np.ndarray:
-    return np.concatenate([np.asarray(vector, dtype=np.float32), pattern_features(text), [1.0]]).astype(np.float32)
+    return np.concatenate(
+        [np.asarray(vector, dtype=np.float32), pattern_features(text), [1.0], word_features(text)]
+    ).astype(np.float32)
 
 
 def data_hash(path: Path = TRAINING_DATA) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def train(x: np.ndarray, y: np.ndarray, l2: float = 1e-4, steps: int = 1000) -> np.ndarray:
+def train(x: np.ndarray, y: np.ndarray, l2: float = 1e-5, steps: int = 1000) -> np.ndarray:
     """Softmax regression, fitted to convergence with L-BFGS (scipy; training only, never at answer time).
 
     Plain gradient descent at a fixed rate oscillated on the larger data set: the loss spiked every few

@@ -85,3 +85,36 @@ def test_a_refusal_quotes_only_official_warnings(fixture_bot: Bot) -> None:
     answer = fixture_bot.ask("Should I move my savings into bitcoin now before the new rules come in?")
     assert answer.kind == "refusal"
     assert all(RISK_WARNING.search(sentence.text) for bullets in answer.sections.values() for sentence in bullets)
+
+
+def test_word_features_are_the_texts_own_words_hashed_to_unit_length() -> None:
+    """The classifier reads the question's words and word pairs beside its embedding: the same words give
+    the same slots whatever their case, and a text with no words gives none."""
+    import numpy as np
+
+    from bot.intent import WORD_SLOTS, word_features
+
+    first, again = word_features("Buy more ETH with margin? y/n"), word_features("buy MORE eth with margin? Y/N")
+    assert first.shape == (WORD_SLOTS,) and np.array_equal(first, again)
+    assert abs(float(np.linalg.norm(first)) - 1.0) < 1e-6
+    assert int((first > 0).sum()) <= 7 + 6  # seven words (y and n count) and six pairs, fewer if two share a slot
+    assert not word_features("?!").any()
+
+
+def test_natural_requests_for_a_pick_or_a_price_call_are_refused(fixture_bot: Bot) -> None:
+    """Requests with none of the words the patterns know ("should", "advice", "predict", "price")."""
+    for question in (
+        "SOL or XRP with my bonus?",
+        "is now a dumb time to get into SOL",
+        "would you go all in on ETH at 25",
+    ):
+        assert fixture_bot.ask(question).kind == "refusal", question
+
+
+def test_asking_whether_something_is_permitted_is_a_rules_question(fixture_bot: Bot) -> None:
+    """ "Is it ok for me to use the offshore one?" asks whether it is allowed, which the rules answer."""
+    answer = fixture_bot.ask(
+        "Im in the UK and an offshore exchange lets me trade 100x perpetual futures. UK firms cant offer these "
+        "so is it ok for me to use the offshore one?"
+    )
+    assert answer.kind == "answer"

@@ -414,7 +414,9 @@ ASKS_WHAT_A_RULE_SAYS = re.compile(
     r"(?:my|a|an|our) (?:stocks and shares |cash |lifetime )?(?:isa|sipp|pension|ira|roth|401\(?k\)?)"
     # "is there still going to be that £20k cap on holdings?": whether a rule, a limit or a tax will exist
     r"|\b(?:is|are|will) there (?:still )?(?:going to be|gonna be|be) [^?.!]{0,40}?\b(?:cap|limit|ban|rules?|tax|"
-    r"threshold|allowance|requirements?|guardrail|cooling[- ]off)s?\b",
+    r"threshold|allowance|requirements?|guardrail|cooling[- ]off)s?\b"
+    # "UK firms can't offer these, so is it ok for me to use the offshore one?": whether it is permitted
+    r"|\bis it (?:ok|okay|legal|allowed|permitted) (?:for (?:me|us) )?to (?:use|hold|buy|trade|keep|open)\b",
     re.I,
 )
 
