@@ -135,6 +135,8 @@ def test_the_coin_issuer_alone_does_not_pick_the_investors_jurisdiction(
         ("American who moved to London in 2025. When is my US tax return due?", "UK", "US"),
         ("I became UK resident in 2025 after 12 years living in the US. Does the FIG regime cover me?", "UK", None),
         ("I'm single, American, living in Edinburgh. When do I file Form 8938?", "UK", "US"),
+        ("I'm a US citizen in London, do I need to file an FBAR for my UK bank account?", "UK", "US"),
+        ("I'm a Brit in Texas, do I pay UK tax on my bitcoin?", "US", "UK"),
         # someone else's residence or citizenship is not the investor's
         ("My brother lives in Ohio and got tokens from an airdrop. Is that taxable for him?", None, None),
         ("I live in Leeds and my wife is a US citizen. Do I file an FBAR?", "UK", None),
@@ -231,6 +233,13 @@ def test_an_unrelated_question_after_a_crypto_one_is_out_of_scope() -> None:
         ("off_topic", 0.95),
     )
     assert profile.intent == "out_of_scope" and not profile.follow_up
+
+
+def test_a_fragment_the_classifier_finds_off_topic_is_still_a_follow_up() -> None:
+    """ "what rate?" on its own reads as off topic to the classifier (about 0.65); after a tax question it
+    asks for that tax's rate. Only a near-certain call makes a subjectless fragment a change of subject."""
+    profile, _ = merge_history(["Do I pay tax if I swap ETH for USDC in the UK?"], "what rate?", ("off_topic", 0.65))
+    assert profile.follow_up and profile.intent == "information" and "tax" in profile.topics
 
 
 @pytest.mark.parametrize(

@@ -145,8 +145,10 @@ _OTHER_PLACE = re.compile(_place_pattern(OTHER_COUNTRIES + tuple(OTHER_PLACES)),
 _RESIDENCE = re.compile(
     r"\b(?:live|living|lives|based|resident|reside|residing|moved|moving|relocated|emigrated|settled|i'm|i am|im)\s+(?:here\s+)?(?:in|to)\s+(?:the\s+)?([a-z .']{2,30})"
     r"|\b(?:i'm|i am|im|as) (?:a |an )?([a-z.]+) (?:tax )?resident"
-    # "Green card holder in New York here", "UK national on an H-1B in Seattle", "in Leeds here"
-    r"|\b(?:holder|national|expat|worker|student|retiree|h-?1b|l-?1|o-?1|e-?2|f-?1|visa)\s+in\s+(?:the\s+)?([a-z .']{2,30})"
+    # "Green card holder in New York here", "UK national on an H-1B in Seattle", "in Leeds here",
+    # "US citizen in London", "an American in Edinburgh", "a Brit in Texas"
+    r"|\b(?:holder|national|citizen|american|brit|british|expat|worker|student|retiree|h-?1b|l-?1|o-?1|e-?2|f-?1|visa)"
+    r"\s+(?:here\s+)?in\s+(?:the\s+)?([a-z .']{2,30})"
     r"|\bin\s+(?:the\s+)?([a-z .']{2,30}?)\s+here\b",
     re.I,
 )

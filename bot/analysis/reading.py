@@ -91,7 +91,11 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
         profile.injection_suspected = True
 
     own_subject = bool(profile.topics or profile.asset_types or profile.bodies or profile.platform_location)
-    elsewhere = label in ("off_topic", "other_country") and confidence >= CLASSIFIER_CONFIDENCE
+    # In a conversation, a fragment with no subject of its own ("what rate?", "what about my wife?") reads as
+    # off topic to the classifier on its own (0.65 to 0.85); only a near-certain call ("where can I get good
+    # pizza in Leeds?", 0.998) makes it a change of subject rather than a follow-up.
+    sure = FRAGMENT_ELSEWHERE_CONFIDENCE if previous is not None and not own_subject else CLASSIFIER_CONFIDENCE
+    elsewhere = label in ("off_topic", "other_country") and confidence >= sure
     is_follow_up = previous is not None and (
         bool(CONNECTIVE.search(text)) or (not own_subject and not elsewhere and not profile.other_countries)
     )
@@ -492,6 +496,7 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
 
 
 FOREIGN_CONFIDENCE = 0.9
+FRAGMENT_ELSEWHERE_CONFIDENCE = 0.95
 
 
 def _about_elsewhere_only(profile: Profile, text: str) -> bool:
