@@ -253,7 +253,7 @@ TOPICS = {
     "complaints": r"complain|ombudsman|\bfos\b|dispute|redress|unfair|refus(e|ed|ing) to (pay|refund)",
     "tax": r"\btax|\bcgt\b|capital gains|hmrc|\birs\b|1099|income|\bgains?\b|\bloss(es)?\b|declare|self[- ]assessment|\bfig\b|remittance|double tax|treaty|1040",
     "reporting": r"report(ing|ed|able)?\b|fbar|8938|fatca|\bcarf\b|1099|disclos|declare|nudge letter|letter from hmrc",
-    "promotions": r"advert|\bads?\b|promot|influencer|bonus|refer(ral| a friend)|cooling[- ]off|risk warning|marketing",
+    "promotions": r"advert|\bads?\b|promot|influencer|bonus|refer(ral|[- ]a[- ]friend)|cooling[- ]off|risk warning|marketing",
     "registration": r"regist|authori[sz]|licen[cs]|\blegit|\blegal\b|allowed to|permitted|firm checker|\bregister\b|warning list|approved",
     "custody": r"custod|wallet|hold(s|ing)? my|segregat|private key|self[- ]custody|cold storage",
     "staking": r"\bstak(e|ing|ed)\b|validator|liquid staking",
