@@ -442,3 +442,13 @@ def test_a_fragment_the_classifier_takes_for_an_injection_is_a_follow_up_unless_
 
 def test_refer_a_friend_with_hyphens_is_about_promotions() -> None:
     assert "promotions" in analyse("why don't UK crypto apps do refer-a-friend bonuses anymore?").topics
+
+
+def test_getting_back_what_the_earlier_turn_lost_keeps_its_topics() -> None:
+    """ "can she get it back from the bank?" after a scam story names a bank, but "it" is the earlier
+    turn's loss: the scam stays in view beside the bank."""
+    profile, _ = merge_history(
+        ["My mum got a call saying her Coinbase account was hacked and she moved her bitcoin to a 'safe wallet'."],
+        "can she get it back from the bank?",
+    )
+    assert profile.follow_up and {"scams", "banking"} <= set(profile.topics)

@@ -117,6 +117,14 @@ CONNECTIVE = re.compile(
     r"^\s*(and|also|what about|how about|but what|same|ok so|okay so|so what|so who|so how|so can|then what|what if)\b",
     re.I,
 )
+# "can she get it back from the bank?" after a scam story: getting back what the earlier turn lost. The
+# question has a subject of its own (a bank) but its object is the earlier turn's, so it is a follow-up
+# that keeps the earlier topics beside its own.
+GETS_IT_BACK = re.compile(
+    r"\b(?:get|got|getting|claim|claiming|win|recover|recovering|see)\s+(?:any of\s+)?(?:it|them|that|this)\s+back\b"
+    r"|\b(?:recover|refund|reimburse)\s+(?:it|them)\b",
+    re.I,
+)
 CLASSIFIER_CONFIDENCE = 0.5  # the learned intent overrides the hand-written patterns from this confidence
 NARROWING_CONFIDENCE = 0.7  # ... and may take a question out of scope only from this one
 

@@ -28,6 +28,7 @@ from bot.analysis.patterns import (
     CONNECTIVE,
     CRYPTO,
     FIRM_SERVICE,
+    GETS_IT_BACK,
     INJECTION,
     INTL_BODIES,
     INTL_CUES,
@@ -99,8 +100,11 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
     if label == "injection":
         profile.injection_suspected = True
     elsewhere = label in ("off_topic", "other_country") and confidence >= CLASSIFIER_CONFIDENCE
+    gets_it_back = previous is not None and bool(GETS_IT_BACK.search(text))
     is_follow_up = previous is not None and (
-        bool(CONNECTIVE.search(text)) or (not own_subject and not elsewhere and not profile.other_countries)
+        bool(CONNECTIVE.search(text))
+        or gets_it_back
+        or (not own_subject and not elsewhere and not profile.other_countries)
     )
     stated = set(jurisdictions)
     # "and on the US side?": a follow-up that names its side asks about that side only.
@@ -132,6 +136,8 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
             profile.asset_types = list(previous.asset_types)
         if not profile.topics:
             profile.topics = list(previous.topics)
+        elif gets_it_back:
+            profile.topics = list(dict.fromkeys([*previous.topics, *profile.topics]))
 
     _settle_intent(profile, text, label, confidence, jurisdictions)
     if profile.intent == "information":
