@@ -1,5 +1,5 @@
-"""What a question asks for, learned: a small softmax classifier over the question's sentence embedding
-plus today's hand-written patterns as features.
+"""What a question asks for, learned: a small softmax classifier over the question's sentence embedding,
+today's hand-written patterns and the question's own words and word pairs (hashed) as features.
 
 Regular expressions alone miss naturally phrased requests ("SOL or XRP with my bonus?"), so the
 patterns are features and the weights are learned from labelled questions (bot/data/intent_train.jsonl,

@@ -86,6 +86,8 @@ def test_single_jurisdiction_question_stays_in_that_jurisdiction(fixture_bot: Bo
         "which stablecoin should i invest in",
         # naturally phrased, which the patterns alone miss (the learned intent, bot/intent.py)
         "SOL or XRP with my bonus?",
+        "is now a dumb time to get into SOL",
+        "would you go all in on ETH at 25",
         "will ETH hit $10k by Christmas?",
         "my dad wants to put his pension into bitcoin, smart move?",
         "is it a good time to get into crypto",

@@ -101,16 +101,6 @@ def test_word_features_are_the_texts_own_words_hashed_to_unit_length() -> None:
     assert not word_features("?!").any()
 
 
-def test_natural_requests_for_a_pick_or_a_price_call_are_refused(fixture_bot: Bot) -> None:
-    """Requests with none of the words the patterns know ("should", "advice", "predict", "price")."""
-    for question in (
-        "SOL or XRP with my bonus?",
-        "is now a dumb time to get into SOL",
-        "would you go all in on ETH at 25",
-    ):
-        assert fixture_bot.ask(question).kind == "refusal", question
-
-
 def test_asking_whether_something_is_permitted_is_a_rules_question(fixture_bot: Bot) -> None:
     """ "Is it ok for me to use the offshore one?" asks whether it is allowed, which the rules answer."""
     answer = fixture_bot.ask(
