@@ -452,3 +452,25 @@ def test_getting_back_what_the_earlier_turn_lost_keeps_its_topics() -> None:
         "can she get it back from the bank?",
     )
     assert profile.follow_up and {"scams", "banking"} <= set(profile.topics)
+
+
+def test_bank_the_loss_is_not_about_banks() -> None:
+    """'so i could bank the loss for tax' realises a loss; it is not a question about banks and deposits."""
+    profile = analyse("Sold my BTC at a loss then bought it back so i could bank the loss for tax. HMRC ok with that?")
+    assert "banking" not in profile.topics
+    assert "banking" in analyse("Is my crypto safe if my bank goes bust?").topics
+
+
+def test_a_question_about_one_side_is_answered_from_that_side() -> None:
+    """'on the UK side' asks about that side, though the platform is American; in a several-part question
+    the phrase belongs to one part, and the other part's side stays."""
+    one_side = analyse(
+        "I live in Leeds and use an American crypto exchange. They messed up a withdrawal and I'm out about £2k. "
+        "Who do I complain to on the UK side?"
+    )
+    assert one_side.jurisdictions == ["UK"] and one_side.platform_location == "US"
+    both = analyse(
+        "I'm a US citizen living in London and my wife is British. If I transfer half my crypto to her, do I owe "
+        "US gift tax, and what happens on the UK side?"
+    )
+    assert {"UK", "US"} <= set(both.jurisdictions)

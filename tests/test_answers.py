@@ -539,3 +539,17 @@ def test_a_long_section_is_read_only_near_the_retrieved_chunk() -> None:
     short = SimpleNamespace(**{**vars(index), "section_rows": {("d", "s"): rows[:4]}})
     read = [row for row, *_ in _section_sentences(short, SimpleNamespace(chunk=chunks[0]), np.ones(2), [], set())]  # type: ignore[arg-type]
     assert read == [0, 1, 2, 3]  # the corpus's sections (1 to 4 chunks) are read whole, as before
+
+
+def test_a_where_to_report_question_prefers_the_sentence_that_gives_the_address_or_number() -> None:
+    """'where do I report it?' is answered by the place to go: a web address or a phone number ranks as the
+    kind of sentence asked for, a sentence that only names the service does not."""
+    from bot.compose.candidates import _Asked
+    from bot.types import Profile
+
+    where = _Asked.of("im in bristol, lost £4k in USDT to a scammer. where do i report it?", Profile())
+    assert where.contact
+    assert where.adjust("Fraud victims can report fraud to Report Fraud by telephone on 0300 123 2040.")[1]
+    assert where.adjust("A victim of crypto fraud in the United States can report it online at ic3.gov.")[1]
+    assert not where.adjust("Report Fraud is run by the City of London Police.")[1]
+    assert not _Asked.of("Is it legal to use a bitcoin ATM in the UK?", Profile()).contact

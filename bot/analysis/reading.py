@@ -142,9 +142,18 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
     _settle_intent(profile, text, label, confidence, jurisdictions)
     if profile.intent == "information":
         jurisdictions |= _each_part(profile, text)
+    sides = {_SIDE_NAMES[m.group("side")] for m in _ONE_SIDE.finditer(lowered)}
+    if profile.intent == "information" and len(sides) == 1 and not question_parts(text):
+        # "Who do I complain to on the UK side?" asks about that side, whatever else reaches the holding (in a
+        # several-part question, "do I owe US gift tax, and what happens on the UK side?", it is one part's).
+        jurisdictions = sides | (jurisdictions & {"INTL"})
     profile.jurisdictions = sorted(jurisdictions)
     profile.cross_border = {"UK", "US"} <= jurisdictions and not issuer_only
     return profile
+
+
+_ONE_SIDE = re.compile(r"\b(?:on|for|from|about|of) the (?P<side>uk|u\.k\.|us|u\.s\.|british|american) side\b")
+_SIDE_NAMES = {"uk": "UK", "u.k.": "UK", "british": "UK", "us": "US", "u.s.": "US", "american": "US"}
 
 
 def _settle_intent(profile: Profile, text: str, label: str, confidence: float, jurisdictions: set[str]) -> None:

@@ -267,5 +267,7 @@ TOPICS = {
     "meme_coins": r"meme ?coin",
     "defi": r"\bdefi\b|decentrali[sz]ed finance|liquidity pool|\bdex\b|airdrop",
     "aml": r"money laundering|\baml\b|\bkyc\b|travel rule|source of funds|sanction",
-    "banking": r"\bbank\b|\bbanks\b|deposit",
+    # "bank the loss" (realise it) is a verb, not a bank.
+    "banking": r"\bbank\b(?!\s+(?:(?:the|a|my|some|that|those|these|your)\s+)?(?:loss|losses|profits?|gains?)\b)"
+    r"|\bbanks\b|deposit",
 }

@@ -83,6 +83,15 @@ FORM_QUESTION = re.compile(
     r"|\bwhere\s+(?:do|does|should|would)\b[^?.!]{0,50}\b(?:go|put|report|enter|declare)\b",
     re.I,
 )
+# "where do I report it?", "how do I check if they're legit?", "who do I contact?": answered by a sentence that
+# gives the place to go (a web address or a phone number), not only the body's name.
+CONTACT_QUESTION = re.compile(
+    r"\b(?:where|how|who)\b[^?.!]{0,40}\b(?:report|complain|contact|check|call|ring|phone|verify|tell)\w*\b", re.I
+)
+GIVES_CONTACT = re.compile(
+    r"\b[\w-]+(?:\.[\w-]+)*\.(?:gov|org|uk|com)(?:/[\w./-]*)?\b"  # a web address
+    r"|\b0\d{3} \d{3} \d{4}\b|\b1-\d{3}-\d{3}-\d{4}\b|\b\d{3}\b(?= or online)"  # a phone number
+)
 NAMES_A_FORM = re.compile(r"\bForms? [0-9A-Z]|\bSchedule [A-Z0-9]\b|\bSA\d{3}\b|\bcapital gains (?:pages|summary)\b")
 # A "Cross-border" section's sentence, for a question about one side that names nothing abroad: those sections
 # are written for holdings that cross the border and match many questions on their general words.
@@ -271,6 +280,7 @@ class _Asked:
     yes_no: bool
     definition: bool  # "what is X?"
     form: bool  # "which form?", "where does it go on my return?"
+    contact: bool  # "where do I report it?", "how do I check them?"
     progress: bool  # asks about a bill's progress
     persona_unstated: bool  # neither residence nor citizenship said
     residence_unknown: bool
@@ -285,6 +295,7 @@ class _Asked:
             yes_no=bool(YES_NO_QUESTION.search(question)) and not numeric,
             definition=bool(DEFINITION_QUESTION.search(question)) and not numeric,
             form=bool(FORM_QUESTION.search(question)),
+            contact=bool(CONTACT_QUESTION.search(question)),
             progress=bool(ASKS_PROGRESS.search(question)),
             persona_unstated=not profile.person_sides(),
             residence_unknown=profile.residence is None,
@@ -311,6 +322,7 @@ class _Asked:
             or (self.yes_no and matches(POLAR, text))
             or (self.definition and matches(DEFINES, text))
             or (self.form and matches(NAMES_A_FORM, text))
+            or (self.contact and matches(GIVES_CONTACT, text))
         )
         if type_match:
             adjustment += TYPE_BONUS
