@@ -85,6 +85,22 @@ SYNONYMS: dict[str, str] = {
     "legal": "regulated authorised lawful",
     "banned": "ban prohibited",
     "security": "securities digital commodity commodities",
+    # selling at a loss and buying back: the UK's matching rules decide what the loss is
+    **dict.fromkeys(
+        (
+            "bought it back",
+            "buy it back",
+            "bought them back",
+            "buy them back",
+            "buy back",
+            "bought back",
+            "rebuy",
+            "rebought",
+            "re-buy",
+            "re-bought",
+        ),
+        "30-day bed breakfasting",
+    ),
 }
 
 

@@ -137,6 +137,9 @@ def test_the_coin_issuer_alone_does_not_pick_the_investors_jurisdiction(
         ("I'm single, American, living in Edinburgh. When do I file Form 8938?", "UK", "US"),
         ("I'm a US citizen in London, do I need to file an FBAR for my UK bank account?", "UK", "US"),
         ("I'm a Brit in Texas, do I pay UK tax on my bitcoin?", "US", "UK"),
+        ("UK based, i hold USDT on binance. is it protected?", "UK", None),
+        ("im London-based, does HMRC tax my staking?", "UK", None),
+        ("I use a UK-based exchange, is my bitcoin safe there?", None, None),  # the firm is UK-based
         # someone else's residence or citizenship is not the investor's
         ("My brother lives in Ohio and got tokens from an airdrop. Is that taxable for him?", None, None),
         ("I live in Leeds and my wife is a US citizen. Do I file an FBAR?", "UK", None),

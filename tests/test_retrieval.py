@@ -65,3 +65,13 @@ def test_the_dense_product_over_a_large_index_is_split_between_threads_with_the_
     query = rng.standard_normal(16).astype(np.float32)
     index = SimpleNamespace(remote=False, chunk_vectors=vectors)
     assert np.array_equal(dense_similarities(index, query), vectors @ query)  # type: ignore[arg-type]
+
+
+def test_selling_and_buying_back_reads_as_the_uk_matching_rules() -> None:
+    """'sold at a loss then bought it back' is what HMRC's 30-day ('bed and breakfasting') rule decides:
+    its official words join the lexical search."""
+    from bot.retrieval import synonym_terms
+
+    found = synonym_terms("Sold my BTC at a loss then bought it back 2 weeks later. Can I use the loss?")
+    assert "30-day" in found and "breakfast" in " ".join(found)
+    assert "30-day" not in synonym_terms("I bought bitcoin in 2020 and sold it this year. What do I owe?")

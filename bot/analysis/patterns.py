@@ -157,7 +157,11 @@ _RESIDENCE = re.compile(
     # "US citizen in London", "an American in Edinburgh", "a Brit in Texas"
     r"|\b(?:holder|national|citizen|american|brit|british|expat|worker|student|retiree|h-?1b|l-?1|o-?1|e-?2|f-?1|visa)"
     r"\s+(?:here\s+)?in\s+(?:the\s+)?([a-z .']{2,30})"
-    r"|\bin\s+(?:the\s+)?([a-z .']{2,30}?)\s+here\b",
+    r"|\bin\s+(?:the\s+)?([a-z .']{2,30}?)\s+here\b"
+    # "UK based, i hold USDT on binance", "im London-based": the investor, not a firm ("a UK-based exchange")
+    r"|(?:^|\b(?:i'm|i am|im|we're|we are|me|been)\s+)([a-z.]{2,12}(?: [a-z]{2,12})?)[- ]based\b"
+    r"(?!\s+(?:exchange|platform|app|firm|company|broker|issuer|bank|lender|wallet|custodian|stable ?coin|coin|provider|"
+    r"business|entity|fund|adviser|advisor|crypto))",
     re.I,
 )
 # "I became UK resident in 2025": where the investor lives now, over any earlier place in the question.
