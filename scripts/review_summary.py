@@ -13,7 +13,8 @@ from pathlib import Path
 def main() -> int:
     rows = [json.loads(line) for line in Path(sys.argv[1]).read_text().splitlines() if line.strip()]
     bullets = sum(int(r["bullets"]) for r in rows)
-    off_topic = sum(int(r["off_topic"]) for r in rows)
+    # A count, or the list of off-topic bullet numbers (the probe reviews and the relevance labels name them).
+    off_topic = sum(len(r["off_topic"]) if isinstance(r["off_topic"], list) else int(r["off_topic"]) for r in rows)
     useful = sum(1 for r in rows if r["useful"])
     misleading = sum(1 for r in rows if r["misleading"])
     print(f"answers reviewed: {len(rows)}")

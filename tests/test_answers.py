@@ -553,3 +553,19 @@ def test_a_where_to_report_question_prefers_the_sentence_that_gives_the_address_
     assert where.adjust("A victim of crypto fraud in the United States can report it online at ic3.gov.")[1]
     assert not where.adjust("Report Fraud is run by the City of London Police.")[1]
     assert not _Asked.of("Is it legal to use a bitcoin ATM in the UK?", Profile()).contact
+
+
+def test_rules_for_scottish_taxpayers_and_income_tax_bands_rank_lower_unless_asked() -> None:
+    """Scottish taxpayers' rules, to an investor in Leeds, and Income Tax bands, to a question about a gain
+    on selling, are written for someone else; they stay for a Glasgow taxpayer and a staking question."""
+    from bot.compose.candidates import _Asked
+    from bot.types import Profile
+
+    scottish = "Scottish taxpayers pay Capital Gains Tax on cryptoassets at the same 18% and 24% rates."
+    bands = "Taxpayers in England pay Income Tax on crypto income at 20% between £12,571 and £50,270."
+    leeds = _Asked.of("basic rate taxpayer in leeds. sold some eth for a £9k profit, what % do i pay?", Profile())
+    assert leeds.adjust(scottish)[0] < 0 and leeds.adjust(bands)[0] < 0
+    glasgow = _Asked.of("I live in Glasgow and sold some bitcoin at a profit. What rate do I pay?", Profile())
+    assert glasgow.adjust(scottish)[0] >= 0
+    staking = _Asked.of("How are my ETH staking rewards taxed, and at what rate when I sell?", Profile())
+    assert staking.adjust(bands)[0] >= 0

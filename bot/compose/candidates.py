@@ -127,6 +127,17 @@ MIN_ON_TOPIC_QUESTION = 0.6
 
 # Sentences written for one kind of investor. When the question says who the investor is and they are
 # not that kind, such a sentence answers someone else's question.
+# Rules for Scottish taxpayers, to an investor who names no place in Scotland; Income Tax rates, to a question
+# about a gain on selling that names no income (staking, pay, an airdrop).
+FOR_SCOTTISH_TAXPAYERS = re.compile(r"\bScottish (?:taxpayers?|Income Tax)\b")
+SCOTLAND = re.compile(r"scot|edinburgh|glasgow|aberdeen|dundee|inverness|stirling", re.I)
+INCOME_TAX_RATES = re.compile(r"\bpay Income Tax\b[^.]{0,80}\bat \d+%|\bIncome Tax (?:rates|bands)\b")
+GAINS_QUESTION = re.compile(r"\b(?:sold|sell|selling|profit|gains?|cgt|capital gains)\b", re.I)
+INCOME_QUESTION = re.compile(
+    r"\b(?:income|stak\w*|min(?:e|ed|ing)|salary|wages?|paid in|pay me|airdrop\w*|rewards?|interest|yield|earn\w*"
+    r"|bonus)\b",
+    re.I,
+)
 FOR_US_CITIZENS = re.compile(
     r"\b(?:US|U\.S\.) (?:citizens?|persons?|taxpayers?|expats?)\b|\bAmericans?\b|\bgreen card"
     r"|\btaxpayers (?:living )?abroad\b",
@@ -286,6 +297,8 @@ class _Asked:
     residence_unknown: bool
     leaving: bool  # the investor is moving or has moved away
     failure_not_scam: bool  # asks what protects holdings if a firm fails, and says nothing of a scam
+    not_scottish: bool  # names no place in Scotland
+    gains_only: bool  # asks about a gain on selling and names no income
 
     @classmethod
     def of(cls, question: str, profile: Profile) -> _Asked:
@@ -304,6 +317,8 @@ class _Asked:
             and "scams" not in profile.topics
             and bool(FIRM_FAILURE.search(question))
             and not SCAM_WORDS.search(question),
+            not_scottish=not SCOTLAND.search(question),
+            gains_only=bool(GAINS_QUESTION.search(question)) and not INCOME_QUESTION.search(question),
         )
 
     def adjust(self, text: str) -> tuple[float, bool]:
@@ -315,6 +330,10 @@ class _Asked:
             adjustment -= PERSONA_PENALTY  # the rule for people who left the UK, to someone who did not say so
         if matches(HISTORY, text) or (not self.progress and matches(VOTES, text)):
             adjustment -= HISTORY_PENALTY
+        if self.not_scottish and matches(FOR_SCOTTISH_TAXPAYERS, text):
+            adjustment -= PERSONA_PENALTY
+        if self.gains_only and matches(INCOME_TAX_RATES, text):
+            adjustment -= PERSONA_PENALTY
         if self.failure_not_scam and matches(SCAM_RECOVERY, text):
             adjustment -= SCAM_PENALTY
         type_match = bool(
