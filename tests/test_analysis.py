@@ -138,6 +138,8 @@ def test_the_coin_issuer_alone_does_not_pick_the_investors_jurisdiction(
         ("I'm a US citizen in London, do I need to file an FBAR for my UK bank account?", "UK", "US"),
         ("I'm a Brit in Texas, do I pay UK tax on my bitcoin?", "US", "UK"),
         ("UK based, i hold USDT on binance. is it protected?", "UK", None),
+        ("me and my wife both live in the UK. can i move half my bitcoin to her?", "UK", None),  # the investor too
+        ("My wife and I live in Leeds. Do we each get the allowance?", "UK", None),
         ("im London-based, does HMRC tax my staking?", "UK", None),
         ("I use a UK-based exchange, is my bitcoin safe there?", None, None),  # the firm is UK-based
         # someone else's residence or citizenship is not the investor's

@@ -569,3 +569,15 @@ def test_rules_for_scottish_taxpayers_and_income_tax_bands_rank_lower_unless_ask
     assert glasgow.adjust(scottish)[0] >= 0
     staking = _Asked.of("How are my ETH staking rewards taxed, and at what rate when I sell?", Profile())
     assert staking.adjust(bands)[0] >= 0
+
+
+def test_moving_coins_is_not_moving_country() -> None:
+    """'move half my bitcoin to her' moves coins, not the investor: rules for people who left the UK stay
+    ranked down; 'I'm moving to Spain next year' is the investor leaving."""
+    from bot.compose.candidates import LEAVING
+
+    assert not LEAVING.search("can i move half my bitcoin to her before selling?")
+    assert not LEAVING.search("I'm moving funds to a cold wallet")
+    assert LEAVING.search("I'm moving to Texas next year, what happens to my UK tax?")
+    assert LEAVING.search("I left the UK in 2024")
+    assert not LEAVING.search("can I move the bitcoin to my ISA?")

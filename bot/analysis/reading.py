@@ -188,7 +188,13 @@ def _each_part(profile: Profile, text: str) -> set[str]:
 def _of_someone_else(text: str, start: int) -> bool:
     """The residence, citizenship or green card at `start` is said of someone else in the same clause: "my
     brother lives in Ohio", "my wife is a US citizen"."""
-    return bool(_SOMEONE_ELSE.search(text[max(0, start - 40) : start]))
+    window = text[max(0, start - 40) : start]
+    if _WITH_ME.search(window):
+        return False  # "me and my wife both live in the UK": the investor too
+    return bool(_SOMEONE_ELSE.search(window))
+
+
+_WITH_ME = re.compile(r"\b(?:me|i|myself) and (?:my|our)\b|\band (?:i|me)\b|\bwe\b|\bwe're\b", re.I)
 
 
 def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | None:

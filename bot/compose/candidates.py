@@ -146,7 +146,12 @@ FOR_US_CITIZENS = re.compile(
 FOR_UK_RESIDENTS = re.compile(
     r"(?<!non-)(?<!non )\bUK[- ](?:residents?|taxpayers?)\b|\b(?<!not )(?:resident|living) in the UK\b", re.I
 )
-LEAVING = re.compile(r"\b(?:mov(?:e|ed|ing)|relocat\w*|emigrat\w*|leav(?:e|ing)|left)\b|non-?resident", re.I)
+# The investor moving country, not moving coins ("move half my bitcoin to her", "moving funds to a wallet").
+LEAVING = re.compile(
+    r"\b(?:mov(?:e|ed|ing)|relocat\w*|emigrat\w*|leav(?:e|ing)|left)\b(?!\s+(?:the\s+)?(?:my|our|half|all|some|it|them|those|"
+    r"these|coins?|crypto|funds?|money|bitcoin|btc|eth|ether|usdc|usdt|tokens?|assets?|savings)\b)|non-?resident",
+    re.I,
+)
 # Sentences for people who do not live in the UK ("a non-UK resident is generally not liable..."): they
 # answer someone else's question when the investor lives in the UK.
 FOR_NON_UK_RESIDENTS = re.compile(
