@@ -581,3 +581,18 @@ def test_moving_coins_is_not_moving_country() -> None:
     assert LEAVING.search("I'm moving to Texas next year, what happens to my UK tax?")
     assert LEAVING.search("I left the UK in 2024")
     assert not LEAVING.search("can I move the bitcoin to my ISA?")
+
+
+def test_a_note_for_uk_residents_ranks_lower_for_a_us_question_with_no_uk_link() -> None:
+    """'A UK resident with an account at a SIPC-member US broker...' is written for someone in the UK: it ranks
+    lower for 'If my US broker goes bust...', not for a question that names the UK or an investor who lives there."""
+    from bot.analysis import analyse
+    from bot.compose.candidates import _Asked
+
+    note = "A UK resident with an account at a SIPC-member US broker is eligible for SIPC protection."
+    us_only = "If my US broker goes bust, is my bitcoin covered by SIPC like my stocks are?"
+    assert _Asked.of(us_only, analyse(us_only)).adjust(note)[0] < 0
+    in_leeds = "I live in Leeds. If my US broker goes bust, is my bitcoin covered by SIPC?"
+    assert _Asked.of(in_leeds, analyse(in_leeds)).adjust(note)[0] >= 0
+    unsure = "Is my crypto on an exchange covered if it goes bust?"
+    assert _Asked.of(unsure, analyse(unsure)).adjust(note)[0] >= 0

@@ -159,6 +159,15 @@ FOR_NON_UK_RESIDENTS = re.compile(
     r"|\bwho (?:moves|move|moved|leaves|leave|left) (?:abroad|the UK)\b|\btemporary non-residence\b",
     re.I,
 )
+# Notes written for someone in the UK ("A UK resident who used a US crypto lender's earn product..."), to a
+# question about the US side that says nothing of the UK (FOR_UK_RESIDENTS, above, finds such words anywhere
+# in a sentence; this finds a sentence addressed to such a person).
+NAMES_THE_US = re.compile(r"\b(?:US|U\.S\.|USA|American|United States)\b")
+NOTE_FOR_UK_PEOPLE = re.compile(
+    r"^(?:An? |The )?(?:UK|British)[- ](?:resident|customer|holder|investor|consumer|user|taxpayer|saver)s?\b"
+    r"|^(?:An? )?(?:UK|British) (?:person|individual)\b",
+    re.I,
+)
 # One person who is both: a US citizen who lives in the UK (or abroad).
 US_CITIZEN_ABROAD = re.compile(
     r"\b(?:US|U\.S\.) (?:citizens?|persons?|taxpayers?|expats?) (?:(?:who (?:is|are|lives?) |living |resident |based )?"
@@ -303,6 +312,7 @@ class _Asked:
     leaving: bool  # the investor is moving or has moved away
     failure_not_scam: bool  # asks what protects holdings if a firm fails, and says nothing of a scam
     not_scottish: bool  # names no place in Scotland
+    no_uk: bool  # only the US side is asked about, and nothing links the investor to the UK
     gains_only: bool  # asks about a gain on selling and names no income
 
     @classmethod
@@ -323,6 +333,9 @@ class _Asked:
             and bool(FIRM_FAILURE.search(question))
             and not SCAM_WORDS.search(question),
             not_scottish=not SCOTLAND.search(question),
+            no_uk=("US" in profile.jurisdictions or bool(NAMES_THE_US.search(question)))
+            and "UK" not in profile.jurisdictions
+            and "UK" not in (profile.residence, profile.citizenship, profile.platform_location),
             gains_only=bool(GAINS_QUESTION.search(question)) and not INCOME_QUESTION.search(question),
         )
 
@@ -335,6 +348,8 @@ class _Asked:
             adjustment -= PERSONA_PENALTY  # the rule for people who left the UK, to someone who did not say so
         if matches(HISTORY, text) or (not self.progress and matches(VOTES, text)):
             adjustment -= HISTORY_PENALTY
+        if self.no_uk and matches(NOTE_FOR_UK_PEOPLE, text):
+            adjustment -= PERSONA_PENALTY
         if self.not_scottish and matches(FOR_SCOTTISH_TAXPAYERS, text):
             adjustment -= PERSONA_PENALTY
         if self.gains_only and matches(INCOME_TAX_RATES, text):
