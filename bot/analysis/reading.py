@@ -308,7 +308,7 @@ def _named_sides(profile: Profile, text: str, lowered: str) -> tuple[set[str], s
         jurisdictions.add("UK")
     # "and on the us side?", "for my uk return": a side named in lower case ('us' is not the pronoun here)
     for side in re.findall(r"\b(us|uk|u\.s\.|u\.k\.) (?:side|return|tax return|rules|version|end|taxes)\b", lowered):
-        jurisdictions.add("UK" if side.startswith("u.k") or side == "uk" else "US")
+        jurisdictions.add(_SIDE_NAMES[side])
     # "a dollar stablecoin" names the coin, not where the investor or the platform is.
     without_coin_names = re.sub(
         r"\b(us )?dollar[- ](backed |denominated )?stable ?coins?|\busd[- ]?stable ?coins?", " ", lowered

@@ -127,17 +127,6 @@ MIN_ON_TOPIC_QUESTION = 0.6
 
 # Sentences written for one kind of investor. When the question says who the investor is and they are
 # not that kind, such a sentence answers someone else's question.
-# Rules for Scottish taxpayers, to an investor who names no place in Scotland; Income Tax rates, to a question
-# about a gain on selling that names no income (staking, pay, an airdrop).
-FOR_SCOTTISH_TAXPAYERS = re.compile(r"\bScottish (?:taxpayers?|Income Tax)\b")
-SCOTLAND = re.compile(r"scot|edinburgh|glasgow|aberdeen|dundee|inverness|stirling", re.I)
-INCOME_TAX_RATES = re.compile(r"\bpay Income Tax\b[^.]{0,80}\bat \d+%|\bIncome Tax (?:rates|bands)\b")
-GAINS_QUESTION = re.compile(r"\b(?:sold|sell|selling|profit|gains?|cgt|capital gains)\b", re.I)
-INCOME_QUESTION = re.compile(
-    r"\b(?:income|stak\w*|min(?:e|ed|ing)|salary|wages?|paid in|pay me|airdrop\w*|rewards?|interest|yield|earn\w*"
-    r"|bonus)\b",
-    re.I,
-)
 FOR_US_CITIZENS = re.compile(
     r"\b(?:US|U\.S\.) (?:citizens?|persons?|taxpayers?|expats?)\b|\bAmericans?\b|\bgreen card"
     r"|\btaxpayers (?:living )?abroad\b",
@@ -166,6 +155,17 @@ NAMES_THE_US = re.compile(r"\b(?:US|U\.S\.|USA|American|United States)\b")
 NOTE_FOR_UK_PEOPLE = re.compile(
     r"^(?:An? |The )?(?:UK|British)[- ](?:resident|customer|holder|investor|consumer|user|taxpayer|saver)s?\b"
     r"|^(?:An? )?(?:UK|British) (?:person|individual)\b",
+    re.I,
+)
+# Rules for Scottish taxpayers, to an investor who names no place in Scotland; Income Tax rates, to a question
+# about a gain on selling that names no income (staking, pay, an airdrop).
+FOR_SCOTTISH_TAXPAYERS = re.compile(r"\bScottish (?:taxpayers?|Income Tax)\b")
+SCOTLAND = re.compile(r"scot|edinburgh|glasgow|aberdeen|dundee|inverness|stirling", re.I)
+INCOME_TAX_RATES = re.compile(r"\bpay Income Tax\b[^.]{0,80}\bat \d+%|\bIncome Tax (?:rates|bands)\b")
+GAINS_QUESTION = re.compile(r"\b(?:sold|sell|selling|profit|gains?|cgt|capital gains)\b", re.I)
+INCOME_QUESTION = re.compile(
+    r"\b(?:income|stak\w*|min(?:e|ed|ing)|salary|wages?|paid in|pay me|airdrop\w*|rewards?|interest|yield|earn\w*"
+    r"|bonus)\b",
     re.I,
 )
 # One person who is both: a US citizen who lives in the UK (or abroad).
