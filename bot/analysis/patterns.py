@@ -42,7 +42,7 @@ _NAMED_FIRM = re.compile(rf"\b(?:{_FIRMS})\b", re.I)
 REGULATORY = re.compile(
     r"\b(?:regulat\w*|registered|authori[sz]ed|licen[sc]\w*|legal|illegal|law|rules?|protect\w*|compensat\w*|complain\w*"
     r"|ombudsman|fca|sec|cftc|finra|fscs|sipc|fdic|tax\w*|hmrc|irs|report\w*|scam\w*|fraud\w*|safe|collapse|fail\w*|bankrupt\w*"
-    r"|insolven\w*|frozen|freeze|hack\w*|stolen|cap|capped|banned?|allowed)\b",
+    r"|insolven\w*|frozen|freeze|hack\w*|stolen|cap|capped|banned?|allowed|legit\w*|genius)\b",
     re.I,
 )
 ADVICE = re.compile(
