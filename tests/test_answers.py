@@ -458,6 +458,43 @@ def test_a_which_form_question_ranks_sentences_that_name_a_form() -> None:
     assert not _Asked.of("What is that form and does it show my cost basis?", Profile()).form
 
 
+def test_us_taxpayers_sentences_are_not_ranked_down_for_a_question_about_the_us_side() -> None:
+    """'Where do I put my ETH sales on my 1040?' asks for the rule US taxpayers follow (Form 8949): only
+    sentences written for US citizens or expats as such count as written for someone else."""
+    from bot.compose.candidates import _Asked
+    from bot.types import Profile
+
+    forms = "US taxpayers report capital gains and losses on digital assets on Form 8949 and Schedule D."
+    citizens = "A US citizen living in the UK must still file a US return."
+    us_only = _Asked.of("which forms do my ETH sales go on?", Profile(jurisdictions=["US"], topics=["tax"]))
+    assert us_only.adjust(forms)[0] > 0
+    assert us_only.adjust(citizens)[0] < 0
+    both = _Asked.of("which forms do my ETH sales go on?", Profile(jurisdictions=["UK", "US"], topics=["tax"]))
+    assert both.adjust(forms)[0] < us_only.adjust(forms)[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "gave"),
+    [
+        ("gave my nephew a chunk of bitcoin for his graduation. any irs form to file?", True),
+        ("I want to gift my daughter some ETH, is there tax for me?", True),
+        ("can i give my son £5k of btc tax free", True),
+        ("my nan gave me some bitcoin, do I pay tax?", False),
+        ("we received a gift of bitcoin from my uncle in Leeds", False),
+        ("how is a gift of crypto taxed?", False),
+    ],
+)
+def test_a_gift_the_investor_gave_ranks_the_recipient_s_rules_lower(question: str, gave: bool) -> None:
+    from bot.compose.candidates import _Asked
+    from bot.types import Profile
+
+    asked = _Asked.of(question, Profile(topics=["tax"]))
+    recipient = "Form 3520 is a US reporting duty of the US recipient only."
+    donor = "Under the IRS gift tax rules, the donor, not the recipient, is generally responsible for gift tax."
+    assert asked.gave_gift is gave
+    assert (asked.adjust(recipient)[0] < asked.adjust(donor)[0]) is gave
+
+
 def test_the_exit_tax_is_only_for_those_who_ask_about_giving_up_citizenship() -> None:
     from bot.compose.candidates import written_for_someone_else
     from bot.types import Profile

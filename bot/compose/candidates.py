@@ -132,6 +132,12 @@ FOR_US_CITIZENS = re.compile(
     r"|\btaxpayers (?:living )?abroad\b",
     re.I,
 )
+# The same, less "US taxpayers": for a question about the US side only, "US taxpayers report gains on Form
+# 8949" is the rule the investor asked for, not one written for someone else.
+ABOUT_US_CITIZENS = re.compile(
+    r"\b(?:US|U\.S\.) (?:citizens?|persons?|expats?)\b|\bAmericans?\b|\bgreen card|\btaxpayers (?:living )?abroad\b",
+    re.I,
+)
 FOR_UK_RESIDENTS = re.compile(
     r"(?<!non-)(?<!non )\bUK[- ](?:residents?|taxpayers?)\b|\b(?<!not )(?:resident|living) in the UK\b", re.I
 )
@@ -162,6 +168,25 @@ NOTE_FOR_UK_PEOPLE = re.compile(
 FOR_SCOTTISH_TAXPAYERS = re.compile(r"\bScottish (?:taxpayers?|Income Tax)\b")
 SCOTLAND = re.compile(r"scot|edinburgh|glasgow|aberdeen|dundee|inverness|stirling", re.I)
 INCOME_TAX_RATES = re.compile(r"\bpay Income Tax\b[^.]{0,80}\bat \d+%|\bIncome Tax (?:rates|bands)\b")
+# The investor gave a gift ("gave my nephew some bitcoin", "I want to gift my daughter ETH"), and did not receive
+# one: a rule for the recipient (Form 3520, the recipient's basis) is written for the other side of the gift.
+GAVE_A_GIFT = re.compile(
+    r"(?:^|\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|recently\s+|already\s+)?)"
+    r"(?:gave|gifted|give|gift|am giving|are giving"
+    r"|want to (?:give|gift)|plan to (?:give|gift)|would like to (?:give|gift))"
+    r"\s+(?!me\b|us\b)(?:my|our|a|an|some|it|them|\$|£|\d)",
+    re.I,
+)
+GOT_A_GIFT = re.compile(
+    r"\b(?:gave|gifted|gives|sent|left|giving)\s+(?:me|us)\b"
+    r"|\b(?:i|we)\s+(?:received|got|was given|were given|inherited)\b",
+    re.I,
+)
+# A sentence whose first-named party of a gift is its recipient ("A US citizen ... who receives more than
+# $100,000 in gifts...", "Form 3520 is a duty of the US recipient"), not its donor.
+RECIPIENT_FIRST = re.compile(
+    r"^(?:(?!\bdonors?\b|\bgives?\b|\bgiving\b).)*?\b(?:recipients?|receives?|receiving|received|Form 3520)\b", re.I
+)
 GAINS_QUESTION = re.compile(r"\b(?:sold|sell|selling|profit|gains?|cgt|capital gains)\b", re.I)
 INCOME_QUESTION = re.compile(
     r"\b(?:income|stak\w*|min(?:e|ed|ing)|salary|wages?|paid in|pay me|airdrop\w*|rewards?|interest|yield|earn\w*"
@@ -308,12 +333,14 @@ class _Asked:
     contact: bool  # "where do I report it?", "how do I check them?"
     progress: bool  # asks about a bill's progress
     persona_unstated: bool  # neither residence nor citizenship said
+    us_only: bool  # only the US side is asked about
     residence_unknown: bool
     leaving: bool  # the investor is moving or has moved away
     failure_not_scam: bool  # asks what protects holdings if a firm fails, and says nothing of a scam
     not_scottish: bool  # names no place in Scotland
     no_uk: bool  # only the US side is asked about, and nothing links the investor to the UK
     gains_only: bool  # asks about a gain on selling and names no income
+    gave_gift: bool  # the investor gave a gift and says nothing of receiving one
 
     @classmethod
     def of(cls, question: str, profile: Profile) -> _Asked:
@@ -326,6 +353,7 @@ class _Asked:
             contact=bool(CONTACT_QUESTION.search(question)),
             progress=bool(ASKS_PROGRESS.search(question)),
             persona_unstated=not profile.person_sides(),
+            us_only=profile.jurisdictions == ["US"],
             residence_unknown=profile.residence is None,
             leaving=_asker_says(question).leaving,
             failure_not_scam="protection" in profile.topics
@@ -337,12 +365,13 @@ class _Asked:
             and "UK" not in profile.jurisdictions
             and "UK" not in (profile.residence, profile.citizenship, profile.platform_location),
             gains_only=bool(GAINS_QUESTION.search(question)) and not INCOME_QUESTION.search(question),
+            gave_gift=bool(GAVE_A_GIFT.search(question)) and not GOT_A_GIFT.search(question),
         )
 
     def adjust(self, text: str) -> tuple[float, bool]:
         """The persona, history and answer-type adjustments of a sentence's score; whether its type matches."""
         adjustment = 0.0
-        if self.persona_unstated and matches(FOR_US_CITIZENS, text):
+        if self.persona_unstated and matches(ABOUT_US_CITIZENS if self.us_only else FOR_US_CITIZENS, text):
             adjustment -= PERSONA_PENALTY
         if self.residence_unknown and not self.leaving and matches(FOR_NON_UK_RESIDENTS, text):
             adjustment -= PERSONA_PENALTY  # the rule for people who left the UK, to someone who did not say so
@@ -353,6 +382,8 @@ class _Asked:
         if self.not_scottish and matches(FOR_SCOTTISH_TAXPAYERS, text):
             adjustment -= PERSONA_PENALTY
         if self.gains_only and matches(INCOME_TAX_RATES, text):
+            adjustment -= PERSONA_PENALTY
+        if self.gave_gift and matches(RECIPIENT_FIRST, text):
             adjustment -= PERSONA_PENALTY
         if self.failure_not_scam and matches(SCAM_RECOVERY, text):
             adjustment -= SCAM_PENALTY
