@@ -85,6 +85,11 @@ SYNONYMS: dict[str, str] = {
     "legal": "regulated authorised lawful",
     "banned": "ban prohibited",
     "security": "securities digital commodity commodities",
+    # choosing which units count as sold: the IRS's specific identification or first-in, first-out
+    **dict.fromkeys(
+        ("first-in-first-out", "first in first out", "first in, first out", "which lots", "lots", "tax lots"),
+        "fifo specific identification units",
+    ),
     # selling at a loss and buying back: the UK's matching rules decide what the loss is
     **dict.fromkeys(
         (
