@@ -85,6 +85,7 @@ SYNONYMS: dict[str, str] = {
     "legal": "regulated authorised lawful",
     "banned": "ban prohibited",
     "security": "securities digital commodity commodities",
+    "year mark": "long-term short-term holding period more than one year",
     # choosing which units count as sold: the IRS's specific identification or first-in, first-out
     **dict.fromkeys(
         ("first-in-first-out", "first in first out", "first in, first out", "which lots", "lots", "tax lots"),
