@@ -158,6 +158,8 @@ _RESIDENCE = re.compile(
     r"|\b(?:holder|national|citizen|american|brit|british|expat|worker|student|retiree|h-?1b|l-?1|o-?1|e-?2|f-?1|visa)"
     r"\s+(?:here\s+)?in\s+(?:the\s+)?([a-z .']{2,30})"
     r"|\bin\s+(?:the\s+)?([a-z .']{2,30}?)\s+here\b"
+    # "im a freelance designer in ohio", "I'm a nurse in Leeds": the investor's work, and where they do it
+    r"|\b(?:i'm|i am|im)\s+(?:a|an)\s+(?:[a-z-]+\s+){0,2}?[a-z-]+\s+in\s+(?:the\s+)?([a-z .']{2,30})"
     # "UK based, i hold USDT on binance", "im London-based": the investor, not a firm ("a UK-based exchange")
     r"|(?:^|\b(?:i'm|i am|im|we're|we are|me|been)\s+)([a-z.]{2,12}(?: [a-z]{2,12})?)[- ]based\b"
     r"(?!\s+(?:exchange|platform|app|firm|company|broker|issuer|bank|lender|wallet|custodian|stable ?coin|coin|provider|"
