@@ -633,3 +633,24 @@ def test_a_note_for_uk_residents_ranks_lower_for_a_us_question_with_no_uk_link()
     assert _Asked.of(in_leeds, analyse(in_leeds)).adjust(note)[0] >= 0
     unsure = "Is my crypto on an exchange covered if it goes bust?"
     assert _Asked.of(unsure, analyse(unsure)).adjust(note)[0] >= 0
+
+
+def test_a_side_whose_only_sources_are_cross_border_answers_under_its_own_heading() -> None:
+    """A UK holder of USDT asking when US exchanges must stop offering it: every US source is a
+    cross-border section, and the US heading must hold them (not say the US sources hold nothing)."""
+    from types import SimpleNamespace
+
+    from bot.compose.extractive import _route
+    from bot.types import Profile
+
+    def candidate(group: str, cross_border: bool) -> SimpleNamespace:
+        section = SimpleNamespace(is_cross_border=cross_border)
+        return SimpleNamespace(evidence=SimpleNamespace(group=group, section=section))
+
+    uk_own, uk_cross, us_cross = candidate("UK", False), candidate("UK", True), candidate("US", True)
+    routed = _route([uk_own, uk_cross, us_cross], Profile(cross_border=True, residence="UK"))  # type: ignore[list-item]
+    assert routed["UK"] == [uk_own]
+    assert routed["US"] == [us_cross]
+    assert routed["cross_border"] == [uk_cross]
+    domestic = _route([uk_own, us_cross], Profile())  # type: ignore[list-item]
+    assert domestic["US"] == [us_cross] and domestic["cross_border"] == []

@@ -166,6 +166,14 @@ def _route(candidates: list[_Candidate], profile: Profile) -> dict[str, list[_Ca
             routed["cross_border"].append(candidate)
         else:
             routed[group].append(candidate)
+    for side in ("UK", "US"):
+        if not routed[side]:
+            # A side whose every source is written for cross-border holdings ("From 18 July 2028, a provider
+            # may not offer a non-compliant stablecoin to people in the US", for a UK holder of USDT) answers
+            # under its own heading: left under "Across the border" beside the other side's, it was crowded
+            # out, and the answer said that side's sources held nothing.
+            routed[side] = [c for c in routed["cross_border"] if c.evidence.group == side]
+            routed["cross_border"] = [c for c in routed["cross_border"] if c.evidence.group != side]
     return routed
 
 
