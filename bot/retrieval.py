@@ -85,6 +85,19 @@ SYNONYMS: dict[str, str] = {
     "legal": "regulated authorised lawful",
     "banned": "ban prohibited",
     "security": "securities digital commodity commodities",
+    # paid to bring others in: the promotion rules' "refer a friend" incentive
+    **dict.fromkeys(
+        (
+            "referral",
+            "referrals",
+            "refer my",
+            "mates to sign up",
+            "friends to sign up",
+            "sign up bonus",
+            "sign-up bonus",
+        ),
+        "refer a friend bonus incentive",
+    ),
     "year mark": "long-term short-term holding period more than one year",
     # choosing which units count as sold: the IRS's specific identification or first-in, first-out
     **dict.fromkeys(
