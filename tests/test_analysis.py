@@ -482,3 +482,25 @@ def test_a_question_about_one_side_is_answered_from_that_side() -> None:
         "US gift tax, and what happens on the UK side?"
     )
     assert {"UK", "US"} <= set(both.jurisdictions)
+
+
+def test_a_new_turn_s_own_facts_override_the_earlier_turn_s() -> None:
+    """Probe 13's follow-ups: a US broker after a UK exchange, living in the US 'instead', an advert on the
+    Tube, and a relative 'hit by the same lot' (the earlier turn's scam)."""
+    profile, _ = merge_history(
+        ["is my crypto on a uk exchange covered by the fscs if the exchange goes bust?"],
+        "what about bitcoin etf shares held at a us broker, if the broker itself collapsed?",
+    )
+    assert profile.platform_location == "US" and profile.jurisdictions == ["US"]
+    profile, _ = merge_history(
+        ["sold some btc i bought in 2022, i live in london. do i owe capital gains tax?"],
+        "and if i lived in the us instead?",
+    )
+    assert profile.residence == "US" and profile.jurisdictions == ["US"]
+    assert "UK" in analyse("ok different thing - is that coinbase ad on the tube even allowed here?").jurisdictions
+    profile, _ = merge_history(
+        ["where do i report a crypto investment scam if i live in england?"],
+        "my mum lives in florida and got hit by the same lot. where does she report it over there?",
+    )
+    assert "scams" in profile.topics and "US" in profile.jurisdictions
+    assert analyse("they told us brokers are safe").platform_location is None  # 'us' the pronoun

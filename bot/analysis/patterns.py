@@ -117,6 +117,13 @@ CONNECTIVE = re.compile(
     r"^\s*(and|also|what about|how about|but what|same|ok so|okay so|so what|so who|so how|so can|then what|what if)\b",
     re.I,
 )
+# "my mum got hit by the same lot, where does she report it?": the earlier turn's scam, firm or thing, so a
+# follow-up that keeps the earlier topics beside its own.
+SAME_AS_BEFORE = re.compile(
+    r"\b(?:the|that|this)\s+same\s+(?:lot|people|scammers?|scam|gang|firm|company|platform|exchange|thing|crowd"
+    r"|fraud(?:sters?)?|site|app|rules?)\b",
+    re.I,
+)
 # "can she get it back from the bank?" after a scam story: getting back what the earlier turn lost. The
 # question has a subject of its own (a bank) but its object is the earlier turn's, so it is a follow-up
 # that keeps the earlier topics beside its own.
@@ -151,6 +158,8 @@ _UK_PLACE = _place_pattern(UK_PLACES)
 _US_PLACE = _place_pattern(US_PLACES)
 _OTHER_PLACE = re.compile(_place_pattern(OTHER_COUNTRIES + tuple(OTHER_PLACES)), re.I)
 _RESIDENCE = re.compile(
+    # "and if i lived in the us instead?": the place the investor asks about living in, for this turn
+    r"\bif\s+(?:i|we)\s+(?:lived|was living|were living|moved|was based|were based)\s+(?:in|to)\s+(?:the\s+)?([a-z .']{2,30})|"
     r"\b(?:live|living|lives|based|resident|reside|residing|moved|moving|relocated|emigrated|settled|i'm|i am|im)\s+(?:here\s+)?(?:in|to)\s+(?:the\s+)?([a-z .']{2,30})"
     r"|\b(?:i'm|i am|im|as) (?:a |an )?([a-z.]+) (?:tax )?resident"
     # "Green card holder in New York here", "UK national on an H-1B in Seattle", "in Leeds here",
@@ -272,8 +281,8 @@ def _location_before(text: str, nouns: str) -> str | None:
         word = m.group(4)
     else:
         word = m.group(1)
-        if word == "us":  # 'us' lower-case here is almost always a pronoun
-            return None
+        if word == "us" and not re.search(r"\b(?:a|an|the|my|our|this|that|another|any)\s+$", text[: m.start()], re.I):
+            return None  # 'us' lower-case is almost always a pronoun, but not in "a us broker", "my us exchange"
     return "UK" if word.lower() in ("uk", "u.k.", "british", "english", "london", "united kingdom", "britain") else "US"
 
 

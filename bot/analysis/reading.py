@@ -36,6 +36,7 @@ from bot.analysis.patterns import (
     NARROWING_CONFIDENCE,
     PRICE,
     REGULATORY,
+    SAME_AS_BEFORE,
     _location_before,
     _uk_place,
     _us_match,
@@ -100,7 +101,7 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
     if label == "injection":
         profile.injection_suspected = True
     elsewhere = label in ("off_topic", "other_country") and confidence >= CLASSIFIER_CONFIDENCE
-    gets_it_back = previous is not None and bool(GETS_IT_BACK.search(text))
+    gets_it_back = previous is not None and bool(GETS_IT_BACK.search(text) or SAME_AS_BEFORE.search(text))
     is_follow_up = previous is not None and (
         bool(CONNECTIVE.search(text))
         or gets_it_back
@@ -214,7 +215,9 @@ def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | N
             or _of_someone_else(plain, m.start())
         ):
             continue  # "I don't live in the UK any more", "I used to live in London", "my brother lives in Ohio"
-        profile.residence = _where(next((g for g in m.groups() if g), ""))
+        place = next((g for g in m.groups() if g), "")
+        # after "live in" or "moved to", a lower-case "us" is the country ("if i lived in the us instead?")
+        profile.residence = "US" if re.match(r"us\b", place, re.I) else _where(place)
     if profile.residence is None and re.search(r"\b(uk|british) (tax )?resident\b", lowered):
         profile.residence = "UK"
     elif profile.residence is None and re.search(r"\b(us|u\.s\.) (tax )?resident\b", lowered):

@@ -45,6 +45,9 @@ UK_PLACES = (
     "cornwall",
     "devon",
     "essex",
+    # "that coinbase ad on the tube": an advert seen in London
+    "the tube",
+    "london underground",
 )
 US_PLACES = (
     "us",
