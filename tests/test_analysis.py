@@ -504,3 +504,17 @@ def test_a_new_turn_s_own_facts_override_the_earlier_turn_s() -> None:
     )
     assert "scams" in profile.topics and "US" in profile.jurisdictions
     assert analyse("they told us brokers are safe").platform_location is None  # 'us' the pronoun
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("theres a bitcoin atm in a vape shop near me in leeds. is it ok to use it or is it dodgy?", "information"),
+        ("is it safe to use crypto kiosks in the US?", "information"),
+        ("is it ok for me to put my savings into bitcoin through the atm at my local shop?", "personal_advice"),
+    ],
+)
+def test_whether_a_crypto_atm_is_ok_to_use_is_a_question_about_the_law(question: str, intent: str) -> None:
+    """The classifier read 'is it ok to use it or is it dodgy?' as a request for advice (0.86)."""
+    profile, _ = merge_history([], question, ("personal_advice", 0.86))
+    assert profile.intent == intent

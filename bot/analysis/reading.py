@@ -423,6 +423,16 @@ def _tax_only(topics: list[str]) -> bool:
 
 
 SCAM_ADVICE_CONFIDENCE = 0.8
+# Whether using a crypto ATM or kiosk is lawful or safe; and words that make it a question about one's money.
+USES_A_CRYPTO_ATM = re.compile(
+    r"\b(?:atm|kiosk|cash machine|bitcoin machine|crypto machine)s?\b[^?]{0,60}?"
+    r"\b(?:ok|okay|safe|legit\w*|legal|allowed|dodgy|a scam|above board)\b"
+    r"|\b(?:ok|okay|safe|legit\w*|legal|allowed)\b[^?]{0,30}?\buse\b[^?]{0,30}?\b(?:atm|kiosk|machine)s?\b",
+    re.I,
+)
+ALLOCATES = re.compile(
+    r"\b(?:savings|pension|isa|invest\w*|put (?:my|our|all|half)|all my|half my|worth (?:it|buying))\b", re.I
+)
 # A follow-up that asks whether the rule just given applies to something else too.
 SAME_AGAIN = re.compile(
     r"\bsame (?:deal|thing|rules?|for|again|story|applies|answer)\b|\b(?:what|how) about\b|\b(?:too|as well|also)\s*\??\s*$"
@@ -488,6 +498,10 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
             and SAME_AGAIN.search(text)
         ):
             return "information"  # "ok and the crypto I leave on the exchange, same deal?" asks the rule again
+        if label == "personal_advice" and USES_A_CRYPTO_ATM.search(text) and not ALLOCATES.search(text):
+            # "is it ok to use the bitcoin ATM in the vape shop or is it dodgy?" asks whether the machine is
+            # lawful (the FCA says no crypto ATM in the UK is), not what to do with one's money.
+            return "information"
         if label == "personal_advice" and "scams" in profile.topics and confidence < SCAM_ADVICE_CONFIDENCE:
             # "I was cold-called about 20% a month, what should I do?" asks what to do about a likely scam
             # (check, report), which the sources answer; only a confident call makes it a request for advice.
