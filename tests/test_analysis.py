@@ -518,3 +518,17 @@ def test_whether_a_crypto_atm_is_ok_to_use_is_a_question_about_the_law(question:
     """The classifier read 'is it ok to use it or is it dodgy?' as a request for advice (0.86)."""
     profile, _ = merge_history([], question, ("personal_advice", 0.86))
     assert profile.intent == intent
+
+
+@pytest.mark.parametrize(
+    ("question", "jurisdictions"),
+    [
+        ("what is the capital gains rate in the us for crypto?", ["US"]),
+        ("is staking legal in the us?", ["US"]),
+        ("i sold crypto in the 2025/26 tax year and never did a tax return. what are the deadlines?", ["UK"]),
+        ("my app pays me a few hundred quid a year in staking rewards, is that income?", ["UK"]),
+        ("can you tell us how crypto is taxed?", ["UK", "US"]),
+    ],
+)
+def test_lower_case_countries_and_british_usage_name_a_side(question: str, jurisdictions: list[str]) -> None:
+    assert analyse(question).jurisdictions == jurisdictions

@@ -256,8 +256,8 @@ def _where(text: str) -> str | None:
 def _us_match(text: str) -> re.Match[str] | None:
     for match in re.finditer(_US_PLACE, text, re.I):
         word = match.group(0)
-        if word.lower() == "us" and word != "US":
-            continue
+        if word.lower() == "us" and word != "US" and not re.search(r"\bthe\s+$", text[: match.start()], re.I):
+            continue  # "tell us" is the pronoun; "in the us" is the country
         return match
     return None
 

@@ -256,8 +256,10 @@ def _countries_named(text: str) -> set[str]:
     named = set()
     if re.search(r"\b(?:UK|Britain|England|Scotland|Wales|United Kingdom)\b", bare, re.I):
         named.add("UK")
-    if re.search(r"\bUS\b|\bU\.S\.(?!\w)|\bUSA\b|\bUnited States\b|\bAmerica\b", bare):
-        named.add("US")
+    if re.search(r"\bUS\b|\bU\.S\.(?!\w)|\bUSA\b|\bUnited States\b|\bAmerica\b", bare) or re.search(
+        r"\b(?:in|to|from|for) the us\b", bare, re.I
+    ):
+        named.add("US")  # "the capital gains rate in the us": after "in the", a lower-case 'us' is the country
     return named
 
 

@@ -200,7 +200,12 @@ US_BODIES = {
     "US Congress": r"\bgenius\b|\bclarity act\b|congress",
     "US Treasury": r"us treasury|u\.s\. treasury|treasury department|department of the treasury",
 }
-UK_CUES = r"£|\bgbp\b|\bpounds?\b|sterling|\bisa\b|\bsipp\b|self[- ]assessment|national insurance|\bhmrc\b|\bbrit(ish|on)\b|\bscottish\b|\bwelsh\b|\benglish\b"
+UK_CUES = (
+    r"£|\bgbp\b|\bpounds?\b|sterling|\bisa\b|\bsipp\b|self[- ]assessment|national insurance|\bhmrc\b|\bbrit(ish|on)\b"
+    r"|\bscottish\b|\bwelsh\b|\benglish\b"
+    # "a few hundred quid", "the 2025/26 tax year": British usage
+    r"|\bquid\b|\b20\d\d/\d\d\b"
+)
 US_CUES = r"\busd\b|\$|\bdollars?\b|\b1099(-da)?\b|\bfbar\b|\b8938\b|\b1040\b|\bfatca\b|\bamerican\b|\bu\.?s\.? (citizen|person|taxpayer|resident|green card)|green card|\b401\(?k\)?|\bira\b|social security number|\bssn\b"
 
 US_TAX_CUES = r"\b1099(-da)?\b|\bfbar\b|\b8938\b|\b8949\b|\b1040\b|\bfatca\b|\bu\.?s\.? (citizen|person|taxpayer|resident|green card)|green card|\b401\(?k\)?|\bira\b|\bschedule d\b|\bamerican\b|\bfederal\b"
