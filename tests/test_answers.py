@@ -606,6 +606,11 @@ def test_rules_for_scottish_taxpayers_and_income_tax_bands_rank_lower_unless_ask
     assert glasgow.adjust(scottish)[0] >= 0
     staking = _Asked.of("How are my ETH staking rewards taxed, and at what rate when I sell?", Profile())
     assert staking.adjust(bands)[0] >= 0
+    # other taxes' allowances (Inheritance Tax's £3,000 gift exemption, the £1,000 trading allowance) are not the
+    # gain's; they stay for a question about a gift
+    iht = "Each person can give away £3,000 a year free of Inheritance Tax under the annual exemption."
+    assert leeds.adjust(iht)[0] < 0
+    assert _Asked.of("I sold some bitcoin and gave the profit to my son, any tax?", Profile()).adjust(iht)[0] >= 0
 
 
 def test_moving_coins_is_not_moving_country() -> None:

@@ -167,7 +167,11 @@ NOTE_FOR_UK_PEOPLE = re.compile(
 # about a gain on selling that names no income (staking, pay, an airdrop).
 FOR_SCOTTISH_TAXPAYERS = re.compile(r"\bScottish (?:taxpayers?|Income Tax)\b")
 SCOTLAND = re.compile(r"scot|edinburgh|glasgow|aberdeen|dundee|inverness|stirling", re.I)
-INCOME_TAX_RATES = re.compile(r"\bpay Income Tax\b[^.]{0,80}\bat \d+%|\bIncome Tax (?:rates|bands)\b")
+INCOME_TAX_RATES = re.compile(
+    r"\bpay Income Tax\b[^.]{0,80}\bat \d+%|\bIncome Tax (?:rates|bands)\b"
+    # the trading allowance and Inheritance Tax's gift exemption: other taxes' allowances, not the gain's
+    r"|\btrading allowance\b|\bfree of Inheritance Tax\b"
+)
 # The investor gave a gift ("gave my nephew some bitcoin", "I want to gift my daughter ETH"), and did not receive
 # one: a rule for the recipient (Form 3520, the recipient's basis) is written for the other side of the gift.
 GAVE_A_GIFT = re.compile(
@@ -186,6 +190,9 @@ GOT_A_GIFT = re.compile(
 # $100,000 in gifts...", "Form 3520 is a duty of the US recipient"), not its donor.
 RECIPIENT_FIRST = re.compile(
     r"^(?:(?!\bdonors?\b|\bgives?\b|\bgiving\b).)*?\b(?:recipients?|receives?|receiving|received|Form 3520)\b", re.I
+)
+GIFT_OR_ESTATE = re.compile(
+    r"\b(?:gift\w*|giv(?:e|en|ing)|gave|inherit\w*|estate|die[sd]?|death|trad(?:e|ing) as)\b", re.I
 )
 GAINS_QUESTION = re.compile(r"\b(?:sold|sell|selling|profit|gains?|cgt|capital gains)\b", re.I)
 INCOME_QUESTION = re.compile(
@@ -364,7 +371,9 @@ class _Asked:
             no_uk=("US" in profile.jurisdictions or bool(NAMES_THE_US.search(question)))
             and "UK" not in profile.jurisdictions
             and "UK" not in (profile.residence, profile.citizenship, profile.platform_location),
-            gains_only=bool(GAINS_QUESTION.search(question)) and not INCOME_QUESTION.search(question),
+            gains_only=bool(GAINS_QUESTION.search(question))
+            and not INCOME_QUESTION.search(question)
+            and not GIFT_OR_ESTATE.search(question),
             gave_gift=bool(GAVE_A_GIFT.search(question)) and not GOT_A_GIFT.search(question),
         )
 
