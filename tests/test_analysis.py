@@ -532,3 +532,16 @@ def test_whether_a_crypto_atm_is_ok_to_use_is_a_question_about_the_law(question:
 )
 def test_lower_case_countries_and_british_usage_name_a_side(question: str, jurisdictions: list[str]) -> None:
     assert analyse(question).jurisdictions == jurisdictions
+
+
+@pytest.mark.parametrize(
+    ("question", "jurisdictions"),
+    [
+        ("US expat in the UK here - when is my federal return due if i sold some crypto this year?", ["INTL", "US"]),
+        ("US citizen in London: do I file a UK self assessment as well as my US return, and by when?", ["UK", "US"]),
+        ("US citizen in London: how is my crypto taxed?", ["UK", "US"]),
+    ],
+)
+def test_a_tax_question_naming_one_side_s_return_asks_about_that_side(question: str, jurisdictions: list[str]) -> None:
+    """A US expat in the UK asking when the federal return is due had been given three Self Assessment bullets."""
+    assert analyse(question).jurisdictions == jurisdictions

@@ -380,6 +380,9 @@ def _sides_asked(
         if origin in ("UK", "US"):
             cued.add(origin)
         tax_body = {side for body, side in (("HMRC", "UK"), ("IRS", "US")) if body in profile.bodies}
+        # One side's return named ("when is my federal return due?", "on my Self Assessment") asks about that
+        # side's tax as plainly as naming its tax body does.
+        tax_body |= {side for side, named in (("UK", _UK_RETURN), ("US", _US_RETURN)) if named.search(text)}
         asked = tax_body | explicit
         if tax_body and not asked >= person and not _BOTH_TAXES.search(text):
             # "I'm a US citizen in London: how does the IRS treat staking?" asks one tax body about its own tax;
@@ -394,6 +397,8 @@ def _sides_asked(
     return jurisdictions, issuer_only, tax_person_unknown
 
 
+_US_RETURN = re.compile(r"\bfederal (?:tax )?return\b|\b(?:us|u\.s\.|american) (?:tax )?return\b|\b1040\b", re.I)
+_UK_RETURN = re.compile(r"\bself[- ]assessment\b|\buk (?:tax )?return\b|\bsa100\b", re.I)
 # A tax question about both sides' taxes or the overlap between them, whatever tax body it names.
 _BOTH_TAXES = re.compile(
     r"\b(?:both|each|either) (?:countr|side|tax|return|system)|double tax|\btreaty\b|foreign tax credit|"

@@ -259,7 +259,8 @@ UK_ISSUED = r"(gbp|sterling|pound|uk|british)[- ]?(backed |denominated |issued )
 TOPICS = {
     "protection": r"protect|\bcover(ed|s)?\b(?! letter)|guarantee|compensat|fscs|sipc|fdic|insur|go(es)? bust|went bust|fail(s|ed|ure)?\b|collaps|bankrupt|insolven|goes under|went under|safe\b|lose (my|all)|get (my )?money back|recover",
     "complaints": r"complain|ombudsman|\bfos\b|dispute|redress|unfair|refus(e|ed|ing) to (pay|refund)",
-    "tax": r"\btax|\bcgt\b|capital gains|hmrc|\birs\b|1099|income|\bgains?\b|\bloss(es)?\b|declare|self[- ]assessment|\bfig\b|remittance|double tax|treaty|1040",
+    "tax": r"\btax|\bcgt\b|capital gains|hmrc|\birs\b|1099|income|\bgains?\b|\bloss(es)?\b|declare|self[- ]assessment|\bfig\b|remittance|double tax|treaty|1040"
+    r"|\bfederal return\b",
     "reporting": r"report(ing|ed|able)?\b|fbar|8938|fatca|\bcarf\b|1099|disclos|declare|nudge letter|letter from hmrc",
     "promotions": r"advert|\bads?\b|promot|influencer|bonus|refer(ral|[- ]a[- ]friend)|cooling[- ]off|risk warning|marketing",
     "registration": r"regist|authori[sz]|licen[cs]|\blegit|\blegal\b|allowed to|permitted|firm checker|\bregister\b|warning list|approved",
