@@ -101,10 +101,11 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
     if label == "injection":
         profile.injection_suspected = True
     elsewhere = label in ("off_topic", "other_country") and confidence >= CLASSIFIER_CONFIDENCE
-    gets_it_back = previous is not None and bool(GETS_IT_BACK.search(text) or SAME_AS_BEFORE.search(text))
+    # "can she get it back?", "hit by the same lot": the earlier turn's loss or scam, kept beside this turn's topics
+    refers_back = previous is not None and bool(GETS_IT_BACK.search(text) or SAME_AS_BEFORE.search(text))
     is_follow_up = previous is not None and (
         bool(CONNECTIVE.search(text))
-        or gets_it_back
+        or refers_back
         or (not own_subject and not elsewhere and not profile.other_countries)
     )
     stated = set(jurisdictions)
@@ -137,7 +138,7 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
             profile.asset_types = list(previous.asset_types)
         if not profile.topics:
             profile.topics = list(previous.topics)
-        elif gets_it_back:
+        elif refers_back:
             profile.topics = list(dict.fromkeys([*previous.topics, *profile.topics]))
 
     _settle_intent(profile, text, label, confidence, jurisdictions)

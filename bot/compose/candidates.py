@@ -127,17 +127,13 @@ MIN_ON_TOPIC_QUESTION = 0.6
 
 # Sentences written for one kind of investor. When the question says who the investor is and they are
 # not that kind, such a sentence answers someone else's question.
-FOR_US_CITIZENS = re.compile(
-    r"\b(?:US|U\.S\.) (?:citizens?|persons?|taxpayers?|expats?)\b|\bAmericans?\b|\bgreen card"
-    r"|\btaxpayers (?:living )?abroad\b",
-    re.I,
-)
-# The same, less "US taxpayers": for a question about the US side only, "US taxpayers report gains on Form
-# 8949" is the rule the investor asked for, not one written for someone else.
+# ABOUT_US_CITIZENS leaves out "US taxpayers": for a question about the US side only, "US taxpayers report gains
+# on Form 8949" is the rule the investor asked for, not one written for someone else.
 ABOUT_US_CITIZENS = re.compile(
     r"\b(?:US|U\.S\.) (?:citizens?|persons?|expats?)\b|\bAmericans?\b|\bgreen card|\btaxpayers (?:living )?abroad\b",
     re.I,
 )
+FOR_US_CITIZENS = re.compile(rf"{ABOUT_US_CITIZENS.pattern}|\b(?:US|U\.S\.) taxpayers?\b", re.I)
 FOR_UK_RESIDENTS = re.compile(
     r"(?<!non-)(?<!non )\bUK[- ](?:residents?|taxpayers?)\b|\b(?<!not )(?:resident|living) in the UK\b", re.I
 )
@@ -163,11 +159,11 @@ NOTE_FOR_UK_PEOPLE = re.compile(
     r"|^(?:An? )?(?:UK|British) (?:person|individual)\b",
     re.I,
 )
-# Rules for Scottish taxpayers, to an investor who names no place in Scotland; Income Tax rates, to a question
-# about a gain on selling that names no income (staking, pay, an airdrop).
+# Rules for Scottish taxpayers, to an investor who names no place in Scotland; Income Tax rates and other taxes'
+# allowances, to a question about a gain on selling that names no income (staking, pay, an airdrop) nor a gift.
 FOR_SCOTTISH_TAXPAYERS = re.compile(r"\bScottish (?:taxpayers?|Income Tax)\b")
 SCOTLAND = re.compile(r"scot|edinburgh|glasgow|aberdeen|dundee|inverness|stirling", re.I)
-INCOME_TAX_RATES = re.compile(
+ANOTHER_TAX = re.compile(
     r"\bpay Income Tax\b[^.]{0,80}\bat \d+%|\bIncome Tax (?:rates|bands)\b"
     # the trading allowance and Inheritance Tax's gift exemption: other taxes' allowances, not the gain's
     r"|\btrading allowance\b|\bfree of Inheritance Tax\b"
@@ -377,10 +373,14 @@ class _Asked:
             gave_gift=bool(GAVE_A_GIFT.search(question)) and not GOT_A_GIFT.search(question),
         )
 
+    def for_us_citizens(self, text: str) -> bool:
+        """A sentence written for US citizens, to an investor who said nothing of who they are."""
+        return self.persona_unstated and matches(ABOUT_US_CITIZENS if self.us_only else FOR_US_CITIZENS, text)
+
     def adjust(self, text: str) -> tuple[float, bool]:
         """The persona, history and answer-type adjustments of a sentence's score; whether its type matches."""
         adjustment = 0.0
-        if self.persona_unstated and matches(ABOUT_US_CITIZENS if self.us_only else FOR_US_CITIZENS, text):
+        if self.for_us_citizens(text):
             adjustment -= PERSONA_PENALTY
         if self.residence_unknown and not self.leaving and matches(FOR_NON_UK_RESIDENTS, text):
             adjustment -= PERSONA_PENALTY  # the rule for people who left the UK, to someone who did not say so
@@ -390,7 +390,7 @@ class _Asked:
             adjustment -= PERSONA_PENALTY
         if self.not_scottish and matches(FOR_SCOTTISH_TAXPAYERS, text):
             adjustment -= PERSONA_PENALTY
-        if self.gains_only and matches(INCOME_TAX_RATES, text):
+        if self.gains_only and matches(ANOTHER_TAX, text):
             adjustment -= PERSONA_PENALTY
         if self.gave_gift and matches(RECIPIENT_FIRST, text):
             adjustment -= PERSONA_PENALTY
@@ -484,7 +484,7 @@ def _candidates(
                 score -= CROSS_BORDER_PENALTY  # written for holdings abroad; this question names nothing abroad
             on_topic = bool(specific) or similarity >= MIN_ON_TOPIC_SIMILARITY or section_match >= MIN_ON_TOPIC_QUESTION
             if (record := RECORD.get()) is not None:
-                persona = asked.persona_unstated and matches(FOR_US_CITIZENS, text)
+                persona = asked.for_us_citizens(text)
                 parts = [similarity, overlap, item.dense_similarity, chunk_prior, section_match, persona, type_match]
                 record.append(_recorded(text, item.group, on_topic, parts))
             found.append(
