@@ -101,7 +101,7 @@ SYNONYMS: dict[str, str] = {
     "year mark": "long-term short-term holding period more than one year",
     # choosing which units count as sold: the IRS's specific identification or first-in, first-out
     **dict.fromkeys(
-        ("first-in-first-out", "first in first out", "first in, first out", "which lots", "lots", "tax lots"),
+        ("first-in-first-out", "first in first out", "first in, first out", "which lots", "tax lots"),
         "fifo specific identification units",
     ),
     # selling at a loss and buying back: the UK's matching rules decide what the loss is

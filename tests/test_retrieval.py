@@ -75,3 +75,10 @@ def test_selling_and_buying_back_reads_as_the_uk_matching_rules() -> None:
     found = synonym_terms("Sold my BTC at a loss then bought it back 2 weeks later. Can I use the loss?")
     assert "30-day" in found and "breakfast" in " ".join(found)
     assert "30-day" not in synonym_terms("I bought bitcoin in 2020 and sold it this year. What do I owe?")
+
+
+def test_choosing_lots_searches_for_the_irs_basis_rules_but_lots_of_coins_does_not() -> None:
+    from bot.retrieval import synonym_terms
+
+    assert "fifo" in synonym_terms("can I still choose which lots I'm selling or is it first-in-first-out now?")
+    assert "fifo" not in synonym_terms("I bought lots of bitcoin in 2021, is it taxed when I sell?")
