@@ -90,7 +90,8 @@ SYNONYMS: dict[str, str] = {
         (
             "referral",
             "referrals",
-            "refer my",
+            "refer my friends",
+            "refer my mates",
             "mates to sign up",
             "friends to sign up",
             "sign up bonus",

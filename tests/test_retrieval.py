@@ -82,3 +82,10 @@ def test_choosing_lots_searches_for_the_irs_basis_rules_but_lots_of_coins_does_n
 
     assert "fifo" in synonym_terms("can I still choose which lots I'm selling or is it first-in-first-out now?")
     assert "fifo" not in synonym_terms("I bought lots of bitcoin in 2021, is it taxed when I sell?")
+
+
+def test_referring_a_complaint_is_not_a_referral_bonus() -> None:
+    from bot.retrieval import synonym_terms
+
+    assert "incentive" in synonym_terms("the app pays £50 if I refer my friends and they buy crypto, is that allowed?")
+    assert "incentive" not in synonym_terms("can I refer my complaint to the ombudsman after 8 weeks?")
