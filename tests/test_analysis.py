@@ -423,6 +423,8 @@ def test_a_follow_up_with_a_subject_of_its_own_is_told_apart_from_a_bare_one() -
         ("I keep USDC on Coinbase", "US"),
         ("I'm British, live in Manchester and trade on a US crypto exchange", "US"),
         ("it helps us crypto exchanges", None),
+        ("i moved to florida but still have an account with a UK investment platform", "UK"),
+        ("my US crypto trading app froze my account", "US"),
     ],
 )
 def test_a_platforms_uk_arm_is_a_uk_platform(question: str, platform: str | None) -> None:

@@ -266,7 +266,7 @@ def _location_before(text: str, nouns: str) -> str | None:
     """'a US exchange', 'UK platform', 'an American broker'."""
     m = re.search(
         rf"\b(uk|u\.k\.|british|english|london|us|u\.s\.|usa|american|new york|california)[- ](based |registered |regulated |listed )?"
-        rf"(?:crypto |cryptocurrency |bitcoin |digital asset |crypto asset )?({nouns})\b",
+        rf"(?:(?:crypto|cryptocurrency|bitcoin|digital asset|crypto asset|investment|investing|trading|share|stock)\s){{0,2}}({nouns})\b",
         text,
         re.I,
     )

@@ -245,7 +245,7 @@ def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | N
 # A platform's or coin's country says where the firm is, not whose tax it is: "a US exchange", "UK-based app".
 _FIRM_COUNTRY = re.compile(
     r"\b(?:UK|US|U\.S\.|USA|British|American)[- ](?:based |regulated |registered |listed |dollar )?"
-    r"(?:crypto )?(?:exchanges?|platforms?|brokers?|brokerages?|apps?|firms?|compan(?:y|ies)|wallets?|banks?|"
+    r"(?:(?:crypto|investment|investing|trading|share|stock) ){0,2}(?:exchanges?|platforms?|brokers?|brokerages?|apps?|firms?|compan(?:y|ies)|wallets?|banks?|"
     r"custodians?|providers?|accounts?|stable ?coins?|issuers?|ETFs?|ETPs?)\b",
     re.I,
 )
