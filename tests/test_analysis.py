@@ -547,3 +547,21 @@ def test_lower_case_countries_and_british_usage_name_a_side(question: str, juris
 def test_a_tax_question_naming_one_side_s_return_asks_about_that_side(question: str, jurisdictions: list[str]) -> None:
     """A US expat in the UK asking when the federal return is due had been given three Self Assessment bullets."""
     assert analyse(question).jurisdictions == jurisdictions
+
+
+def test_a_part_that_names_no_side_keeps_the_sides_the_question_settled() -> None:
+    """'...does the IRS care, and when do they count as taxable?': the second part names nobody, so it asks about
+    the investor already described (and the IRS already named), not about both countries' tax."""
+    irs_only = analyse(
+        "american living in manchester — i get staking rewards on a UK app. does the IRS care about those "
+        "and when exactly do they count as taxable?"
+    )
+    assert irs_only.jurisdictions == ["INTL", "US"]
+    uk_only = analyse(
+        "UK resident here, sold some ETH at a profit this tax year. How much gain can I make before CGT kicks in, "
+        "and what rate do I pay as a higher rate taxpayer?"
+    )
+    assert "US" not in uk_only.jurisdictions
+    # With nobody described, a tax part still reaches both sides.
+    unknown = analyse("Would I get my money back if Coinbase went bust? And do I pay tax on swaps?")
+    assert {"UK", "US"} <= set(unknown.jurisdictions)

@@ -180,9 +180,14 @@ def _each_part(profile: Profile, text: str) -> set[str]:
     my money back if Coinbase went bust? And do I pay UK tax on swaps?" reaches the platform's side for
     the first part and the investor's for the tax, and the answer needs both."""
     sides: set[str] = set()
+    person_known = bool(profile.person_sides())
     for part in question_parts(text):
         sub = analyse(part)
-        sides |= set(sub.jurisdictions)
+        names_no_side = not (sub.person_sides() or sub.bodies or sub.platform_location or sub.issuer_location)
+        if not (person_known and names_no_side and not _countries_named(part)):
+            # A part that names no side of its own ("...does the IRS care, and when do they count as
+            # taxable?") asks about the investor already described, whose sides the whole question settled.
+            sides |= set(sub.jurisdictions)
         profile.topics += [topic for topic in sub.topics if topic not in profile.topics]
     return sides
 
