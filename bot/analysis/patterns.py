@@ -180,9 +180,10 @@ _BECAME_RESIDENT = re.compile(
     r"\b(?:became|become|becoming|now)\s+(?:a\s+)?(uk|british|us|u\.s\.|american)\s+(?:tax\s+)?resident\b", re.I
 )
 _CITIZEN = re.compile(
-    r"\b(us|u\.s\.|american|uk|british|united states)\s+(citizen|national|passport|person|expat)|\b(american|british) (living|based|expat)"
+    r"\b(us|u\.s\.|american|uk|british|united states)\s+(citizen|national|passport|person|expat)"
+    r"|\b(american|british|yank|yankee) (living|based|expat)"
     # "American who moved to London", "I'm American", "as a Brit"
-    r"|\b(american|british) (?:who|here|in)\b|\b(?:i'm|i am|im|as) (?:an? )?(american|british|brit)\b"
+    r"|\b(american|british) (?:who|here|in)\b|\b(?:i'm|i am|im|as) (?:an? )?(american|british|brit|yank|yankee)\b"
     # "I'm single, American, living in Edinburgh": the nationality in a list describing the investor
     r"|\b(?:i'm|i am|im)\b[^.?!]{0,25}?,\s*(?:an? )?(american|british|brit)\b(?=\s*(?:,|\.|;|and\b|living|based|here|$))",
     re.I,
