@@ -565,3 +565,19 @@ def test_a_part_that_names_no_side_keeps_the_sides_the_question_settled() -> Non
     # With nobody described, a tax part still reaches both sides.
     unknown = analyse("Would I get my money back if Coinbase went bust? And do I pay tax on swaps?")
     assert {"UK", "US"} <= set(unknown.jurisdictions)
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        ("us citizen living in manchester. are bitcoin atms actually legal in the uk?", ["UK"]),
+        ("american living in london here, is my crypto on a uk exchange protected by the FSCS?", ["UK"]),
+        ("US citizen in London, do I pay tax on my bitcoin?", ["UK", "US"]),
+        ("US citizen in London, is my coinbase account protected?", ["UK", "US"]),
+        ("US citizen in London: can a US exchange advertise to me here?", ["UK", "US"]),
+    ],
+)
+def test_us_citizenship_alone_brings_us_tax_not_us_rules_on_uk_firms(question: str, sides: list[str]) -> None:
+    """A US citizen living in the UK is reached by US tax and reporting wherever they live; US rules on
+    machines, firms or adverts in the UK do not reach them unless the question names something American."""
+    assert [s for s in analyse(question).jurisdictions if s != "INTL"] == sides

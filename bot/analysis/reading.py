@@ -141,6 +141,10 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
         elif refers_back:
             profile.topics = list(dict.fromkeys([*previous.topics, *profile.topics]))
 
+    if _us_only_by_citizenship(profile, text, jurisdictions):
+        # "US citizen in Manchester: are bitcoin ATMs legal in the UK?": US citizenship brings US tax and
+        # reporting wherever the investor lives, not US rules on UK machines, firms or adverts.
+        jurisdictions.discard("US")
     _settle_intent(profile, text, label, confidence, jurisdictions)
     if profile.intent == "information":
         jurisdictions |= _each_part(profile, text)
@@ -173,6 +177,31 @@ def _settle_intent(profile: Profile, text: str, label: str, confidence: float, j
     profile.intent = _learned_intent(profile, text, label, confidence, jurisdictions)
     if profile.intent in ("personal_advice", "price_prediction") and "risk_warnings" not in profile.topics:
         profile.topics.append("risk_warnings")  # a refusal still gives the official risk warnings
+
+
+# Topics whose rules follow the person (a US citizen's US tax and reporting reach them wherever they live).
+PERSON_TOPICS = frozenset({"tax", "reporting"})
+_CITIZENSHIP_WORDS = re.compile(
+    r"\b(?:us|u\.s\.|american|united states)\s+(?:citizen|national|passport|person|expat|taxpayer)s?\b"
+    r"|\b(?:american|yank|yankee)\b|\bgreen[- ]?card(?: holder)?\b|\bdual\b[^.?!,;]{0,30}?\b(?:citizen|national)\w*",
+    re.I,
+)
+
+
+def _us_only_by_citizenship(profile: Profile, text: str, jurisdictions: set[str]) -> bool:
+    """The US side reaches a question only through the investor's US citizenship (or green card), and the
+    question is not about what follows the person (tax, reporting): it lives elsewhere, and nothing else in
+    the question (a US firm, body, coin, place or dollar sign) names the US."""
+    if "US" not in jurisdictions or profile.residence != "UK" or not profile.topics:
+        return False
+    if not (profile.citizenship == "US" or profile.green_card) or PERSON_TOPICS & set(profile.topics):
+        return False
+    if "US" in (profile.platform_location, profile.issuer_location):
+        return False
+    if any(_BODY_PATTERNS[body][0] == "US" for body in profile.bodies if body in _BODY_PATTERNS):
+        return False
+    rest = _CITIZENSHIP_WORDS.sub(" ", text)
+    return not (re.search(US_CUES, rest.lower()) or "US" in _countries_named(rest) or _us_match(rest))
 
 
 def _each_part(profile: Profile, text: str) -> set[str]:
