@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from bot.analysis import generic_firms, has_own_subject, merge_history
-from bot.analysis.patterns import question_parts
+from bot.analysis.patterns import answer_parts, question_parts
 from bot.compose import relevance
 from bot.compose.citations import finish
 from bot.compose.extractive import decide_kind, select
@@ -402,7 +402,7 @@ class Bot:
         """Each part of a several-part question searched on its own too, so that one part's words do not
         crowd the other's sources out; its evidence is added to `evidence`. Returns the parts' vectors."""
         vectors: list[np.ndarray] = []
-        for part in question_parts(question):
+        for part in answer_parts(question):
             vectors.append(self.embedder.encode_query(part))
             self._add_evidence(index, vectors[-1], part, profile, evidence, jurisdictions, as_of)
         return vectors

@@ -581,3 +581,28 @@ def test_us_citizenship_alone_brings_us_tax_not_us_rules_on_uk_firms(question: s
     """A US citizen living in the UK is reached by US tax and reporting wherever they live; US rules on
     machines, firms or adverts in the UK do not reach them unless the question names something American."""
     assert [s for s in analyse(question).jurisdictions if s != "INTL"] == sides
+
+
+@pytest.mark.parametrize(
+    ("question", "implied"),
+    [
+        (
+            "if my crypto exchange goes bust am i covered by the FSCS? i have £15k of btc there and £30k cash in my "
+            "nationwide savings",
+            True,
+        ),
+        (
+            "i keep my savings in a uk bank and my crypto on a uk exchange. if both went bust what would be protected?",
+            True,
+        ),
+        ("i put my life savings into bitcoin, is it covered by the FSCS?", False),
+        ("is my bitcoin on coinbase covered?", False),
+        ("I moved my savings from Barclays into USDC. Is USDC protected?", False),
+    ],
+)
+def test_a_protection_question_that_mentions_bank_savings_also_asks_about_them(question: str, implied: bool) -> None:
+    """'am I covered by the FSCS? I've btc on the exchange and £30k in my Nationwide savings' asks, without a
+    question mark, whether the savings are covered too: the answer must give the deposit limit."""
+    from bot.analysis.patterns import DEPOSIT_PART, answer_parts
+
+    assert (DEPOSIT_PART in answer_parts(question)) is implied

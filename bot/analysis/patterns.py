@@ -308,6 +308,40 @@ _AND_ASKS = re.compile(
 )
 
 
+# Money the investor keeps as a bank deposit, said beside a crypto holding in a protection question: "£30k cash
+# in my Nationwide savings", "100k savings at a high street bank", "my savings in a uk bank".
+_DEPOSIT_HELD = re.compile(
+    r"\b(?:savings|current account|bank account|building society|cash isa)\b[^.?!]{0,30}?\b(?:in|at|with)\s+(?:(?:my|a|the|an)\s+)?"
+    r"(?:[\w-]+\s+){0,3}?(?:bank|building society)\b"
+    r"|\b(?:cash|savings|\d[\d,.]*k?)\b[^.?!]{0,20}?\b(?:in|at|with)\s+(?:(?:my|a|the|an)\s+)?(?:[\w-]+\s+){0,2}?"
+    r"(?:savings|bank|building society|current account|bank account|cash isa)\b"
+    r"|\bmy bank\b[^.?!]{0,40}?\b(?:and|&)\b[^.?!]{0,20}?\bcrypto",
+    re.I,
+)
+_ASKS_PROTECTION = re.compile(
+    r"\bcover(?:ed)?\b|\bprotect|\bfscs\b|\bfdic\b|\bcompensat|\b(?:go|goes|went) (?:bust|under)\b|\bfails?\b|\bcollapses?\b|"
+    r"\bpay (?:me )?back\b",
+    re.I,
+)
+# What such a message asks without a question mark of its own.
+DEPOSIT_PART = "What is the deposit protection limit for my savings at a bank or building society?"
+
+
+def answer_parts(question: str) -> list[str]:
+    """The parts an answer must cover: the separate questions of the message, and for a protection question
+    that also says the investor keeps savings in a bank beside their crypto ("am I covered by the FSCS? I've
+    £15k of btc on there and £30k in my Nationwide savings"), whether that deposit is covered too."""
+    parts = question_parts(question)
+    if (
+        _ASKS_PROTECTION.search(question)
+        and _DEPOSIT_HELD.search(question)
+        and CRYPTO.search(question)
+        and not any(_DEPOSIT_HELD.search(part) for part in parts)
+    ):
+        return [*(parts or [question]), DEPOSIT_PART]
+    return parts
+
+
 def question_parts(question: str) -> list[str]:
     """The separate questions in a message ("Is X covered? And how is it taxed?", "who do I contact and can
     I get it back?"), when there are several."""

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from bot.analysis.patterns import _TAX_UK, _TAX_US, question_parts
+from bot.analysis.patterns import _TAX_UK, _TAX_US, answer_parts
 from bot.analysis.vocabulary import ASSETS, TOPICS
 from bot.compose import relevance
 from bot.compose.candidates import (
@@ -60,10 +60,12 @@ def _answer_each_part(
     sentence that best answers one part does not count for another: "When is my US return due, and do I
     still answer the digital asset question?" needs the due date as well as the digital asset question."""
     used = {c.text for picked in sections.values() for c, _ in picked}
-    parts = question_parts(question)
+    parts = answer_parts(question)
     own = len(parts) > 1 and len(part_vectors) >= len(parts)
     claimed: set[str] = set()
     for number, part in enumerate(parts):
+        if part == question:
+            continue  # the whole message, listed beside a part it implies (answer_parts): its bullets are chosen
         wanted = set(terms(part))
         scored = []
         for c in candidates:
