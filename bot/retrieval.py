@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -100,6 +101,15 @@ SYNONYMS: dict[str, str] = {
         "refer a friend bonus incentive",
     ),
     "year mark": "long-term short-term holding period more than one year",
+    # "is that short or long term?": the holding period, and where a sale is reported
+    **dict.fromkeys(
+        ("short or long term", "long or short term", "short term or long term", "long term or short term"),
+        "long-term short-term more than one year holding period",
+    ),
+    **dict.fromkeys(
+        ("what irs form", "which irs form", "what form does it go on", "which form does it go on", "what forms"),
+        "form 8949 schedule d report",
+    ),
     # choosing which units count as sold: the IRS's specific identification or first-in, first-out
     **dict.fromkeys(
         ("first-in-first-out", "first in first out", "first in, first out", "which lots", "tax lots"),
@@ -124,10 +134,13 @@ SYNONYMS: dict[str, str] = {
 }
 
 
+_PHRASE_END = re.compile(r"[?!.,;:()]+(?=\s|$)")
+
+
 def synonym_terms(text: str) -> list[str]:
     """Official wording for the investor's own words in text."""
-    lowered = f" {text.lower()} "
-    return terms(" ".join(v for k, v in SYNONYMS.items() if f" {k} " in lowered or f" {k}?" in lowered))
+    lowered = f" {_PHRASE_END.sub(' ', text.lower())} "  # "long term, and" ends a phrase too
+    return terms(" ".join(v for k, v in SYNONYMS.items() if f" {k} " in lowered))
 
 
 def expansion_terms(profile: Profile, group: str) -> list[str]:
