@@ -100,6 +100,8 @@ SYNONYMS: dict[str, str] = {
         ),
         "refer a friend bonus incentive",
     ),
+    "foreign income and gains": "fig",
+    "fig": "foreign income and gains",
     "year mark": "long-term short-term holding period more than one year",
     # "is that short or long term?": the holding period, and where a sale is reported
     **dict.fromkeys(

@@ -257,7 +257,7 @@ US_ISSUED = r"\busdc\b|circle|\bpyusd\b|paypal usd|paxos|\bgusd\b|gemini dollar|
 UK_ISSUED = r"(gbp|sterling|pound|uk|british)[- ]?(backed |denominated |issued )?stable ?coin|uk[- ]issued"
 
 TOPICS = {
-    "protection": r"protect|\bcover(ed|s)?\b(?! letter)|guarantee|compensat|fscs|sipc|fdic|insur|go(es)? bust|went bust|fail(s|ed|ure)?\b|collaps|bankrupt|insolven|goes under|went under|safe\b|lose (my|all)|get (my )?money back|recover",
+    "protection": r"protect|\bcover(ed|s)?\b(?! letter| (?:selling|buying|sales?|gains?|income|disposals?|swaps?|staking|trading)\b)|guarantee|compensat|fscs|sipc|fdic|insur|go(es)? bust|went bust|fail(s|ed|ure)?\b|collaps|bankrupt|insolven|goes under|went under|safe\b|lose (my|all)|get (my )?money back|recover",
     "complaints": r"complain|ombudsman|\bfos\b|dispute|redress|unfair|refus(e|ed|ing) to (pay|refund)",
     "tax": r"\btax|\bcgt\b|capital gains|hmrc|\birs\b|1099|income|\bgains?\b|\bloss(es)?\b|declare|self[- ]assessment|\bfig\b|remittance|double tax|treaty|1040"
     r"|\bfederal return\b",
