@@ -147,7 +147,8 @@ LEAVING = re.compile(
 # answer someone else's question when the investor lives in the UK.
 FOR_NON_UK_RESIDENTS = re.compile(
     r"\bnon-?UK[- ]residents?\b|\b(?:is|are) not (?:UK[- ]resident|resident in the UK)\b|\bnon-residents?\b"
-    r"|\bwho (?:moves|move|moved|leaves|leave|left) (?:abroad|the UK)\b|\btemporary non-residence\b",
+    r"|\bwho (?:has |have )?(?:moves|move|moved|leaves|leave|left) (?:abroad|the UK)\b|\btemporary non-residence\b"
+    r"|\b(?:living|who lives?) (?:outside the UK|abroad)\b",
     re.I,
 )
 # Notes written for someone in the UK ("A UK resident who used a US crypto lender's earn product..."), to a

@@ -54,12 +54,14 @@ def _answer_each_part(
     sections: dict[str, list[tuple[_Candidate, str]]],
     chosen: list[_Candidate],
     part_vectors: Sequence[np.ndarray] = (),
-) -> None:
-    """Make sure each part of a several-part question has its best sentence in the answer. A part is
+) -> set[str]:
+    """Make sure each part of a several-part question has its best sentence in the answer (returned, so that
+    the relevance check does not take out the one sentence that answers a part). A part is
     measured by its own closeness to the sentence (its vector), not by the whole question's score, and a
     sentence that best answers one part does not count for another: "When is my US return due, and do I
     still answer the digital asset question?" needs the due date as well as the digital asset question."""
     used = {c.text for picked in sections.values() for c, _ in picked}
+    answering: set[str] = set()
     parts = answer_parts(question)
     own = len(parts) > 1 and len(part_vectors) >= len(parts)
     claimed: set[str] = set()
@@ -78,6 +80,7 @@ def _answer_each_part(
             continue
         _, best = max(scored, key=lambda pair: pair[0])
         claimed.add(best.text)
+        answering.add(best.text)
         if best.text in used:
             continue
         group = best.evidence.group
@@ -85,6 +88,7 @@ def _answer_each_part(
         sections[name].append((best, name))
         chosen.append(best)
         used.add(best.text)
+    return answering
 
 
 TAX_SENTENCE = re.compile(TOPICS["tax"], re.I)
@@ -220,7 +224,7 @@ def select(
             limits[name] = limit
             for picked in _mmr(routed[name], limit, chosen, settings.mmr_lambda, _floor(routed[name], settings)):
                 sections[name].append((picked, name))
-        _answer_each_part(question, candidates, sections, chosen, part_vectors)
+        answering = _answer_each_part(question, candidates, sections, chosen, part_vectors)
         used = {c.text for entries in sections.values() for c, _ in entries}
         actions = [c for c in candidates if c.is_action and c.text not in used]
         for picked in _mmr(actions, settings.next_steps, chosen, settings.mmr_lambda, _floor(candidates, settings)):
@@ -230,7 +234,7 @@ def select(
             # kept for its own sake, so a refusal may stand with its pointer to advisers alone.
             _keep_relevant(question, sections, candidates, profile, single, settings, keep_one=False)
         if kind == "answer":
-            _keep_relevant(question, sections, candidates, profile, single, settings)
+            _keep_relevant(question, sections, candidates, profile, single, settings, answering=answering)
             if settings.refill_relevant:
                 floors = {name: _floor(pool, settings) for name, pool in routed.items()}
                 _refill(question, sections, routed, limits, floors, candidates, profile, single, settings)
@@ -415,9 +419,11 @@ def _keep_relevant(
     single: bool,
     settings: AnswerSettings,
     keep_one: bool = True,
+    answering: frozenset[str] | set[str] = frozenset(),
 ) -> None:
     """Leave out the bullets the learned relevance model (bot/compose/relevance.py) finds off topic, and
-    a heading whose best bullet is unlikely to be on topic.
+    a heading whose best bullet is unlikely to be on topic. The sentences that answer a part of a
+    several-part question (`answering`) stay.
 
     The answer's single most likely bullet always stays (unless `keep_one` is false, for a refusal), so
     the check never turns an answer into "no guidance"; a heading left with nothing is left out when the
@@ -463,7 +469,7 @@ def _keep_relevant(
     dropped = {
         id(c)
         for i, ((name, _, c), p) in enumerate(zip(picked, probabilities, strict=True))
-        if i != keep_best and (p < threshold or section_best[name] < section_threshold)
+        if i != keep_best and c.text not in answering and (p < threshold or section_best[name] < section_threshold)
     }
     for name in sections:
         sections[name] = [(c, n) for c, n in sections[name] if id(c) not in dropped]
