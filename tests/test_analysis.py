@@ -562,6 +562,12 @@ def test_a_part_that_names_no_side_keeps_the_sides_the_question_settled() -> Non
         "and what rate do I pay as a higher rate taxpayer?"
     )
     assert "US" not in uk_only.jurisdictions
+    # A tax system named in the message ("I've never done Self Assessment") settles whose tax a later part means.
+    self_assessment = analyse(
+        "i've never done self assessment. when did i need to register by, and when's the filing deadline for my "
+        "2025-26 crypto gains?"
+    )
+    assert self_assessment.jurisdictions == ["UK"]
     # With nobody described, a tax part still reaches both sides.
     unknown = analyse("Would I get my money back if Coinbase went bust? And do I pay tax on swaps?")
     assert {"UK", "US"} <= set(unknown.jurisdictions)

@@ -210,10 +210,14 @@ def _each_part(profile: Profile, text: str) -> set[str]:
     the first part and the investor's for the tax, and the answer needs both."""
     sides: set[str] = set()
     person_known = bool(profile.person_sides())
+    # A tax system the message names ("I've never done Self Assessment", "on my 1040") says whose tax a later
+    # part means as plainly as the investor's residence does.
+    tax_named = bool(re.search(UK_CUES, text.lower()) or re.search(US_TAX_CUES, text.lower()))
     for part in question_parts(text):
         sub = analyse(part)
         names_no_side = not (sub.person_sides() or sub.bodies or sub.platform_location or sub.issuer_location)
-        if not (person_known and names_no_side and not _countries_named(part)):
+        settled = person_known or (tax_named and _tax_only(sub.topics))
+        if not (settled and names_no_side and not _countries_named(part)):
             # A part that names no side of its own ("...does the IRS care, and when do they count as
             # taxable?") asks about the investor already described, whose sides the whole question settled.
             sides |= set(sub.jurisdictions)
