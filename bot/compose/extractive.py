@@ -138,6 +138,16 @@ RISK_WARNING = re.compile(
 )
 
 
+# What banks, firms or supervisors must do about risk ("FDIC FIL-7-2025 tells banks to consider market and
+# liquidity risk"): a rule for them, not a warning to an investor who asked for a pick.
+FIRMS_DUTY = re.compile(
+    r"\b(?:tells|told|requires?|expects?) (?:banks|firms|issuers|operators|institutions)\b|\binteragency\b"
+    r"|\b(?:banks?|firms?|issuers?|operators?|institutions?|providers?) (?:must|should|to consider|are expected)\b"
+    r"|\bsupervisory\b",
+    re.I,
+)
+
+
 def _eligible(
     index: Index,
     evidence: list[Evidence],
@@ -211,7 +221,7 @@ def select(
             if c.text in said:
                 c.score -= REPEAT_PENALTY  # a follow-up is not answered with the previous answer again
         if kind == "refusal":  # a refusal's general guidance is the official warnings, not rules for firms
-            candidates = [c for c in candidates if RISK_WARNING.search(c.text)]
+            candidates = [c for c in candidates if RISK_WARNING.search(c.text) and not FIRMS_DUTY.search(c.text)]
         per_section = settings.sentences_per_section if kind == "answer" else 2
         chosen: list[_Candidate] = []
         routed = _route(candidates, profile)
