@@ -659,3 +659,23 @@ def test_a_side_whose_only_sources_are_cross_border_answers_under_its_own_headin
     assert routed["cross_border"] == [uk_cross]
     domestic = _route([uk_own, us_cross], Profile())  # type: ignore[list-item]
     assert domestic["US"] == [us_cross] and domestic["cross_border"] == []
+
+
+@pytest.mark.parametrize(
+    ("question", "topics", "us_only"),
+    [
+        ("US citizen in London with crypto on a UK exchange. Do I need to file an FBAR?", ["reporting"], True),
+        ("American in Leeds: at what value do my UK accounts trigger Form 8938?", ["reporting"], True),
+        ("Do I need an FBAR, and do I also report my gains to HMRC?", ["reporting", "tax"], False),
+        ("Is my UK exchange account FSCS protected, and does it go on my FBAR?", ["reporting", "protection"], False),
+    ],
+)
+def test_a_question_about_a_us_filing_only_leaves_the_uk_heading_out(
+    question: str, topics: list[str], us_only: bool
+) -> None:
+    """'Do I need to file an FBAR for my UK exchange account?' asks about a US filing: the UK rules on the
+    account (protection, Travel Rule) are not what was asked, unless the question names UK tax or another topic."""
+    from bot.compose.extractive import _asks_a_us_filing_only
+    from bot.types import Profile
+
+    assert _asks_a_us_filing_only(question, Profile(topics=topics)) is us_only

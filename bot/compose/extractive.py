@@ -148,6 +148,25 @@ FIRMS_DUTY = re.compile(
 )
 
 
+# A US report of foreign accounts or assets, which a US person files wherever they live; and what makes a
+# question about it ask about the UK side too.
+US_FILING = re.compile(r"\bfbar\b|\bform 114\b|\b8938\b|\bfatca\b", re.I)
+UK_TAX_NAMED = re.compile(
+    r"\bhmrc\b|self[- ]assessment|\bcarf\b|\buk (?:tax|return|reporting|cgt)\b|\bcapital gains tax\b", re.I
+)
+FILING_TOPICS = frozenset({"reporting", "tax", "banking", "etps"})
+
+
+def _asks_a_us_filing_only(question: str, profile: Profile) -> bool:
+    """The question asks whether or how to file a US report of foreign accounts (FBAR, Form 8938) and names
+    nothing of UK tax: the UK rules on the account (its protection, the Travel Rule, UK authorisation) are not
+    what was asked. The US heading is composed as it would be beside the UK one (its FinCEN Form 114 rule
+    and threshold), and only the UK heading is left out."""
+    return bool(
+        US_FILING.search(question) and set(profile.topics) <= FILING_TOPICS and not UK_TAX_NAMED.search(question)
+    )
+
+
 def _eligible(
     index: Index,
     evidence: list[Evidence],
@@ -250,6 +269,9 @@ def select(
                 _refill(question, sections, routed, limits, floors, candidates, profile, single, settings)
         if kind == "answer":
             _drop_drafts_of_final_rules(sections)
+            if sections["US"] and _asks_a_us_filing_only(question, profile):
+                sections["UK"] = []  # "do I have to file an FBAR for my UK exchange account?"
+                profile.jurisdictions = [side for side in profile.jurisdictions if side != "UK"]  # said so
         if kind == "answer" and not any(sections[name] for name in ("UK", "US", "cross_border")):
             kind, lead = "no_guidance", NO_GUIDANCE
             sections = {name: [] for name in sections}
