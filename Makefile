@@ -16,7 +16,10 @@ export ANONYMIZED_TELEMETRY := False
 # under the latest measured ones, see docs/evaluation.md); a change that lowers quality fails. The
 # validation split (30% of the development set, never tuned on) must also keep its facts figure.
 # The blind set (eval/blind) is reported apart by `make eval-blind` and never gates or tunes anything.
-GATE := recall=0.875,mrr=0.76,citation_precision=0.99,citation_recall=0.805,facts=0.775,must_not_say_hits=0,kind=0.98,coverage=0.735,groundedness=0.99,attribution=0.99,temporal=0.99,no_guidance_precision=0.85,no_guidance_recall=0.95,refusal_precision=0.95,refusal_recall=0.95,pass=0.665
+# Jurisdiction coverage sits 2.2 points under its measured 74.2% (tenth round): four development questions
+# labelled UK and US are now answered from one side on purpose (a US citizen's UK-only question, an FBAR
+# question), and a fresh build on another CPU may tip one near-tie answer.
+GATE := recall=0.875,mrr=0.76,citation_precision=0.99,citation_recall=0.805,facts=0.775,must_not_say_hits=0,kind=0.98,coverage=0.72,groundedness=0.99,attribution=0.99,temporal=0.99,no_guidance_precision=0.85,no_guidance_recall=0.95,refusal_precision=0.95,refusal_recall=0.95,pass=0.665
 VALIDATION_GATE := facts=0.81,kind=0.98,must_not_say_hits=0,groundedness=0.99
 EVAL_AS_OF := 2026-11-24
 
