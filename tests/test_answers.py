@@ -679,3 +679,32 @@ def test_a_question_about_a_us_filing_only_leaves_the_uk_heading_out(
     from bot.types import Profile
 
     assert _asks_a_us_filing_only(question, Profile(topics=topics)) is us_only
+
+
+def test_a_heading_of_cross_border_notes_also_gets_the_rule_itself() -> None:
+    """'UK resident staking through a US platform: how does HMRC treat the rewards?' had a UK heading of notes
+    written for cross-border cases; the best sentence of the side's own guidance takes the weakest note's place,
+    unless it is much weaker or says what a quoted sentence says."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from bot.compose.extractive import _keep_a_domestic_rule
+
+    def candidate(score: float, cross_border: bool, vector: list[float]) -> SimpleNamespace:
+        section = SimpleNamespace(is_cross_border=cross_border)
+        return SimpleNamespace(
+            score=score, evidence=SimpleNamespace(section=section), vector=np.array(vector), text=str(vector)
+        )
+
+    note_a, note_b = candidate(1.6, True, [1.0, 0.0, 0.0]), candidate(1.5, True, [0.0, 1.0, 0.0])
+    rule = candidate(1.45, False, [0.0, 0.0, 1.0])
+    picked = [(note_a, "UK"), (note_b, "UK")]
+    chosen = [note_a, note_b]
+    _keep_a_domestic_rule(picked, [note_a, note_b, rule], chosen, "UK", floor=1.2)  # type: ignore[arg-type]
+    assert [c for c, _ in picked] == [note_a, rule] and rule in chosen and note_b not in chosen
+
+    weak = candidate(1.0, False, [0.0, 0.0, 1.0])
+    picked = [(note_a, "UK"), (note_b, "UK")]
+    _keep_a_domestic_rule(picked, [note_a, note_b, weak], [note_a, note_b], "UK", floor=0.9)  # type: ignore[arg-type]
+    assert [c for c, _ in picked] == [note_a, note_b]  # far weaker than the note it would replace

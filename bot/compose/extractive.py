@@ -212,6 +212,36 @@ def _route(candidates: list[_Candidate], profile: Profile) -> dict[str, list[_Ca
     return routed
 
 
+DOMESTIC_SHARE = 0.9  # the domestic rule's score, at least this share of the weakest note's
+DOMESTIC_REPEAT = 0.8  # cosine above which the domestic rule says what a quoted sentence says
+
+
+def _keep_a_domestic_rule(
+    picked: list[tuple[_Candidate, str]], pool: list[_Candidate], chosen: list[_Candidate], name: str, floor: float
+) -> None:
+    """A heading filled only with notes written for cross-border cases ("A UK-resident investor is taxed in the
+    UK on staking ... earned through a US platform") also gets the rule itself ("staking rewards are taxed as
+    miscellaneous income when received"): the best sentence from the side's own guidance, in place of the
+    weakest note, when it clears the heading's floor."""
+    if len(picked) < 2:
+        return
+    if not all(c.evidence.section.is_cross_border for c, _ in picked):
+        return
+    domestic = [c for c in pool if not c.evidence.section.is_cross_border and c.score >= floor and c not in chosen]
+    if not domestic:
+        return
+    best = max(domestic, key=lambda c: c.score)
+    weakest, _ = picked[-1]
+    if best.score < DOMESTIC_SHARE * weakest.score or any(
+        float(best.vector @ c.vector) > DOMESTIC_REPEAT for c in chosen
+    ):
+        return  # too weak, or close to a rule already quoted
+    picked.pop()
+    chosen.remove(weakest)
+    picked.append((best, name))
+    chosen.append(best)
+
+
 def _floor(pool: list[_Candidate], settings: AnswerSettings) -> float:
     """A sentence far weaker than the best one is noise, not an answer. Each jurisdiction is measured
     against its own best sentence, so one side never crowds out the other."""
@@ -253,6 +283,8 @@ def select(
             limits[name] = limit
             for picked in _mmr(routed[name], limit, chosen, settings.mmr_lambda, _floor(routed[name], settings)):
                 sections[name].append((picked, name))
+            if kind == "answer" and name in ("UK", "US"):
+                _keep_a_domestic_rule(sections[name], routed[name], chosen, name, _floor(routed[name], settings))
         answering = _answer_each_part(question, candidates, sections, chosen, part_vectors)
         used = {c.text for entries in sections.values() for c, _ in entries}
         actions = [c for c in candidates if c.is_action and c.text not in used]
