@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from bot.analysis import describe
+from bot.analysis import describe, tax_only
 from bot.index import Index
 from bot.prompts import ADVICE_POINTER, NOTICE
 from bot.text import MONTH_NAMES
@@ -64,9 +64,10 @@ def _reason(profile: Profile, jurisdiction: str) -> str:
         reasons.append("your citizenship")
     if jurisdiction == "US" and profile.green_card and profile.citizenship != "US" and profile.residence != "US":
         reasons.append("your green card")
-    if profile.platform_location == jurisdiction:
+    tax = tax_only(profile.topics)  # tax follows the person, not where the platform or the issuer is
+    if profile.platform_location == jurisdiction and not tax:
         reasons.append("where your platform is")
-    if profile.issuer_location == jurisdiction:
+    if profile.issuer_location == jurisdiction and not tax:
         reasons.append("where the coin is issued")
     return f" (they reach you through {', '.join(reasons)})" if reasons else ""
 

@@ -612,3 +612,29 @@ def test_a_protection_question_that_mentions_bank_savings_also_asks_about_them(q
     from bot.analysis.patterns import DEPOSIT_PART, answer_parts
 
     assert (DEPOSIT_PART in answer_parts(question)) is implied
+
+
+def test_a_tax_follow_up_keeps_the_side_the_earlier_tax_question_settled() -> None:
+    """'made about £7k profit on btc on kraken, do i have to pay cgt?' then 'and if i sell at a loss on kraken
+    and buy it back 2 weeks later, can i still use that loss?': the earlier turn's pounds and CGT say whose tax
+    it is; Kraken being American does not make it US tax."""
+    from bot.analysis import merge_history
+
+    profile, _ = merge_history(
+        ["made about £7k profit on btc on kraken this tax year, do i have to pay cgt?"],
+        "ok and if i sell my sol at a loss on kraken and buy it back 2 weeks later, can i still use that loss?",
+        None,
+    )
+    assert [s for s in profile.jurisdictions if s != "INTL"] == ["UK"]
+
+
+def test_a_tax_heading_does_not_say_the_platform_reaches_the_investor() -> None:
+    """Tax follows the person: a US platform does not bring US tax, so the heading does not say it does."""
+    from bot.render import _reason
+    from bot.types import Profile
+
+    assert _reason(Profile(platform_location="US", topics=["tax"]), "US") == ""
+    assert (
+        _reason(Profile(platform_location="US", topics=["protection"]), "US")
+        == " (they reach you through where your platform is)"
+    )

@@ -3,6 +3,6 @@ from the vocabulary (vocabulary.py) and hand-written patterns (patterns.py); `de
 'What I understood' line."""
 
 from bot.analysis.describe import describe
-from bot.analysis.reading import analyse, generic_firms, has_own_subject, merge_history
+from bot.analysis.reading import analyse, generic_firms, has_own_subject, merge_history, tax_only
 
-__all__ = ["analyse", "describe", "generic_firms", "has_own_subject", "merge_history"]
+__all__ = ["analyse", "describe", "generic_firms", "has_own_subject", "merge_history", "tax_only"]

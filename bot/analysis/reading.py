@@ -127,6 +127,13 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
         # "and what about tax on it?" after "I live in Leeds…": the tax is the investor's, now known.
         jurisdictions = person | (jurisdictions & {"INTL"})
         stated = set(jurisdictions)
+    elif tax_person_unknown and previous is not None and _tax_only(previous.topics):
+        earlier = set(previous.jurisdictions) - {"INTL"}
+        if len(earlier) == 1 and not _countries_named(text):
+            # "made £7k on btc, do I pay CGT?" then "and if I sell at a loss and buy back, can I use the
+            # loss?": the earlier tax question settled whose tax it is.
+            jurisdictions = earlier | (jurisdictions & {"INTL"})
+            stated = set(jurisdictions)
     if previous is not None and is_follow_up:
         profile.follow_up = True
         if not stated - {"INTL"}:
@@ -464,8 +471,12 @@ NOT_TAX = frozenset(
 )
 
 
-def _tax_only(topics: list[str]) -> bool:
+def tax_only(topics: list[str]) -> bool:
+    """A question about tax and nothing that depends on where the platform is (protection, complaints...)."""
     return "tax" in topics and not NOT_TAX & set(topics)
+
+
+_tax_only = tax_only  # the name used inside this module
 
 
 SCAM_ADVICE_CONFIDENCE = 0.8
