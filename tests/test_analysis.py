@@ -638,3 +638,17 @@ def test_a_tax_heading_does_not_say_the_platform_reaches_the_investor() -> None:
         _reason(Profile(platform_location="US", topics=["protection"]), "US")
         == " (they reach you through where your platform is)"
     )
+
+
+def test_a_uk_bank_named_by_its_brand_is_a_bank_not_a_crypto_exchange() -> None:
+    """'£100k in my Monzo ... if Monzo goes bust' is a bank deposit: searched as 'my bank', with the deposit
+    limit asked about, and the bank's country is the UK."""
+    from bot.analysis import generic_firms
+    from bot.analysis.patterns import DEPOSIT_PART, answer_parts
+
+    question = "£100k in my monzo from selling crypto. is that fdic insured or whats the deal if monzo goes bust"
+    assert generic_firms(question) == (
+        "£100k in my bank from selling crypto. is that fdic insured or whats the deal if the bank goes bust"
+    )
+    assert DEPOSIT_PART in answer_parts(generic_firms(question))
+    assert analyse(question).platform_location == "UK"

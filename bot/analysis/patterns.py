@@ -8,6 +8,7 @@ import re
 from bot.analysis.vocabulary import (
     OTHER_COUNTRIES,
     OTHER_PLACES,
+    UK_BANKS,
     UK_BODIES,
     UK_PLACES,
     UK_PLATFORMS,
@@ -30,7 +31,10 @@ PRICE = re.compile(
 )
 # A question about one firm's own commercial terms or service (its fees, limits, app, support), which
 # official guidance does not set or publish. Regulatory words keep a question in scope.
-_FIRMS = "|".join(re.escape(p) for p in US_PLATFORMS + UK_PLATFORMS + ("binance", "bybit", "okx", "etoro", "kucoin"))
+_FIRMS = "|".join(
+    re.escape(p) for p in US_PLATFORMS + UK_PLATFORMS + UK_BANKS + ("binance", "bybit", "okx", "etoro", "kucoin")
+)
+_NAMED_BANK = re.compile(rf"\b(?:(?P<det>my|our|your|the|a) )?(?:{'|'.join(re.escape(b) for b in UK_BANKS)})\b", re.I)
 FIRM_SERVICE = re.compile(
     rf"\b(?:{_FIRMS})(?:'s)?\b.{{0,60}}\b(?:trading fees?|fees?|spreads?|commissions?|withdrawal limits?|deposit limits?"
     r"|minimum deposit|customer (?:service|support)|support team|phone number|opening hours|app (?:not working|crash\w*|down)"
@@ -315,7 +319,10 @@ _DEPOSIT_HELD = re.compile(
     r"(?:[\w-]+\s+){0,3}?(?:bank|building society)\b"
     r"|\b(?:cash|savings|\d[\d,.]*k?)\b[^.?!]{0,20}?\b(?:in|at|with)\s+(?:(?:my|a|the|an)\s+)?(?:[\w-]+\s+){0,2}?"
     r"(?:savings|bank|building society|current account|bank account|cash isa)\b"
-    r"|\bmy bank\b[^.?!]{0,40}?\b(?:and|&)\b[^.?!]{0,20}?\bcrypto",
+    r"|\bmy bank\b[^.?!]{0,40}?\b(?:and|&)\b[^.?!]{0,20}?\bcrypto"
+    # "£100k in my monzo": a bank named by its brand
+    r"|\b(?:in|at|with) (?:my |a |the )?(?:monzo|starling|barclays|hsbc|lloyds|natwest|santander|halifax|nationwide"
+    r"|chase|wells fargo|bank of america)\b",
     re.I,
 )
 _ASKS_PROTECTION = re.compile(

@@ -16,6 +16,7 @@ from bot.analysis.patterns import (
     _GAVE_UP,
     _GREEN_CARD,
     _MOVED,
+    _NAMED_BANK,
     _NAMED_FIRM,
     _NEGATED,
     _OTHER_PLACE,
@@ -48,6 +49,7 @@ from bot.analysis.vocabulary import (
     ASSETS,
     OTHER_PLACES,
     TOPICS,
+    UK_BANKS,
     UK_CUES,
     UK_ISSUED,
     UK_PLATFORMS,
@@ -324,7 +326,7 @@ def _read_holding(profile: Profile, text: str, lowered: str) -> None:
             profile.platform_location = "UK"  # "Coinbase UK", "Kraken (UK)": the firm's UK arm
         elif any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in US_PLATFORMS):
             profile.platform_location = "US"
-        elif any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in UK_PLATFORMS):
+        elif any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in UK_PLATFORMS + UK_BANKS):
             profile.platform_location = "UK"
     if re.search(UK_ISSUED, lowered):
         profile.issuer_location = "UK"
@@ -635,7 +637,9 @@ def generic_firms(question: str) -> str:
     exchange"), unless it asks about that firm itself (a case against it, its registration)."""
     if not _NAMED_FIRM.search(question) or _ABOUT_THE_FIRM.search(question):
         return question
-    return _NAMED_FIRM.sub("the crypto exchange", question)
+    return _NAMED_FIRM.sub(
+        "the crypto exchange", _NAMED_BANK.sub(lambda m: f"{m.group('det') or 'the'} bank", question)
+    )
 
 
 def has_own_subject(question: str) -> bool:

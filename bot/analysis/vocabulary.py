@@ -227,6 +227,9 @@ US_PLATFORMS = (
     "schwab",
     "etoro us",
 )
+# UK banks an investor may name: their country is the UK, and they are read as "the bank", not as a crypto
+# platform ("£100k in my Monzo" is a bank deposit).
+UK_BANKS = ("monzo", "starling", "zopa")
 UK_PLATFORMS = (
     "revolut",
     "coinjar",
@@ -236,10 +239,7 @@ UK_PLATFORMS = (
     "trading 212",
     "etoro uk",
     "wise",
-    "monzo",
-    "starling",
     "archax",
-    "zopa",
     "coinshares",
 )
 
