@@ -108,3 +108,9 @@ def test_asking_whether_something_is_permitted_is_a_rules_question(fixture_bot: 
         "so is it ok for me to use the offshore one?"
     )
     assert answer.kind == "answer"
+
+
+def test_a_request_to_write_something_about_bitcoin_is_declined(fixture_bot: Bot) -> None:
+    """'can u write a funny best man speech? he's obsessed with bitcoin': a task, not a question about the rules."""
+    answer = fixture_bot.ask("can u write a funny best man speech for my brother? he's obsessed with bitcoin lol")
+    assert answer.kind == "no_guidance" and not any(answer.sections.values())

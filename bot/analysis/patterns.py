@@ -293,7 +293,7 @@ def _location_before(text: str, nouns: str) -> str | None:
 
 MAKE_SOMETHING = re.compile(
     r"\b(write|code|build|create|make|draw|design|generate)\b.{0,25}\b(script|code|program|bot|app|poem|essay|song|"
-    r"story|smart contract|spreadsheet|formula|logo|website)s?\b",
+    r"story|smart contract|spreadsheet|formula|logo|website|speech|toast|joke|limerick|tweet|caption|rap)s?\b",
     re.I,
 )
 
