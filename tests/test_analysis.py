@@ -652,21 +652,3 @@ def test_a_uk_bank_named_by_its_brand_is_a_bank_not_a_crypto_exchange() -> None:
     )
     assert DEPOSIT_PART in answer_parts(generic_firms(question))
     assert analyse(question).platform_location == "UK"
-
-
-@pytest.mark.parametrize(
-    ("question", "sides"),
-    [
-        ("higher rate taxpayer here, sold a chunk of ETH in may. is crypto CGT still 20% for me?", ["UK"]),
-        (
-            "Can I give half my crypto to my wife so we both use our CGT allowance? Is the transfer to her taxed?",
-            ["UK"],
-        ),
-        ("how is crypto capital gains taxed?", ["UK", "US"]),
-        ("whats the cgt rate on crypto in ireland?", []),
-    ],
-)
-def test_cgt_and_the_income_tax_bands_by_name_are_uk_tax_words(question: str, sides: list[str]) -> None:
-    """'CGT' and 'higher rate taxpayer' are how UK taxpayers speak; the Irish and Australians say CGT too, so a
-    question naming another country is still another country's."""
-    assert [s for s in analyse(question).jurisdictions if s != "INTL"] == sides

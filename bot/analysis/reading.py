@@ -221,9 +221,7 @@ def _each_part(profile: Profile, text: str) -> set[str]:
     person_known = bool(profile.person_sides())
     # A tax system the message names ("I've never done Self Assessment", "on my 1040") says whose tax a later
     # part means as plainly as the investor's residence does.
-    tax_named = bool(
-        re.search(UK_CUES, text.lower()) or re.search(US_TAX_CUES, text.lower()) or _UK_TAX_WORDS.search(text)
-    )
+    tax_named = bool(re.search(UK_CUES, text.lower()) or re.search(US_TAX_CUES, text.lower()))
     for part in question_parts(text):
         sub = analyse(part)
         names_no_side = not (sub.person_sides() or sub.bodies or sub.platform_location or sub.issuer_location)
@@ -410,8 +408,6 @@ def _sides_asked(
         named = {_BODY_PATTERNS[body][0] for body in profile.bodies if body in _BODY_PATTERNS}
         person = profile.person_sides()
         cued = {side for side, cues in (("UK", UK_CUES), ("US", US_TAX_CUES)) if re.search(cues, without_coin_names)}
-        if _UK_TAX_WORDS.search(text) and not _OTHER_PLACE.search(lowered):
-            cued.add("UK")  # "is crypto CGT still 20% for me?", "higher rate taxpayer here"
         # A country the question names outright ("do I still pay UK tax?"), and the one the investor moved
         # from (a recent leaver can still owe its tax), are asked about too.
         explicit = set()
@@ -449,9 +445,6 @@ def _sides_asked(
     return jurisdictions, issuer_only, tax_person_unknown
 
 
-# How UK taxpayers speak of their tax: "CGT" and the Income Tax bands by name (Australians and the Irish say
-# "CGT" too, so a question naming another country is left to the other-country check).
-_UK_TAX_WORDS = re.compile(r"\bcgt\b|\b(?:basic|higher|additional)[- ]rate (?:tax ?payers?|band)\b", re.I)
 _US_RETURN = re.compile(r"\bfederal (?:tax )?return\b|\b(?:us|u\.s\.|american) (?:tax )?return\b|\b1040\b", re.I)
 _UK_RETURN = re.compile(r"\bself[- ]assessment\b|\buk (?:tax )?return\b|\bsa100\b", re.I)
 # A tax question about both sides' taxes or the overlap between them, whatever tax body it names.
