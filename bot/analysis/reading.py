@@ -129,7 +129,7 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
         # "and what about tax on it?" after "I live in Leeds…": the tax is the investor's, now known.
         jurisdictions = person | (jurisdictions & {"INTL"})
         stated = set(jurisdictions)
-    elif tax_person_unknown and previous is not None and _tax_only(previous.topics):
+    elif tax_person_unknown and previous is not None and tax_only(previous.topics):
         earlier = set(previous.jurisdictions) - {"INTL"}
         if len(earlier) == 1 and not _countries_named(text):
             # "made £7k on btc, do I pay CGT?" then "and if I sell at a loss and buy back, can I use the
@@ -225,7 +225,7 @@ def _each_part(profile: Profile, text: str) -> set[str]:
     for part in question_parts(text):
         sub = analyse(part)
         names_no_side = not (sub.person_sides() or sub.bodies or sub.platform_location or sub.issuer_location)
-        settled = person_known or (tax_named and _tax_only(sub.topics))
+        settled = person_known or (tax_named and tax_only(sub.topics))
         if not (settled and names_no_side and not _countries_named(part)):
             # A part that names no side of its own ("...does the IRS care, and when do they count as
             # taxable?") asks about the investor already described, whose sides the whole question settled.
@@ -401,7 +401,7 @@ def _sides_asked(
         issuer_only = not jurisdictions & {"UK", "US"}
         jurisdictions.update({"UK", "US"} if issuer_only else {profile.issuer_location})
     tax_person_unknown = False
-    if _tax_only(profile.topics):
+    if tax_only(profile.topics):
         # Tax follows the person (residence, citizenship), not where the platform or the coin's issuer is:
         # only those sides, any side whose body the question names (the IRS, HMRC) and the side of any
         # tax word it uses (Self Assessment, Form 8949) are asked about; with none of these, both.
@@ -476,9 +476,6 @@ NOT_TAX = frozenset(
 def tax_only(topics: list[str]) -> bool:
     """A question about tax and nothing that depends on where the platform is (protection, complaints...)."""
     return "tax" in topics and not NOT_TAX & set(topics)
-
-
-_tax_only = tax_only  # the name used inside this module
 
 
 SCAM_ADVICE_CONFIDENCE = 0.8
