@@ -333,7 +333,8 @@ class Bot:
         profile, _ = merge_history(earlier, question, (predicted.label, predicted.confidence) if predicted else None)
         timings["analyse"] = round((time.perf_counter() - mark) * 1000, 2)
 
-        query_text = search_question if not profile.follow_up or not earlier else f"{earlier[-1]} {search_question}"
+        merged = profile.follow_up and earlier and not profile.own_subject
+        query_text = search_question if not merged else f"{earlier[-1]} {search_question}"
         if query_text != question:
             mark = time.perf_counter()
             query_vector = self.embedder.encode_query(query_text)

@@ -127,6 +127,7 @@ class Profile:
     bodies: list[str] = field(default_factory=list)
     injection_suspected: bool = False
     follow_up: bool = False
+    own_subject: bool = False  # the question names a topic, an asset, a body or a platform of its own
 
     def person_sides(self) -> set[str]:
         """The sides that reach the investor as a person (their tax, their reporting): where they live, and the

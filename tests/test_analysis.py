@@ -652,3 +652,53 @@ def test_a_uk_bank_named_by_its_brand_is_a_bank_not_a_crypto_exchange() -> None:
     )
     assert DEPOSIT_PART in answer_parts(generic_firms(question))
     assert analyse(question).platform_location == "UK"
+
+
+@pytest.mark.parametrize(
+    ("question", "residence"),
+    [
+        ("in leeds, got about £8k in USDC on coinbase. am i protected?", "UK"),
+        ("uk here. americans can buy spot bitcoin etfs, can i?", "UK"),
+        ("hi, london here - is my btc covered?", "UK"),
+        ("ohio here, lost $12k to a scam", "US"),
+        ("US citizen here, moving to London in January 2027", "UK"),  # a citizenship, then the move
+        ("us taxpayer here, when are my staking rewards taxed?", None),
+        ("new here, how does this work?", None),
+        ("in 2025, i sold btc", None),
+    ],
+)
+def test_a_message_that_starts_by_placing_its_writer_says_where_they_live(question: str, residence: str | None) -> None:
+    assert analyse(question).residence == residence
+
+
+def test_an_acknowledgement_then_a_connective_is_a_follow_up() -> None:
+    """'ok and if i'm over it, how do i report it and by when?' after a UK CGT question is about the UK."""
+    profile, _ = merge_history(
+        ["whats the cgt tax free allowance for crypto this tax year, uk"],
+        "ok and if i'm over it, how do i report it and by when?",
+    )
+    assert profile.follow_up
+    assert profile.jurisdictions == ["UK"]
+
+
+def test_a_follow_up_with_a_topic_of_its_own_is_searched_by_its_own_words() -> None:
+    """core.Bot._gather searches such a follow-up without the earlier question ("ok and the FBAR?" after a
+    question on reporting gains to the IRS); the earlier turn's scam ("the same lot") is not its own topic."""
+    first = "us citizen living in london, i keep £15k of crypto on a uk exchange. do i report my gains to the IRS?"
+    own, _ = merge_history([first], "ok and the FBAR - does my crypto on the UK exchange have to go on that too?")
+    assert own.follow_up and own.own_subject
+    scam = "someone on instagram got me to send £4k of bitcoin to a fake trading site. who do i report it to?"
+    same, _ = merge_history([scam], "my mum lives in florida and got hit by the same lot. where does she report it?")
+    assert not same.own_subject
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("the app made me do a quiz and then wait a day before i could buy anything. is that a rule?", "promotions"),
+        ("guy on whatsapp offering 3% a week from 'ai crypto trading', is that real?", "scams"),
+        ("he says he's fca regulated. how can i check that properly?", "registration"),
+    ],
+)
+def test_investors_words_for_checks_and_scams(question: str, topic: str) -> None:
+    assert topic in analyse(question).topics

@@ -118,7 +118,10 @@ CRYPTO = re.compile(
 )
 # A turn that opens like this continues the previous question ("and what about tax on it?").
 CONNECTIVE = re.compile(
-    r"^\s*(and|also|what about|how about|but what|same|ok so|okay so|so what|so who|so how|so can|then what|what if)\b",
+    r"^\s*(and|also|what about|how about|but what|same|ok so|okay so|so what|so who|so how|so can|then what|what if)\b"
+    # "ok and if i'm over it, how do i report it?", "got it. so when...": an acknowledgement, then the connective
+    r"|^\s*(?:(?:ok(?:ay)?|right|cool|thanks|thank you|got it|great|nice|sure|ah|oh|hmm)\b[\s,.!]*)+"
+    r"(?:and|also|so|but|then|what about|how about|what if|in that case)\b",
     re.I,
 )
 # "my mum got hit by the same lot, where does she report it?": the earlier turn's scam, firm or thing, so a
@@ -171,6 +174,10 @@ _RESIDENCE = re.compile(
     r"|\b(?:holder|national|citizen|american|brit|british|expat|worker|student|retiree|h-?1b|l-?1|o-?1|e-?2|f-?1|visa)"
     r"\s+(?:here\s+)?in\s+(?:the\s+)?([a-z .']{2,30})"
     r"|\bin\s+(?:the\s+)?([a-z .']{2,30}?)\s+here\b"
+    # "in leeds, got about £8k in USDC", "uk here. can i buy...": where the message starts by placing its writer
+    r"|^\s*(?:(?:hi|hey|hello)\b[,!]?\s*)?in\s+(?:the\s+)?([a-z .']{2,30}?)\s*[,:;]"
+    r"|^\s*(?:(?:hi|hey|hello)\b[,!]?\s*)?([a-z.]{2,12}(?: (?!citizen|national|person|taxpayer|expat|holder|passport"
+    r"|investor|resident|guy|girl|user|retiree|student|worker)[a-z]{2,12})?)\s+here\b\s*[,.;:!-]"
     # "im a freelance designer in ohio", "I'm a nurse in Leeds": the investor's work, and where they do it
     r"|\b(?:i'm|i am|im)\s+(?:a|an)\s+(?:[a-z-]+\s+){0,2}?[a-z-]+\s+in\s+(?:the\s+)?([a-z .']{2,30})"
     # "UK based, i hold USDT on binance", "im London-based": the investor, not a firm ("a UK-based exchange")

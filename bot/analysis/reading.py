@@ -105,6 +105,10 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
     elsewhere = label in ("off_topic", "other_country") and confidence >= CLASSIFIER_CONFIDENCE
     # "can she get it back?", "hit by the same lot": the earlier turn's loss or scam, kept beside this turn's topics
     refers_back = previous is not None and bool(GETS_IT_BACK.search(text) or SAME_AS_BEFORE.search(text))
+    # a topic of its own, not the earlier turn's scam or loss ("my mum got hit by the same lot, where does she
+    # report it?"): such a follow-up is searched by its own words (core.py), the earlier question's would pull
+    # its topic back in ("ok and the FBAR?" after a question on reporting gains to the IRS)
+    profile.own_subject = bool(profile.topics) and not refers_back
     is_follow_up = previous is not None and (
         bool(CONNECTIVE.search(text))
         or refers_back

@@ -262,12 +262,16 @@ TOPICS = {
     "tax": r"\btax|\bcgt\b|capital gains|hmrc|\birs\b|1099|income|\bgains?\b|\bloss(es)?\b|declare|self[- ]assessment|\bfig\b|remittance|double tax|treaty|1040"
     r"|\bfederal return\b",
     "reporting": r"report(ing|ed|able)?\b|fbar|8938|fatca|\bcarf\b|1099|disclos|declare|nudge letter|letter from hmrc",
-    "promotions": r"advert|\bads?\b|promot|influencer|bonus|refer(ral|[- ]a[- ]friend)|cooling[- ]off|risk warning|marketing",
-    "registration": r"regist|authori[sz]|licen[cs]|\blegit|\blegal\b|allowed to|permitted|firm checker|\bregister\b|warning list|approved",
+    "promotions": r"advert|\bads?\b|promot|influencer|bonus|refer(ral|[- ]a[- ]friend)|cooling[- ]off|risk warning|marketing"
+    # the FCA's first-time investor checks: "made me do a quiz and then wait a day before i could buy"
+    r"|\bquiz\b|appropriateness|\bwait (?:a day|24 hours|a full day)\b|\b24[- ]hours? (?:wait|delay)",
+    "registration": r"regist|authori[sz]|licen[cs]|\blegit|\blegal\b|allowed to|permitted|firm checker|\bregister\b|warning list|approved"
+    r"|\b(?:fca|sec|finra|cftc|nfa)[- ](?:regulated|licen[cs]ed)\b",
     "custody": r"custod|wallet|hold(s|ing)? my|segregat|private key|self[- ]custody|cold storage",
     "staking": r"\bstak(e|ing|ed)\b|validator|liquid staking",
     "lending": r"lend|borrow|\bloan|yield|interest|earn\b",
-    "scams": r"scam|fraud|stolen|hack|phish|cold[- ]?call|guaranteed (returns?|profits?)|pig butcher|romance|rug ?pull|ponzi|impersonat|fake|recovery (firm|company|service)|con(ned)?\b|cheat",
+    "scams": r"scam|fraud|stolen|hack|phish|cold[- ]?call|guaranteed (returns?|profits?)|pig butcher|romance|rug ?pull|ponzi|impersonat|fake|recovery (firm|company|service)|con(ned)?\b|cheat"
+    r"|\b\d+(?:\.\d+)? ?% (?:a|per|each|every) (?:day|week)\b",
     "stablecoins": r"stable ?coin|\busdc\b|\busdt\b|tether|\bpeg|de-?peg|redeem|redemption|reserve",
     "derivatives": r"\bcfds?\b|futures|derivative|perpetual|leverage|margin",
     "etps": r"\betns?\b|\betps?\b|\betfs?\b|exchange[- ]traded|\bisa\b|sipp|pension",

@@ -84,7 +84,7 @@ def finish(
         answer=markdown,
         sections=out_sections,
         citations=citations,
-        profile=AnswerProfile.model_validate(asdict(profile)),
+        profile=AnswerProfile.model_validate({k: v for k, v in asdict(profile).items() if k != "own_subject"}),
         timings=timings,
         as_of=as_of,
         corpus_version=index.corpus_version,
