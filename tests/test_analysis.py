@@ -690,6 +690,8 @@ def test_a_follow_up_with_a_topic_of_its_own_is_searched_by_its_own_words() -> N
     scam = "someone on instagram got me to send £4k of bitcoin to a fake trading site. who do i report it to?"
     same, _ = merge_history([scam], "my mum lives in florida and got hit by the same lot. where does she report it?")
     assert not same.own_subject
+    over, _ = merge_history(["whats the cgt allowance for crypto, uk"], "ok and if i'm over it, how do i report it?")
+    assert not over.own_subject  # reporting said of "it": the earlier turn's gain
 
 
 @pytest.mark.parametrize(

@@ -108,7 +108,10 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
     # a topic of its own, not the earlier turn's scam or loss ("my mum got hit by the same lot, where does she
     # report it?"): such a follow-up is searched by its own words (core.py), the earlier question's would pull
     # its topic back in ("ok and the FBAR?" after a question on reporting gains to the IRS)
-    profile.own_subject = bool(profile.topics) and not refers_back
+    # "ok and if i'm over it, how do i report it?" after a CGT question reports the earlier turn's gain: reporting
+    # alone, said of "it", is not a subject of its own
+    reports_it = set(profile.topics) <= {"reporting"} and bool(_BACK_REFERENCE.search(text))
+    profile.own_subject = bool(profile.topics) and not refers_back and not reports_it
     is_follow_up = previous is not None and (
         bool(CONNECTIVE.search(text))
         or refers_back
@@ -641,6 +644,9 @@ def generic_firms(question: str) -> str:
     return _NAMED_FIRM.sub(
         "the crypto exchange", _NAMED_BANK.sub(lambda m: f"{m.group('det') or 'the'} bank", question)
     )
+
+
+_BACK_REFERENCE = re.compile(r"\b(?:it|them)\b", re.I)
 
 
 def has_own_subject(question: str) -> bool:
