@@ -388,6 +388,11 @@ def test_without_injection_keeps_only_the_investors_own_request(question: str, o
         ),
         ("Can I complain to the FOS and the FSCS?", []),
         ("What is CGT?", []),
+        (  # the last question typed without its mark
+            "can my ETN sit in my isa? and does the isa being tax free count for the irs too",
+            ["can my ETN sit in my isa?", "and does the isa being tax free count for the irs too?"],
+        ),
+        ("is my btc covered? thanks a lot", []),
     ],
 )
 def test_a_message_with_several_questions_is_split_into_them(question: str, parts: list[str]) -> None:

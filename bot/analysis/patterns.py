@@ -356,10 +356,20 @@ def answer_parts(question: str) -> list[str]:
     return parts
 
 
+# A last question typed without its question mark: "... and does the isa count for the irs too"
+_ASKS_WITHOUT_MARK = re.compile(
+    r"(?:(?:and|also|plus|so|but)\s+)?(?:can|could|do|does|did|is|are|will|would|should|what|how|who|where|when|which"
+    r"|am|have|has|whats|what's|hows|how's)\b",
+    re.I,
+)
+
+
 def question_parts(question: str) -> list[str]:
     """The separate questions in a message ("Is X covered? And how is it taxed?", "who do I contact and can
     I get it back?"), when there are several."""
     parts = [p.strip() for p in re.split(r"(?<=\?)\s+", question) if p.strip()]
+    if parts and not parts[-1].endswith("?") and len(parts) > 1 and _ASKS_WITHOUT_MARK.match(parts[-1]):
+        parts[-1] += "?"  # "...can it sit in my isa? and does the isa being tax free count for the irs too"
     parts = [p for p in parts if p.endswith("?")]
     pieces = [piece.strip() for part in parts for piece in _AND_ASKS.split(part)]
     pieces = [piece if piece.endswith("?") else piece + "?" for piece in pieces if len(piece.split()) >= 4]
