@@ -709,3 +709,28 @@ def test_a_follow_up_with_a_topic_of_its_own_is_searched_by_its_own_words() -> N
 )
 def test_investors_words_for_checks_and_scams(question: str, topic: str) -> None:
     assert topic in analyse(question).topics
+
+
+def test_a_spouse_who_lives_with_the_investor_is_someone_else_and_the_investor_lives_there_too() -> None:
+    """'my husband is american and lives with me in the UK ... even though he's a US citizen': the investor
+    lives in the UK; the citizenship is the husband's."""
+    profile = analyse(
+        "my husband is american and lives with me in the UK. if i transfer my crypto to him is it still no gain "
+        "no loss even though he's a US citizen?"
+    )
+    assert (profile.residence, profile.citizenship) == ("UK", None)
+
+
+def test_the_us_side_asked_in_a_part_adds_the_us() -> None:
+    question = (
+        "british, moved to austin tx in jan 2025 so im not uk resident any more. will hmrc still tax me when i "
+        "come back? and whats the us side"
+    )
+    assert "US" in analyse(question).jurisdictions
+
+
+def test_one_protection_question_about_a_bank_deposit_and_crypto_has_a_part_for_each() -> None:
+    from bot.analysis.patterns import CRYPTO_PART, DEPOSIT_PART, answer_parts
+
+    question = "i keep £30k cash in monzo and about £10k of btc on an exchange. what's protected if either goes under?"
+    assert answer_parts(question)[1:] == [CRYPTO_PART, DEPOSIT_PART]

@@ -708,3 +708,19 @@ def test_a_heading_of_cross_border_notes_also_gets_the_rule_itself() -> None:
     picked = [(note_a, "UK"), (note_b, "UK")]
     _keep_a_domestic_rule(picked, [note_a, note_b, weak], [note_a, note_b], "UK", floor=0.9)  # type: ignore[arg-type]
     assert [c for c, _ in picked] == [note_a, note_b]  # far weaker than the note it would replace
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "A US investor living in the UK can report a relationship investment scam to the SEC.",
+        "A UK resident who loses crypto to a scam should report it to Report Fraud.",
+    ],
+)
+def test_a_note_for_someone_in_the_uk_is_marked_down_for_a_us_question_that_names_no_uk_link(sentence: str) -> None:
+    """'who do I report it to in the US?' is not answered first with notes for Americans in the UK."""
+    from bot.compose.candidates import _Asked
+    from bot.types import Profile
+
+    asked = _Asked.of("scammed out of $8k in usdt. who do i report it to in the US", Profile(jurisdictions=["US"]))
+    assert asked.adjust(sentence)[0] < 0

@@ -167,7 +167,8 @@ _OTHER_PLACE = re.compile(_place_pattern(OTHER_COUNTRIES + tuple(OTHER_PLACES)),
 _RESIDENCE = re.compile(
     # "and if i lived in the us instead?": the place the investor asks about living in, for this turn
     r"\bif\s+(?:i|we)\s+(?:lived|was living|were living|moved|was based|were based)\s+(?:in|to)\s+(?:the\s+)?([a-z .']{2,30})|"
-    r"\b(?:live|living|lives|based|resident|reside|residing|moved|moving|relocated|emigrated|settled|i'm|i am|im)\s+(?:here\s+)?(?:in|to)\s+(?:the\s+)?([a-z .']{2,30})"
+    r"\b(?:live|living|lives|based|resident|reside|residing|moved|moving|relocated|emigrated|settled|i'm|i am|im)"
+    r"\s+(?:here\s+|with me\s+|with us\s+)?(?:in|to)\s+(?:the\s+)?([a-z .']{2,30})"
     r"|\b(?:i'm|i am|im|as) (?:a |an )?([a-z.]+) (?:tax )?resident"
     # "Green card holder in New York here", "UK national on an H-1B in Seattle", "in Leeds here",
     # "US citizen in London", "an American in Edinburgh", "a Brit in Texas"
@@ -237,7 +238,7 @@ _SOMEONE_ELSE = re.compile(
     r"\b(?:my|our|his|her|their)\s+(?:\w+\s+)?(?:brother|sister|mum|mom|mother|dad|father|parents?|friend|cousin|"
     r"son|daughter|kids?|children|wife|husband|partner|spouse|uncle|aunt|grand\w+|family|client|colleague|boss|"
     r"nephew|niece|in-laws?|relatives?|neighbou?r|girlfriend|boyfriend|fianc\w*)s?\b(?:(?!\b(?:and i|but i|i)\b)[^.?!,;])*$"
-    r"|\b(?:he|she|they)\s+(?:\w+\s+){0,2}$",
+    r"|\b(?:he|she|they)(?:['’](?:s|re))?\s+(?:\w+\s+){0,2}$",  # "even though he's a US citizen"
     re.I,
 )
 # A US lawful permanent resident (green-card holder) is a US person for US tax wherever they live.
@@ -339,6 +340,11 @@ _ASKS_PROTECTION = re.compile(
 )
 # What such a message asks without a question mark of its own.
 DEPOSIT_PART = "What is the deposit protection limit for my savings at a bank or building society?"
+# ... and, when the message is one question about both ("what's protected if either of them goes under?"), the
+# crypto half, so that the deposit's sources do not fill the answer alone.
+CRYPTO_PART = (
+    "Are cryptoassets such as bitcoin held with a crypto exchange protected by a compensation scheme if it fails?"
+)
 
 
 def answer_parts(question: str) -> list[str]:
@@ -352,7 +358,7 @@ def answer_parts(question: str) -> list[str]:
         and CRYPTO.search(question)
         and not any(_DEPOSIT_HELD.search(part) for part in parts)
     ):
-        return [*(parts or [question]), DEPOSIT_PART]
+        return [*(parts or [question, CRYPTO_PART]), DEPOSIT_PART]
     return parts
 
 

@@ -267,7 +267,7 @@ def _read_person(profile: Profile, text: str, lowered: str) -> re.Match[str] | N
         if (
             _NEGATED.search(plain[max(0, m.start() - 25) : m.start()])
             or _FORMER.search(plain[max(0, m.start() - 12) : m.start() + 8])
-            or _of_someone_else(plain, m.start())
+            or (_of_someone_else(plain, m.start()) and not re.search(r"\bwith (?:me|us)\b", m.group(0), re.I))
         ):
             continue  # "I don't live in the UK any more", "I used to live in London", "my brother lives in Ohio"
         place = next((g for g in m.groups() if g), "")
@@ -312,7 +312,7 @@ def _countries_named(text: str) -> set[str]:
     if re.search(r"\b(?:UK|Britain|England|Scotland|Wales|United Kingdom)\b", bare, re.I):
         named.add("UK")
     if re.search(r"\bUS\b|\bU\.S\.(?!\w)|\bUSA\b|\bUnited States\b|\bAmerica\b", bare) or re.search(
-        r"\b(?:in|to|from|for) the us\b", bare, re.I
+        r"\b(?:in|to|from|for) the us\b|\bthe us side\b", bare, re.I
     ):
         named.add("US")  # "the capital gains rate in the us": after "in the", a lower-case 'us' is the country
     return named

@@ -157,7 +157,10 @@ FOR_NON_UK_RESIDENTS = re.compile(
 NAMES_THE_US = re.compile(r"\b(?:US|U\.S\.|USA|American|United States)\b")
 NOTE_FOR_UK_PEOPLE = re.compile(
     r"^(?:An? |The )?(?:UK|British)[- ](?:resident|customer|holder|investor|consumer|user|taxpayer|saver)s?\b"
-    r"|^(?:An? )?(?:UK|British) (?:person|individual)\b",
+    r"|^(?:An? )?(?:UK|British) (?:person|individual)\b"
+    # "A US investor living in the UK can report...", "A US citizen in the UK who...": an American in the UK
+    r"|^(?:An? |The )?(?:US|U\.S\.|American) (?:investor|citizen|person|taxpayer|expat|holder|customer)s? "
+    r"(?:who (?:lives|is living|has moved) (?:in|to) |living in |based in |resident in |in )the UK\b",
     re.I,
 )
 # Rules for Scottish taxpayers, to an investor who names no place in Scotland; Income Tax rates and other taxes'
