@@ -724,3 +724,14 @@ def test_a_note_for_someone_in_the_uk_is_marked_down_for_a_us_question_that_name
 
     asked = _Asked.of("scammed out of $8k in usdt. who do i report it to in the US", Profile(jurisdictions=["US"]))
     assert asked.adjust(sentence)[0] < 0
+
+
+def test_a_firm_asking_about_its_own_duties_is_not_given_its_customers_checks() -> None:
+    from bot.compose.candidates import FIRM_ASKS, FOR_CONSUMERS, _Asked
+    from bot.types import Profile
+
+    question = "we run a london crypto exchange (fca mlr registered). do we need anything in the US?"
+    assert FIRM_ASKS.search(question) and not FIRM_ASKS.search("we're a UK couple, can i move my ETH to my wife?")
+    note = "A UK resident can check whether a crypto platform is registered with the FCA."
+    assert FOR_CONSUMERS.search(note)
+    assert _Asked.of(question, Profile(jurisdictions=["UK", "US"])).adjust(note)[0] < 0

@@ -172,6 +172,19 @@ ANOTHER_TAX = re.compile(
     # the trading allowance and Inheritance Tax's gift exemption: other taxes' allowances, not the gain's
     r"|\btrading allowance\b|\bfree of Inheritance Tax\b"
 )
+# A business asking about its own duties ("we're a small uk crypto exchange", "i run a us crypto app"), and
+# sentences addressed to a consumer or an investor ("A UK resident can check the FCA Register..."), which are
+# written for its customers, not for it.
+FIRM_ASKS = re.compile(
+    r"\b(?:we(?:'re| are)|we run|i run|i own|our)\s+(?:a\s+|an\s+)?(?:[\w().-]+\s+){0,4}?"
+    r"(?:exchange|platform|firm|company|startup|start-up|fintech|business|app|broker|issuer|ltd|llc|co)\b",
+    re.I,
+)
+FOR_CONSUMERS = re.compile(
+    r"^(?:An? |The )?(?:(?:UK|US|U\.S\.|British|American|retail)[- ])?(?:residents?|consumers?|investors?|savers?|"
+    r"holders?|users?|individuals?|persons?|victims?)\b",
+    re.I,
+)
 # The investor gave a gift ("gave my nephew some bitcoin", "I want to gift my daughter ETH"), and did not receive
 # one: a rule for the recipient (Form 3520, the recipient's basis) is written for the other side of the gift.
 GAVE_A_GIFT = re.compile(
@@ -348,6 +361,7 @@ class _Asked:
     no_uk: bool  # only the US side is asked about, and nothing links the investor to the UK
     gains_only: bool  # asks about a gain on selling and names no income
     gave_gift: bool  # the investor gave a gift and says nothing of receiving one
+    firm_asks: bool  # a business asks about its own duties ("we run a london crypto exchange")
 
     @classmethod
     def of(cls, question: str, profile: Profile) -> _Asked:
@@ -375,6 +389,7 @@ class _Asked:
             and not INCOME_QUESTION.search(question)
             and not GIFT_OR_ESTATE.search(question),
             gave_gift=bool(GAVE_A_GIFT.search(question)) and not GOT_A_GIFT.search(question),
+            firm_asks=bool(FIRM_ASKS.search(question)),
         )
 
     def for_us_citizens(self, text: str) -> bool:
@@ -396,6 +411,8 @@ class _Asked:
             adjustment -= PERSONA_PENALTY
         if self.gains_only and matches(ANOTHER_TAX, text):
             adjustment -= PERSONA_PENALTY
+        if self.firm_asks and matches(FOR_CONSUMERS, text):
+            adjustment -= PERSONA_PENALTY  # a check for consumers, to a firm asking about its own duties
         if self.gave_gift and matches(RECIPIENT_FIRST, text):
             adjustment -= PERSONA_PENALTY
         if self.failure_not_scam and matches(SCAM_RECOVERY, text):

@@ -12,6 +12,8 @@ from bot.analysis.patterns import _TAX_UK, _TAX_US, answer_parts
 from bot.analysis.vocabulary import ASSETS, TOPICS
 from bot.compose import relevance
 from bot.compose.candidates import (
+    FIRM_ASKS,
+    FOR_CONSUMERS,
     SCAM_WORDS,
     YES_NO_QUESTION,
     _Candidate,
@@ -288,6 +290,8 @@ def select(
         answering = _answer_each_part(question, candidates, sections, chosen, part_vectors)
         used = {c.text for entries in sections.values() for c, _ in entries}
         actions = [c for c in candidates if c.is_action and c.text not in used]
+        if FIRM_ASKS.search(question):  # "we run a london crypto exchange": not the checks its customers make
+            actions = [c for c in actions if not FOR_CONSUMERS.search(c.text)]
         for picked in _mmr(actions, settings.next_steps, chosen, settings.mmr_lambda, _floor(candidates, settings)):
             sections["next_steps"].append((picked, "next_steps"))
         if kind == "refusal":
