@@ -734,3 +734,16 @@ def test_one_protection_question_about_a_bank_deposit_and_crypto_has_a_part_for_
 
     question = "i keep £30k cash in monzo and about £10k of btc on an exchange. what's protected if either goes under?"
     assert answer_parts(question)[1:] == [CRYPTO_PART, DEPOSIT_PART]
+
+
+def test_a_tax_rate_is_not_a_price_and_a_tax_question_naming_a_firm_is_not_about_its_service() -> None:
+    from bot.analysis.reading import _learned_intent
+
+    rate = "brit, moved from london to SF in 2025. does california give a lower long term rate like the federal one?"
+    profile = analyse(rate)
+    assert profile.residence == "US" and "tax" in profile.topics
+    assert _learned_intent(profile, rate, "price_prediction", 0.75, {"US"}) == "information"
+    fix = "green card holder, moved back to manchester. i never put my kraken trades on my us return, how do i fix it"
+    profile = analyse(fix)
+    assert profile.residence == "UK" and "tax" in profile.topics
+    assert _learned_intent(profile, fix, "firm_service", 0.8, {"US"}) == "information"

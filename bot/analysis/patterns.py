@@ -168,7 +168,7 @@ _RESIDENCE = re.compile(
     # "and if i lived in the us instead?": the place the investor asks about living in, for this turn
     r"\bif\s+(?:i|we)\s+(?:lived|was living|were living|moved|was based|were based)\s+(?:in|to)\s+(?:the\s+)?([a-z .']{2,30})|"
     r"\b(?:live|living|lives|based|resident|reside|residing|moved|moving|relocated|emigrated|settled|i'm|i am|im)"
-    r"\s+(?:here\s+|with me\s+|with us\s+)?(?:in|to)\s+(?:the\s+)?([a-z .']{2,30})"
+    r"\s+(?:here\s+|with me\s+|with us\s+|back\s+)?(?:in|to)\s+(?:the\s+)?([a-z .']{2,30})"
     r"|\b(?:i'm|i am|im|as) (?:a |an )?([a-z.]+) (?:tax )?resident"
     # "Green card holder in New York here", "UK national on an H-1B in Seattle", "in Leeds here",
     # "US citizen in London", "an American in Edinburgh", "a Brit in Texas"

@@ -535,6 +535,13 @@ ASKS_TOO = re.compile(
 _REQUESTS = ("personal_advice", "price_prediction")
 
 
+_TAX_RATE = re.compile(
+    r"\b(?:tax|long[- ]term|short[- ]term|capital gains|cgt|income tax|higher|basic|additional|marginal|state)"
+    r"(?: (?:tax|gains?))? rates?\b",
+    re.I,
+)
+
+
 def _learned_intent(profile: Profile, text: str, label: str, confidence: float, jurisdictions: set[str]) -> str:
     """The intent, where the classifier may overrule the patterns. It decides requests for advice or a
     price call (which patterns miss when naturally phrased); it may only narrow the scope (firm service,
@@ -561,6 +568,9 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
             and SAME_AGAIN.search(text)
         ):
             return "information"  # "ok and the crypto I leave on the exchange, same deal?" asks the rule again
+        if label == "price_prediction" and profile.intent == "information" and _TAX_RATE.search(text):
+            # "does california give a lower long term rate like the federal one does?": a tax rate, not a price
+            return "information"
         if label == "personal_advice" and USES_A_CRYPTO_ATM.search(text) and not ALLOCATES.search(text):
             # "is it ok to use the bitcoin ATM in the vape shop or is it dodgy?" asks whether the machine is
             # lawful (the FCA says no crypto ATM in the UK is), not what to do with one's money.
@@ -584,7 +594,8 @@ def _learned_intent(profile: Profile, text: str, label: str, confidence: float, 
     if confidence < NARROWING_CONFIDENCE:
         return profile.intent
     named_firm = bool(_NAMED_FIRM.search(text) or FIRM_SERVICE.search(text))
-    if label == "firm_service" and named_firm and not in_scope_words and not profile.follow_up:
+    tax_question = bool({"tax", "reporting"} & set(profile.topics))  # "my kraken trades on my us return"
+    if label == "firm_service" and named_firm and not in_scope_words and not profile.follow_up and not tax_question:
         return "firm_service"
     if label == "other_country" and not ours:
         return "other_country"

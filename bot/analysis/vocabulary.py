@@ -66,6 +66,7 @@ US_PLACES = (
     "boston",
     "seattle",
     "san francisco",
+    "sf",
     "los angeles",
     "miami",
     "washington",
@@ -260,7 +261,7 @@ TOPICS = {
     "protection": r"protect|\bcover(ed|s)?\b(?! letter| (?:selling|buying|sales?|gains?|income|disposals?|swaps?|staking|trading)\b)|guarantee|compensat|fscs|sipc|fdic|insur|go(es)? bust|went bust|fail(s|ed|ure)?\b|collaps|bankrupt|insolven|goes under|went under|safe\b|lose (my|all)|get (my )?money back|recover",
     "complaints": r"complain|ombudsman|\bfos\b|dispute|redress|unfair|refus(e|ed|ing) to (pay|refund)",
     "tax": r"\btax|\bcgt\b|capital gains|hmrc|\birs\b|1099|income|\bgains?\b|\bloss(es)?\b|declare|self[- ]assessment|\bfig\b|remittance|double tax|treaty|1040"
-    r"|\bfederal return\b",
+    r"|\b(?:federal|state|us|u\.s\.|uk|irs) (?:tax )?return\b|\b(?:long|short)[- ]term (?:capital )?(?:rates?|gains?)\b",
     "reporting": r"report(ing|ed|able)?\b|fbar|8938|fatca|\bcarf\b|1099|disclos|declare|nudge letter|letter from hmrc",
     "promotions": r"advert|\bads?\b|promot|influencer|bonus|refer(ral|[- ]a[- ]friend)|cooling[- ]off|risk warning|marketing"
     # the FCA's first-time investor checks: "made me do a quiz and then wait a day before i could buy"

@@ -543,6 +543,9 @@ def _keep_relevant(
         sections[name] = [(c, n) for c, n in sections[name] if id(c) not in dropped]
 
 
+QUESTION_MATCH_FLOOR = 0.45  # an investor question ('Q:' line) this close stands in for the dense floor
+
+
 def decide_kind(profile: Profile, evidence: list[Evidence], settings: AnswerSettings) -> tuple[str, str]:
     """answer, refusal or no_guidance, with the lead sentence that goes with it."""
     best = max((e.dense_similarity for e in evidence), default=0.0)
@@ -558,6 +561,9 @@ def decide_kind(profile: Profile, evidence: list[Evidence], settings: AnswerSett
         return "refusal", INJECTION_REFUSAL
     if profile.intent in ("personal_advice", "price_prediction"):
         return "refusal", REFUSAL
-    if best < settings.min_relevance:
+    # A question with a topic of its own whose words the dense search reads weakly ("Can I put a bitcoin ETF in
+    # my Roth IRA?", 0.29) is still answered when a section's investor question matches it closely.
+    asked = max((e.question_similarity for e in evidence), default=0.0)
+    if best < settings.min_relevance and not (profile.topics and asked >= QUESTION_MATCH_FLOOR):
         return "no_guidance", NO_GUIDANCE
     return "answer", ""
