@@ -747,3 +747,16 @@ def test_a_tax_rate_is_not_a_price_and_a_tax_question_naming_a_firm_is_not_about
     profile = analyse(fix)
     assert profile.residence == "UK" and "tax" in profile.topics
     assert _learned_intent(profile, fix, "firm_service", 0.8, {"US"}) == "information"
+
+
+@pytest.mark.parametrize(
+    ("question", "jurisdictions"),
+    [
+        ("bristol based, not a us citizen. shares and bitcoin in my robinhood account. would SIPC cover both?", ["US"]),
+        ("I live in Leeds and use Coinbase. Would the FSCS or SIPC cover me?", ["UK", "US"]),
+    ],
+)
+def test_a_protection_question_naming_the_platforms_own_scheme_asks_about_that_side(
+    question: str, jurisdictions: list[str]
+) -> None:
+    assert [s for s in analyse(question).jurisdictions if s != "INTL"] == jurisdictions

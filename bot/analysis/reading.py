@@ -161,6 +161,11 @@ def analyse(question: str, previous: Profile | None = None, predicted: tuple[str
         # "US citizen in Manchester: are bitcoin ATMs legal in the UK?": US citizenship brings US tax and
         # reporting wherever the investor lives, not US rules on UK machines, firms or adverts.
         jurisdictions.discard("US")
+    if (side := _one_sides_scheme_asked(profile, text, jurisdictions)) is not None:
+        # "bristol based ... shares and bitcoin in my robinhood account. would SIPC cover both?": the question
+        # asks whether that side's scheme covers a holding at that side's firm; the other side's rules on
+        # failed firms do not reach the holding.
+        jurisdictions = {side} | (jurisdictions & {"INTL"})
     _settle_intent(profile, text, label, confidence, jurisdictions)
     if profile.intent == "information":
         jurisdictions |= _each_part(profile, text)
@@ -202,6 +207,17 @@ _CITIZENSHIP_WORDS = re.compile(
     r"|\b(?:american|yank|yankee)\b|\bgreen[- ]?card(?: holder)?\b|\bdual\b[^.?!,;]{0,30}?\b(?:citizen|national)\w*",
     re.I,
 )
+
+
+def _one_sides_scheme_asked(profile: Profile, text: str, jurisdictions: set[str]) -> str | None:
+    """The side whose compensation scheme or insurer the question names (SIPC, FDIC; FSCS), when that is the
+    only side's body named, the platform is on that side and protection is the question's only topic."""
+    if set(profile.topics) != {"protection"} or not profile.platform_location or question_parts(text):
+        return None
+    sides = {_BODY_PATTERNS[body][0] for body in profile.bodies if body in _BODY_PATTERNS}
+    if len(sides) != 1 or profile.platform_location not in sides or sides >= jurisdictions:
+        return None
+    return next(iter(sides))
 
 
 def _us_only_by_citizenship(profile: Profile, text: str, jurisdictions: set[str]) -> bool:
