@@ -760,3 +760,14 @@ def test_a_protection_question_naming_the_platforms_own_scheme_asks_about_that_s
     question: str, jurisdictions: list[str]
 ) -> None:
     assert [s for s in analyse(question).jurisdictions if s != "INTL"] == jurisdictions
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("does the australian tax office treat staking rewards as income when received?", "other_country"),
+        ("I'm Australian living in London, do I pay CGT on bitcoin?", "information"),
+    ],
+)
+def test_another_countrys_office_named_by_its_adjective_is_another_country(question: str, intent: str) -> None:
+    assert analyse(question, None, ("other_country", 0.73)).intent == intent

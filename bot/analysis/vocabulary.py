@@ -171,6 +171,23 @@ OTHER_PLACES = {
     "vara": "dubai",
     "monetary authority of singapore": "singapore",
     "mas": "singapore",
+    # a country's tax office or regulator named by its adjective: "the australian tax office", "canadian rules"
+    "australian": "australia",
+    "canadian": "canada",
+    "irish": "ireland",
+    "german": "germany",
+    "french": "france",
+    "spanish": "spain",
+    "dutch": "netherlands",
+    "portuguese": "portugal",
+    "swiss": "switzerland",
+    "japanese": "japan",
+    "indian": "india",
+    "singaporean": "singapore",
+    "emirati": "uae",
+    "nigerian": "nigeria",
+    "south african": "south africa",
+    "new zealand's": "new zealand",
 }
 
 UK_BODIES = {
