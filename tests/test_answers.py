@@ -735,3 +735,13 @@ def test_a_firm_asking_about_its_own_duties_is_not_given_its_customers_checks() 
     note = "A UK resident can check whether a crypto platform is registered with the FCA."
     assert FOR_CONSUMERS.search(note)
     assert _Asked.of(question, Profile(jurisdictions=["UK", "US"])).adjust(note)[0] < 0
+
+
+def test_a_recipient_asking_about_their_own_side_of_a_gift_is_not_given_the_givers_return_first() -> None:
+    from bot.compose.candidates import _Asked
+    from bot.types import Profile
+
+    donor = "A US donor who gives one person more than the annual exclusion in a year generally must file Form 709."
+    mine = _Asked.of("my mum in England gave me crypto as a gift. Do I have to report that?", Profile())
+    hers = _Asked.of("my mum in ohio wants to send me $25k of btc. does she have to file anything?", Profile())
+    assert mine.adjust(donor)[0] < hers.adjust(donor)[0]

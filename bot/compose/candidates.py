@@ -204,6 +204,17 @@ GOT_A_GIFT = re.compile(
 RECIPIENT_FIRST = re.compile(
     r"^(?:(?!\bdonors?\b|\bgives?\b|\bgiving\b).)*?\b(?:recipients?|receives?|receiving|received|Form 3520)\b", re.I
 )
+# ... and the other way round: the investor received a gift and asks about their own side of it ("my mum in
+# England gave me crypto, do I have to report that?"), not the giver's ("does she have to file anything?").
+DONOR_FIRST = re.compile(
+    r"^(?:An? |The )?(?:US |UK )?(?:donors?|givers?)\b|^A (?:US|UK) (?:citizen|person|donor|parent)\b[^.]{0,40}\bwho gives\b",
+    re.I,
+)
+ASKS_ABOUT_THE_GIVER = re.compile(
+    r"\b(?:does|do|will|would|must|should)\s+(?:she|he|they|my (?:mum|mom|dad|father|mother|parents?|gran\w*|aunt|uncle"
+    r"|brother|sister|friend))\s+(?:have to|need to|owe|pay|file|report)",
+    re.I,
+)
 GIFT_OR_ESTATE = re.compile(
     r"\b(?:gift\w*|giv(?:e|en|ing)|gave|inherit\w*|estate|die[sd]?|death|trad(?:e|ing) as)\b", re.I
 )
@@ -362,6 +373,7 @@ class _Asked:
     gains_only: bool  # asks about a gain on selling and names no income
     gave_gift: bool  # the investor gave a gift and says nothing of receiving one
     firm_asks: bool  # a business asks about its own duties ("we run a london crypto exchange")
+    got_gift: bool  # the investor received a gift and asks about their own side of it, not the giver's
 
     @classmethod
     def of(cls, question: str, profile: Profile) -> _Asked:
@@ -390,6 +402,9 @@ class _Asked:
             and not GIFT_OR_ESTATE.search(question),
             gave_gift=bool(GAVE_A_GIFT.search(question)) and not GOT_A_GIFT.search(question),
             firm_asks=bool(FIRM_ASKS.search(question)),
+            got_gift=bool(GOT_A_GIFT.search(question))
+            and not GAVE_A_GIFT.search(question)
+            and not ASKS_ABOUT_THE_GIVER.search(question),
         )
 
     def for_us_citizens(self, text: str) -> bool:
@@ -413,6 +428,8 @@ class _Asked:
             adjustment -= PERSONA_PENALTY
         if self.firm_asks and matches(FOR_CONSUMERS, text):
             adjustment -= PERSONA_PENALTY  # a check for consumers, to a firm asking about its own duties
+        if self.got_gift and matches(DONOR_FIRST, text):
+            adjustment -= PERSONA_PENALTY  # the giver's return, to the recipient asking about their own
         if self.gave_gift and matches(RECIPIENT_FIRST, text):
             adjustment -= PERSONA_PENALTY
         if self.failure_not_scam and matches(SCAM_RECOVERY, text):
