@@ -207,7 +207,8 @@ RECIPIENT_FIRST = re.compile(
 # ... and the other way round: the investor received a gift and asks about their own side of it ("my mum in
 # England gave me crypto, do I have to report that?"), not the giver's ("does she have to file anything?").
 DONOR_FIRST = re.compile(
-    r"^(?:An? |The )?(?:US |UK )?(?:donors?|givers?)\b|^A (?:US|UK) (?:citizen|person|donor|parent)\b[^.]{0,40}\bwho gives\b",
+    r"^(?:An? |The )?(?:US |UK )?(?:donors?|givers?)\b"
+    r"|^A (?:US|UK) (?:citizen|person|donor|parent)\b[^.]{0,40}\bwho gives\b",
     re.I,
 )
 ASKS_ABOUT_THE_GIVER = re.compile(
