@@ -771,3 +771,8 @@ def test_a_protection_question_naming_the_platforms_own_scheme_asks_about_that_s
 )
 def test_another_countrys_office_named_by_its_adjective_is_another_country(question: str, intent: str) -> None:
     assert analyse(question, None, ("other_country", 0.73)).intent == intent
+
+
+@pytest.mark.parametrize("place", ["in nj", "in phoenix", "in brooklyn", "in the bay area"])
+def test_more_us_places_are_read(place: str) -> None:
+    assert analyse(f"i live {place} and hold btc on coinbase").residence == "US"

@@ -745,3 +745,13 @@ def test_a_recipient_asking_about_their_own_side_of_a_gift_is_not_given_the_give
     mine = _Asked.of("my mum in England gave me crypto as a gift. Do I have to report that?", Profile())
     hers = _Asked.of("my mum in ohio wants to send me $25k of btc. does she have to file anything?", Profile())
     assert mine.adjust(donor)[0] < hers.adjust(donor)[0]
+
+
+def test_a_rule_for_platforms_abroad_is_marked_down_for_a_uk_platforms_customer() -> None:
+    from bot.compose.candidates import _Asked
+    from bot.types import Profile
+
+    note = "The FSCS does not protect UK residents' crypto held with a US or other overseas crypto platform."
+    uk = _Asked.of("i keep usdc in my revolut (uk). is it covered like my savings?", Profile(platform_location="UK"))
+    both = _Asked.of("my btc is on kraken in the us, not a uk platform. covered?", Profile(platform_location="UK"))
+    assert uk.adjust(note)[0] < both.adjust(note)[0]

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from bot.analysis.patterns import _place_pattern
+from bot.analysis.patterns import _place_pattern, _us_match
 from bot.analysis.vocabulary import OTHER_COUNTRIES, OTHER_PLACES
 from bot.index import Index
 from bot.text import matches, terms
@@ -204,6 +204,13 @@ GOT_A_GIFT = re.compile(
 RECIPIENT_FIRST = re.compile(
     r"^(?:(?!\bdonors?\b|\bgives?\b|\bgiving\b).)*?\b(?:recipients?|receives?|receiving|received|Form 3520)\b", re.I
 )
+# A sentence about platforms abroad ("held with a US or other overseas crypto platform"), to the customer of a
+# UK platform ("my revolut (uk)") whose question names none.
+FOREIGN_PLATFORM = re.compile(
+    r"\b(?:US|U\.S\.|American|overseas|foreign|offshore|non-UK)(?: or other overseas)?(?: crypto)?"
+    r" (?:platforms?|exchanges?|brokers?|apps?|firms?)\b",
+    re.I,
+)
 # ... and the other way round: the investor received a gift and asks about their own side of it ("my mum in
 # England gave me crypto, do I have to report that?"), not the giver's ("does she have to file anything?").
 DONOR_FIRST = re.compile(
@@ -375,6 +382,7 @@ class _Asked:
     gave_gift: bool  # the investor gave a gift and says nothing of receiving one
     firm_asks: bool  # a business asks about its own duties ("we run a london crypto exchange")
     got_gift: bool  # the investor received a gift and asks about their own side of it, not the giver's
+    uk_platform_only: bool  # the investor's platform is in the UK and the question names no foreign platform
 
     @classmethod
     def of(cls, question: str, profile: Profile) -> _Asked:
@@ -403,6 +411,11 @@ class _Asked:
             and not GIFT_OR_ESTATE.search(question),
             gave_gift=bool(GAVE_A_GIFT.search(question)) and not GOT_A_GIFT.search(question),
             firm_asks=bool(FIRM_ASKS.search(question)),
+            uk_platform_only=profile.platform_location == "UK"
+            and not FOREIGN_PLATFORM.search(question)
+            and not NAMES_THE_US.search(question)
+            and not re.search(r"\bthe us\b", question, re.I)
+            and _us_match(question) is None,
             got_gift=bool(GOT_A_GIFT.search(question))
             and not GAVE_A_GIFT.search(question)
             and not ASKS_ABOUT_THE_GIVER.search(question),
@@ -429,6 +442,8 @@ class _Asked:
             adjustment -= PERSONA_PENALTY
         if self.firm_asks and matches(FOR_CONSUMERS, text):
             adjustment -= PERSONA_PENALTY  # a check for consumers, to a firm asking about its own duties
+        if self.uk_platform_only and matches(FOREIGN_PLATFORM, text):
+            adjustment -= PERSONA_PENALTY  # a rule for US or overseas platforms, to a UK platform's customer
         if self.got_gift and matches(DONOR_FIRST, text):
             adjustment -= PERSONA_PENALTY  # the giver's return, to the recipient asking about their own
         if self.gave_gift and matches(RECIPIENT_FIRST, text):
