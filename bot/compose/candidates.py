@@ -414,8 +414,7 @@ class _Asked:
             uk_platform_only=profile.platform_location == "UK"
             and not FOREIGN_PLATFORM.search(question)
             and not NAMES_THE_US.search(question)
-            and not re.search(r"\bthe us\b", question, re.I)
-            and _us_match(question) is None,
+            and _us_match(question) is None,  # also "in the us", lower case
             got_gift=bool(GOT_A_GIFT.search(question))
             and not GAVE_A_GIFT.search(question)
             and not ASKS_ABOUT_THE_GIVER.search(question),
